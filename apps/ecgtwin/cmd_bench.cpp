@@ -1,6 +1,7 @@
 // ecgtwin bench: runs the registered benchmark suites and prints one JSON object.
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>

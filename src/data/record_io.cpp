@@ -108,6 +108,10 @@ Record load_wfdb_record(const fs::path& path, const LoadOptions& options, LoadIn
   fs::path record_path = path;
   auto ext = lower(path.extension().string());
   if (ext == ".hea" || ext == ".dat" || ext == ".mat") record_path.replace_extension();
+  fs::path header_path = record_path;
+  header_path += ".hea";
+  if (!fs::exists(header_path))
+    throw InputError(header_path.string(), "no such WFDB header (expected a .hea, .npy or .csv file)");
   io::WfdbReadOptions read_options;
   read_options.verify_checksums = options.verify_checksums;
   io::WfdbData data = io::read_wfdb(record_path, read_options);

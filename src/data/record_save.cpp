@@ -62,6 +62,29 @@ fs::path output_path(const Record& record, const fs::path& dir_or_path, const st
   return dir_or_path / (record.id + ext);
 }
 
+std::optional<Sex> sex_of(const std::string& value) {
+  try {
+    return parse_sex(value);
+  } catch (const InputError&) {
+    return std::nullopt;
+  }
+}
+
+std::string mit_field(const std::string& line, const std::string& tag) {
+  auto at = line.find(tag);
+  if (at == std::string::npos) return "";
+  std::size_t start = at + tag.size();
+  while (start < line.size() && (line[start] == ':' || line[start] == ' ')) ++start;
+  std::size_t end = line.find('<', start);
+  return trim(line.substr(start, end == std::string::npos ? std::string::npos : end - start));
+}
+
+void apply_mit_fields(Record& record, const std::string& line) {
+  if (auto age = parse_number(mit_field(line, "<age>"))) record.age = age;
+  if (auto sex = sex_of(mit_field(line, "<sex>")); sex && *sex != Sex::kUnknown) record.sex = *sex;
+  record.comments.push_back(line);
+}
+
 }  // namespace
 
 std::vector<std::string> metadata_comments(const Record& record) {
@@ -79,7 +102,7 @@ std::vector<std::string> metadata_comments(const Record& record) {
 }
 
 void apply_metadata_comments(Record& record, const std::vector<std::string>& comments,
-                             const std::string& source) {
+                             const std::string& /*source*/) {
   for (const auto& comment : comments) {
     std::string line = trim(comment);
     auto colon = line.find(':');
@@ -89,12 +112,11 @@ void apply_metadata_comments(Record& record, const std::vector<std::string>& com
       record.patient_id = value;
     } else if (key == "age" && parse_number(value)) {
       record.age = parse_number(value);
-    } else if ((key == "sex" || key == "gender") && !value.empty()) {
-      try {
-        record.sex = parse_sex(value);
-      } catch (const InputError&) {
-        throw InputError(source, "header comment '" + line + "': unknown sex");
-      }
+    } else if ((key == "sex" || key == "gender") && sex_of(value)) {
+      record.sex = *sex_of(value);
+    } else if (key == "<age>" || key == "<sex>") {
+      // MIT-BIH style: "<age>: 25  <sex>: M  <diagnoses>: (none)  ..."
+      apply_mit_fields(record, line);
     } else if ((key == "hr" || key == "heart_rate" || key == "heart rate") && parse_number(value)) {
       record.heart_rate = parse_number(value);
     } else if (key == "statements") {

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "ecgtwin/data/record.hpp"
 #include "ecgtwin/io/plot.hpp"
 
@@ -73,6 +75,12 @@ std::optional<double> millivolts_per_unit(const std::string& units);
 std::vector<std::string> metadata_comments(const Record& record);
 void apply_metadata_comments(Record& record, const std::vector<std::string>& comments,
                              const std::string& source);
+
+// What `ecgtwin inspect` reports about a loaded record, as JSON: file, id, format, leads,
+// missing_leads, dropped_channels, file_units, sampling_rate (Hz), samples, seconds,
+// checksums, non_finite_samples, metadata (patient_id, age, sex, hr, statements; only those
+// known), and per lead {"lead", "min_mv", "max_mv"} over its finite samples (null if none).
+nlohmann::json describe_record(const Record& record, const LoadInfo& info);
 
 // The plot input of a record: its leads, rate and a title line (id, patient, sex and age,
 // heart rate, statements).

@@ -1,0 +1,54 @@
+// The summary of a loaded record that `ecgtwin inspect` prints.
+#include <cmath>
+#include <limits>
+
+#include "ecgtwin/data/record_io.hpp"
+
+namespace ecgtwin::data {
+
+nlohmann::json describe_record(const Record& record, const LoadInfo& info) {
+  nlohmann::json j;
+  j["file"] = record.source;
+  j["id"] = record.id;
+  j["format"] = to_string(info.format);
+  j["leads"] = record.lead_names;
+  j["missing_leads"] = info.missing_leads;
+  j["dropped_channels"] = info.dropped;
+  j["file_units"] = info.units;
+  j["sampling_rate"] = record.sampling_rate;
+  j["samples"] = record.samples();
+  j["seconds"] = record.seconds();
+  j["checksums"] = info.checksums;
+  j["non_finite_samples"] = info.non_finite;
+  if (!info.warnings.empty()) j["warnings"] = info.warnings;
+  nlohmann::json meta = nlohmann::json::object();
+  if (!record.patient_id.empty()) meta["patient_id"] = record.patient_id;
+  if (record.age) meta["age"] = *record.age;
+  if (record.sex != Sex::kUnknown) meta["sex"] = to_string(record.sex);
+  if (record.heart_rate) meta["hr"] = *record.heart_rate;
+  if (!record.statements.empty()) meta["statements"] = record.statements;
+  if (!record.comments.empty()) meta["comments"] = record.comments;
+  j["metadata"] = meta;
+  nlohmann::json ranges = nlohmann::json::array();
+  const std::int64_t n = record.samples();
+  for (std::int64_t l = 0; l < record.leads(); ++l) {
+    float lo = std::numeric_limits<float>::infinity(), hi = -lo;
+    for (std::int64_t i = 0; i < n; ++i) {
+      float v = record.lead(l)[i];
+      if (std::isfinite(v)) {
+        lo = std::min(lo, v);
+        hi = std::max(hi, v);
+      }
+    }
+    bool any = lo <= hi;
+    // To the microvolt: float samples printed as doubles would show float noise digits.
+    auto microvolts = [&](float v) {
+      return any ? nlohmann::json(std::round(double(v) * 1e6) / 1e6) : nlohmann::json(nullptr);
+    };
+    ranges.push_back({{"lead", record.lead_names[l]}, {"min_mv", microvolts(lo)}, {"max_mv", microvolts(hi)}});
+  }
+  j["amplitude"] = ranges;
+  return j;
+}
+
+}  // namespace ecgtwin::data

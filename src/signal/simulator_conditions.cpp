@@ -201,8 +201,11 @@ void validate_condition(const SimCondition& c) {
 }
 
 std::string condition_name(const SimCondition& condition) {
-  std::string name = rhythm_info(condition.rhythm).name;
-  for (Finding f : condition.findings) name += std::string("+") + finding_info(f).name;
+  // Sinus rhythm is implied when findings are named ("pvc" = sinus rhythm with PVCs).
+  std::string name = condition.rhythm == Rhythm::kSinus && !condition.findings.empty()
+                         ? ""
+                         : rhythm_info(condition.rhythm).name;
+  for (Finding f : condition.findings) name += (name.empty() ? "" : "+") + std::string(finding_info(f).name);
   return name;
 }
 

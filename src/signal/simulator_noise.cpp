@@ -79,7 +79,10 @@ void add_noise(const Person& person, double snr_db, double fs, std::int64_t n, u
     double gain = std::sqrt(noise_power * weights[kind] / weight_sum / power);
     for (std::int64_t i = 0; i < total; ++i) sum[i] += gain * component[i];
   }
-  for (std::int64_t i = 0; i < total; ++i) leads8[i] += sum[i];
+  // The sources are not exactly uncorrelated over a short record: set the total power.
+  double power = mean_square(sum.data(), total);
+  double gain = power > 0 ? std::sqrt(noise_power / power) : 0.0;
+  for (std::int64_t i = 0; i < total; ++i) leads8[i] += gain * sum[i];
 }
 
 }  // namespace ecgtwin::signal::detail

@@ -124,7 +124,7 @@ struct SimCondition {
 // '+' or '|' separated short names, SCP codes or English SCP statements. InputError for
 // unknown names and incompatible combinations (two rhythms, LBBB with RBBB, ...).
 SimCondition parse_condition(const std::string& text);
-// The short name: "sinus", "afib+lbbb".
+// The short name: "sinus", "pvc" (sinus rhythm implied), "afib+lbbb".
 std::string condition_name(const SimCondition& condition);
 // The short names parse_condition knows (one per rhythm and finding).
 const std::vector<std::string>& condition_names();

@@ -132,7 +132,7 @@ Morphology build_morphology(const Person& person, const SimCondition& c) {
     // elevation in V1-V4 with reciprocal depression in II, III, aVF.
     for (auto& k : qrs)
       if (k.axis == 2 && k.amplitude < 0) k.amplitude *= -0.2;
-    Vec3 v = from_mean_frame(normalized({0.0, -0.35, -1.0}));
+    Vec3 v = from_mean_frame(normalized({0.0, -0.8, -1.0}));
     add_vector(t, Wave::kT, v, person.st_amplitude, j + 0.15 * jt_final, 0.15 * jt_final);
     add_vector(t, Wave::kT, v, 0.6 * person.st_amplitude, j + 0.45 * jt_final, 0.2 * jt_final);
   } else if (c.has(Finding::kInferiorMi)) {

@@ -88,7 +88,7 @@ Person draw_person(std::uint64_t seed, std::int64_t index) {
   // Normal adult intervals: PR 120-200 ms, QRS 80-110 ms, QTc 350-450 ms (women ~10 ms
   // longer): Rautaharju et al. 2009 and Surawicz et al. 2009 (AHA/ACCF/HRS).
   p.pr = clamp_normal(rng, 0.158, 0.015, 0.13, 0.19);
-  p.qrs = clamp_normal(rng, p.female ? 0.094 : 0.1, 0.006, 0.088, 0.11);
+  p.qrs = clamp_normal(rng, p.female ? 0.09 : 0.096, 0.006, 0.084, 0.106);
   p.qtc = clamp_normal(rng, p.female ? 0.415 : 0.405, 0.013, 0.38, 0.435);
   p.frontal_deg = detail::kMeanFrontalDeg + clamp_normal(rng, 0, 12, -30, 30);
   p.horizontal_deg = clamp_normal(rng, 0, 10, -20, 20);
@@ -142,7 +142,7 @@ Person draw_person(std::uint64_t seed, std::int64_t index) {
   p.flutter_rate_bpm = rng.uniform(250, 350);
   p.flutter_amplitude = rng.uniform(0.1, 0.2);
   p.st_amplitude = rng.uniform(0.3, 0.5);
-  p.st_depression = rng.uniform(0.12, 0.22);
+  p.st_depression = rng.uniform(0.18, 0.28);
   p.lvh_gain = rng.uniform(1.8, 2.3);
 
   p.baseline_weight = lognormal(rng, 0.4);

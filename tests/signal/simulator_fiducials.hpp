@@ -50,7 +50,7 @@ inline double curvature(const signal::SimEcg& ecg, std::int64_t i) {
 }
 
 // QRS: the run of samples around the R peak whose curvature stays above 2% of the QRS's
-// largest (gaps under 12 ms bridged); P and T waves curve a hundred times less. P onset:
+// largest (gaps under 15 ms bridged); P and T waves curve a hundred times less. P onset:
 // where the slope first reaches 10% of the P wave's largest slope. T end: where the
 // amplitude envelope (against a baseline sample just after the window) falls below 10% of
 // the T wave's peak.
@@ -63,12 +63,12 @@ inline BeatFiducials measure_beat(const signal::SimEcg& ecg, std::int64_t r, std
   for (std::int64_t i = std::max<std::int64_t>(1, r - at(0.08)); i < std::min(n, r + at(0.12)); ++i)
     peak = std::max(peak, curvature(ecg, i));
   // Where a steep ST-T follows the QRS directly (bundle branch block, ectopic beats), the
-  // threshold rises to twice the T wave's largest curvature.
+  // threshold rises to the T wave's largest curvature.
   double t_curvature = 0;
   for (std::int64_t i = r + at(0.2); i < std::min(n, r + at(0.45)); ++i)
     t_curvature = std::max(t_curvature, curvature(ecg, i));
-  const double threshold = std::max(0.02 * peak, 2.0 * t_curvature);
-  const std::int64_t gap = at(0.012);
+  const double threshold = std::max(0.02 * peak, t_curvature);
+  const std::int64_t gap = at(0.015);
   auto active = [&](std::int64_t i, int direction) {
     for (std::int64_t k = 0; k <= gap; ++k) {
       std::int64_t j = i + direction * k;
@@ -100,7 +100,7 @@ inline BeatFiducials measure_beat(const signal::SimEcg& ecg, std::int64_t r, std
       }
   }
   std::int64_t t_from = off + at(0.05);
-  std::int64_t t_to = std::min<std::int64_t>({n, r + at(0.75), next_r - at(0.35)});
+  std::int64_t t_to = std::min<std::int64_t>({n, r + at(0.75), next_r - at(0.22)});
   double t_peak = 0;
   for (std::int64_t i = t_from; i < t_to; ++i) t_peak = std::max(t_peak, envelope(ecg, i, t_to));
   for (std::int64_t i = t_to - 1; i >= t_from; --i)

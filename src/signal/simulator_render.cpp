@@ -211,7 +211,9 @@ SimEcg render(const Person& person, const SimCondition& condition, const RenderO
   ecg.fs = options.fs;
   ecg.samples = static_cast<std::int64_t>(std::llround(options.seconds * options.fs));
   const std::int64_t n = ecg.samples;
-  std::vector<double> dipole(3 * n, 0.0);
+  thread_local std::vector<double> dipole, leads8;  // reused: see add_noise
+  dipole.assign(3 * n, 0.0);
+  leads8.resize(8 * n);
   const double qrs = m.qrs_offset - m.qrs_onset;
   const double pvc_qrs = m.pvc_qrs_offset - m.pvc_qrs_onset;
   for (const auto& beat : beats) {
@@ -231,7 +233,6 @@ SimEcg render(const Person& person, const SimCondition& condition, const RenderO
   detail::add_atrial_activity(person, condition, hr, beats.front().time, options.fs, n, atrial_rng,
                               dipole.data());
   detail::rotate_dipole(person, n, dipole.data());
-  std::vector<double> leads8(8 * n);
   detail::dipole_to_independent_leads(dipole.data(), n, leads8.data());
   if (options.noise) {
     util::Rng noise_rng(util::derive_seed(options.seed, "noise"));

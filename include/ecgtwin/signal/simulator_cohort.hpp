@@ -44,6 +44,8 @@ struct CohortRecord {
 // (sinus: rest +-4 bpm in 60-100, bradycardia 42-58, tachycardia 105-140, sinus arrhythmia:
 // rest in 55-90, AF 65-130, flutter: the person's flutter rate / 2, 3 or 4).
 std::vector<CohortRecord> plan_cohort(const CohortOptions& options);
+// "records500" for 500 Hz.
+std::string cohort_record_folder(double fs);
 
 struct CohortSummary {
   std::int64_t records = 0;

@@ -1,0 +1,69 @@
+#pragma once
+// Ancestral DDPM (Ho et al. 2020) and DDIM (Song et al. 2021) sampling with optional
+// classifier-free guidance. All random numbers are drawn on the CPU from a generator seeded
+// with options.seed and then moved to the device, so a seed gives the same sample on every
+// device; the loop itself never reads a value back from the device.
+#include <torch/arg.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ecgtwin/diffusion/schedule.hpp"
+#include "ecgtwin/model/denoiser.hpp"
+
+namespace ecgtwin::diffusion {
+
+struct SamplerOptions {
+  TORCH_ARG(std::string, sampler) = "ddim";  // "ddpm" (all T steps) or "ddim"
+  TORCH_ARG(int64_t, steps) = 50;            // DDIM only; DDPM always runs all T steps
+  TORCH_ARG(double, eta) = 0.0;              // DDIM: 0 deterministic, 1 DDPM's variance
+  // DDIM timesteps (Lin et al. 2024, table 2): "trailing" (from T-1 down in equal strides,
+  // their recommendation), "leading" (0, k, 2k, ... reversed; "uniform" in Song et al.
+  // 2021) or "linspace" (rounded linspace(0, T-1)).
+  TORCH_ARG(std::string, spacing) = "trailing";
+  TORCH_ARG(double, guidance_scale) = 1.0;  // 1: no guidance (the original method)
+  TORCH_ARG(uint64_t, seed) = 0;
+  // x_T to start from instead of a draw from the seed ([B, ...] as the sample).
+  TORCH_ARG(torch::Tensor, initial_noise) = {};
+  TORCH_ARG(torch::Device, device) = torch::kCPU;
+  TORCH_ARG(torch::Dtype, dtype) = torch::kFloat;
+  // Called after each step with (steps done, steps in all).
+  TORCH_ARG(std::function<void(int64_t, int64_t)>, progress) = nullptr;
+  // Called before each step with its index (0 = the noisiest); editing uses it.
+  TORCH_ARG(std::function<void(int64_t)>, before_step) = nullptr;
+
+ public:
+  // InputError naming sampling.<key>.
+  void validate(const NoiseSchedule& schedule) const;
+};
+
+// The timesteps a run visits, noisiest first: T-1 .. 0 for DDPM, options.steps of them for
+// DDIM spaced as options.spacing says.
+std::vector<int64_t> sampling_timesteps(const NoiseSchedule& schedule,
+                                        const SamplerOptions& options);
+
+// sigma_t^2 of a DDIM step from t to t_prev (t_prev = -1: to x_0) (Song et al. 2021, eq. 16):
+// eta^2 (1 - abar_prev) / (1 - abar_t) (1 - abar_t / abar_prev).
+double ddim_variance(const NoiseSchedule& schedule, int64_t t, int64_t t_prev, double eta);
+
+// Generates x_0 of shape `shape` (on options.device). `conditions` (batch B or 1) are the
+// conditional ones; `unconditional` the null conditions for guidance (needed only when
+// guidance_scale != 1; batch B or 1). The denoiser is run in eval mode and without
+// gradients; its cross-attention hook, if any, sees the conditional pass only.
+torch::Tensor sample(model::DenoiserImpl& denoiser, const NoiseSchedule& schedule,
+                     torch::IntArrayRef shape, const model::DenoiserConditions& conditions,
+                     const SamplerOptions& options,
+                     const model::DenoiserConditions& unconditional = {});
+
+// DDIM inversion (Song et al. 2021, sec. 4.3; as diffusers' DDIMInverseScheduler): runs the
+// deterministic DDIM update from x_0 towards x_T over the same timesteps that sample() with
+// eta = 0 visits, so that sample() started from the result returns approximately x0.
+torch::Tensor ddim_invert(model::DenoiserImpl& denoiser, const NoiseSchedule& schedule,
+                          const torch::Tensor& x0, const model::DenoiserConditions& conditions,
+                          const SamplerOptions& options,
+                          const model::DenoiserConditions& unconditional = {});
+
+}  // namespace ecgtwin::diffusion

@@ -152,3 +152,59 @@ TEST(Simulator, BeatsListMatchesTheRequestedRate) {
 
 }  // namespace
 }  // namespace ecgtwin::signal
+
+namespace ecgtwin::signal {
+namespace {
+
+// Dominant period of x (samples) from its autocorrelation, searched in [min_lag, max_lag].
+std::int64_t dominant_lag(const std::vector<double>& x, std::int64_t min_lag, std::int64_t max_lag) {
+  std::int64_t best = min_lag;
+  double best_value = -1e300;
+  for (std::int64_t lag = min_lag; lag <= max_lag; ++lag) {
+    double sum = 0;
+    for (std::size_t i = 0; i + lag < x.size(); ++i) sum += x[i] * x[i + lag];
+    if (sum > best_value) best_value = sum, best = lag;
+  }
+  return best;
+}
+
+TEST(SimulatorAtrialWaves, FlutterAndFibrillatoryWavesHaveTheirRates) {
+  for (int p = 0; p < 5; ++p) {
+    Person person = draw_person(21, p);
+    for (double hr : {70.0, 100.0, 150.0}) {
+      SimCondition c = parse_condition("aflutter");
+      c.heart_rate = hr;
+      int conduction = 0;
+      double cycle = detail::flutter_cycle(person, hr, &conduction);
+      EXPECT_GE(conduction, 2);
+      EXPECT_LE(conduction, 4);
+      EXPECT_GE(60 / cycle, 240);  // flutter 250-350/min, kept within 240-360
+      EXPECT_LE(60 / cycle, 360);
+      EXPECT_NEAR(cycle * conduction, 60 / hr, 1e-9);
+      const double fs = 500;
+      const std::int64_t n = 5000;
+      std::vector<double> dipole(3 * n, 0.0);
+      util::Rng rng(1);
+      detail::add_atrial_activity(person, c, hr, 0.3, fs, n, rng, dipole.data());
+      std::vector<double> y(dipole.begin() + n, dipole.begin() + 2 * n);
+      EXPECT_NEAR(dominant_lag(y, 50, 300) / fs, cycle, 2.5 / fs);
+      // The ventricular beats of a flutter record are exactly regular.
+      auto ecg = render(person, c, {fs, 10, false, 24, 3});
+      for (std::size_t i = 2; i < ecg.beats.size(); ++i)
+        EXPECT_NEAR(double(ecg.beats[i].sample - ecg.beats[i - 1].sample), fs * 60 / hr, 1.0);
+    }
+    SimCondition af = parse_condition("afib");
+    std::vector<double> dipole(3 * 5000, 0.0);
+    util::Rng rng(2);
+    detail::add_atrial_activity(person, af, 80, 0.3, 500, 5000, rng, dipole.data());
+    std::vector<double> y(dipole.begin() + 5000, dipole.begin() + 10000);
+    double period = dominant_lag(y, 40, 150) / 500.0;
+    EXPECT_NEAR(1 / period, person.af_rate_hz, 0.5);  // 4-9 Hz fibrillatory waves
+    double power = 0;
+    for (double v : y) power += v * v;
+    EXPECT_GT(std::sqrt(power / y.size()), 0.01);
+  }
+}
+
+}  // namespace
+}  // namespace ecgtwin::signal

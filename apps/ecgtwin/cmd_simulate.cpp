@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "command.hpp"
+#include "ecgtwin/config/tree.hpp"
 #include "ecgtwin/signal/simulator.hpp"
 #include "ecgtwin/signal/simulator_cohort.hpp"
 #include "ecgtwin/util/error.hpp"
@@ -19,6 +20,8 @@ namespace {
 namespace fs = std::filesystem;
 
 struct SimulateOptions {
+  ConfigOptions config;
+  CLI::App* app = nullptr;
   signal::CohortOptions cohort;
   std::string conditions = "all";
   std::string out;
@@ -73,7 +76,40 @@ int run_twin(const SimulateOptions& o) {
   return kExitOk;
 }
 
+// Reads the cohort options from --config / --set (section "simulate") with the flags the
+// user gave on top; unknown keys are refused.
+void resolve_cohort(SimulateOptions& o) {
+  std::vector<std::pair<std::string, config::Json>> flags;
+  auto given = [&](const char* flag) { return o.app->count(flag) > 0; };
+  if (given("--patients")) flags.push_back({"simulate.patients", o.cohort.patients});
+  if (given("--records-per-patient"))
+    flags.push_back({"simulate.records_per_patient", o.cohort.records_per_patient});
+  if (given("--conditions")) flags.push_back({"simulate.conditions", o.conditions});
+  if (given("--fs")) flags.push_back({"simulate.fs", o.cohort.fs});
+  if (given("--seconds")) flags.push_back({"simulate.seconds", o.cohort.seconds});
+  if (given("--seed")) flags.push_back({"simulate.seed", static_cast<std::int64_t>(o.cohort.seed)});
+  if (given("--snr")) flags.push_back({"simulate.snr_db", o.snr_db});
+  if (given("--clean")) flags.push_back({"simulate.noise", false});
+  config::Json tree = resolve_config(o.config, flags);
+  config::Section root(tree, "");
+  config::Section s = root.child("simulate");
+  o.cohort.patients = s.get_in("patients", o.cohort.patients, std::int64_t{1}, std::int64_t{10000000});
+  o.cohort.records_per_patient = static_cast<int>(
+      s.get_in("records_per_patient", std::int64_t{o.cohort.records_per_patient}, 1, 1000));
+  o.conditions = s.get("conditions", o.conditions);
+  o.cohort.fs = s.get_in("fs", o.cohort.fs, 50.0, 10000.0);
+  o.cohort.seconds = s.get_in("seconds", o.cohort.seconds, 0.5, 3600.0);
+  o.cohort.seed = static_cast<std::uint64_t>(s.get("seed", static_cast<std::int64_t>(o.cohort.seed)));
+  o.snr_db = s.get("snr_db", o.snr_db);
+  o.clean = !s.get("noise", !o.clean);
+  o.cohort.combine_probability = s.get_in("combine_probability", o.cohort.combine_probability, 0.0, 1.0);
+  o.cohort.threads = static_cast<int>(s.get_in("threads", std::int64_t{o.cohort.threads}, 1, 256));
+  s.finish();
+  root.finish();
+}
+
 int run_cohort(SimulateOptions& o) {
+  resolve_cohort(o);
   fs::path dir = o.out;
   if (fs::exists(dir) && (!fs::is_directory(dir) || !fs::is_empty(dir)))
     throw InputError("--out " + o.out, "exists and is not an empty folder");
@@ -96,6 +132,8 @@ Registrar registrar(
     "simulate", "simulate ECGs: a PTB-XL-layout cohort, or one person's ground-truth twin",
     [](CLI::App& app) {
       auto o = std::make_shared<SimulateOptions>();
+      o->app = &app;
+      add_config_options(app, o->config);
       app.add_option("--patients", o->cohort.patients, "number of simulated persons (default: 100)")
           ->check(CLI::PositiveNumber);
       app.add_option("--records-per-patient", o->cohort.records_per_patient,

@@ -208,3 +208,36 @@ TEST(SimulatorAtrialWaves, FlutterAndFibrillatoryWavesHaveTheirRates) {
 
 }  // namespace
 }  // namespace ecgtwin::signal
+
+namespace ecgtwin::signal {
+namespace {
+
+TEST(SimulatorCombinations, EveryCompatiblePairRendersFiniteSignalsWithItsBeats) {
+  Person person = draw_person(13, 0);
+  const auto& names = condition_names();
+  int rendered = 0;
+  for (std::size_t a = 0; a < names.size(); ++a)
+    for (std::size_t b = a; b < names.size(); ++b) {
+      SimCondition c;
+      try {
+        c = parse_condition(names[a] + "+" + names[b]);
+      } catch (const InputError&) {
+        continue;  // incompatible pair
+      }
+      auto ecg = render(person, c, {100, 6, true, 15, a * 100 + b});
+      ++rendered;
+      ASSERT_EQ(ecg.signal.size(), 12u * 600u);
+      for (float v : ecg.signal) ASSERT_TRUE(std::isfinite(v)) << condition_name(c);
+      ASSERT_GE(ecg.beats.size(), 3u) << condition_name(c);
+      RateRange range = rate_range(c.rhythm);
+      EXPECT_GE(ecg.target_heart_rate, range.low);
+      EXPECT_LE(ecg.target_heart_rate, range.high);
+      bool ventricular = std::any_of(ecg.beats.begin(), ecg.beats.end(),
+                                     [](const SimBeat& beat) { return beat.symbol == "V"; });
+      EXPECT_EQ(ventricular, c.has(Finding::kPvc)) << condition_name(c);
+    }
+  EXPECT_GT(rendered, 120);
+}
+
+}  // namespace
+}  // namespace ecgtwin::signal

@@ -93,16 +93,19 @@ void resolve_cohort(SimulateOptions& o) {
   config::Json tree = resolve_config(o.config, flags);
   config::Section root(tree, "");
   config::Section s = root.child("simulate");
-  o.cohort.patients = s.get_in("patients", o.cohort.patients, std::int64_t{1}, std::int64_t{10000000});
+  o.cohort.patients =
+      s.get_in("patients", o.cohort.patients, std::int64_t{1}, std::int64_t{10000000});
   o.cohort.records_per_patient = static_cast<int>(
       s.get_in("records_per_patient", std::int64_t{o.cohort.records_per_patient}, 1, 1000));
   o.conditions = s.get("conditions", o.conditions);
   o.cohort.fs = s.get_in("fs", o.cohort.fs, 50.0, 10000.0);
   o.cohort.seconds = s.get_in("seconds", o.cohort.seconds, 0.5, 3600.0);
-  o.cohort.seed = static_cast<std::uint64_t>(s.get("seed", static_cast<std::int64_t>(o.cohort.seed)));
+  o.cohort.seed =
+      static_cast<std::uint64_t>(s.get("seed", static_cast<std::int64_t>(o.cohort.seed)));
   o.snr_db = s.get("snr_db", o.snr_db);
   o.clean = !s.get("noise", !o.clean);
-  o.cohort.combine_probability = s.get_in("combine_probability", o.cohort.combine_probability, 0.0, 1.0);
+  o.cohort.combine_probability =
+      s.get_in("combine_probability", o.cohort.combine_probability, 0.0, 1.0);
   o.cohort.threads = static_cast<int>(s.get_in("threads", std::int64_t{o.cohort.threads}, 1, 256));
   s.finish();
   root.finish();
@@ -154,9 +157,11 @@ Registrar registrar(
       app.add_option("--twin-of", o->twin_of,
                      "render the ground-truth twin of a person: DIR/persons/ID.json, or a patient "
                      "id drawn with --seed (default: off, write a cohort)");
-      app.add_option("--condition", o->condition,
-                     "twin condition, '+'-separated names, SCP codes or statements (default: sinus)");
-      app.add_option("--hr", o->hr, "twin heart rate in bpm (default: 0 = the person's resting rate)")
+      app.add_option(
+          "--condition", o->condition,
+          "twin condition, '+'-separated names, SCP codes or statements (default: sinus)");
+      app.add_option("--hr", o->hr,
+                     "twin heart rate in bpm (default: 0 = the person's resting rate)")
           ->check(CLI::Range(0.0, 250.0));
       app.add_flag("--noise", o->noise, "twin with recording noise (default: off, ground truth)");
       return [o]() { return o->twin_of.empty() ? run_cohort(*o) : run_twin(*o); };

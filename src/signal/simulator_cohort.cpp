@@ -96,8 +96,8 @@ CohortSummary write_cohort(const fs::path& dir, const CohortOptions& options,
       try {
         const auto& r = records[i];
         const Person& person = persons[static_cast<std::size_t>(r.patient)];
-        SimEcg ecg = render(person, r.condition, {options.fs, options.seconds, options.noise,
-                                                  options.snr_db, r.seed});
+        SimEcg ecg = render(person, r.condition,
+                            {options.fs, options.seconds, options.noise, options.snr_db, r.seed});
         rates[i] = ecg.heart_rate;
         fs::path target = dir / r.path;
         fs::create_directories(target.parent_path());
@@ -127,9 +127,10 @@ CohortSummary write_cohort(const fs::path& dir, const CohortOptions& options,
   for (auto& t : pool) t.join();
   if (!failure.empty()) throw Error("writing the cohort: " + failure);
 
-  std::vector<std::string> columns = {"ecg_id", "patient_id", "age", "sex", "recording_date",
-                                      "report", "scp_codes", "strat_fold", "filename_lr",
-                                      "filename_hr", "statements", "heart_rate", "condition"};
+  std::vector<std::string> columns = {"ecg_id",         "patient_id",  "age",        "sex",
+                                      "recording_date", "report",      "scp_codes",  "strat_fold",
+                                      "filename_lr",    "filename_hr", "statements", "heart_rate",
+                                      "condition"};
   std::vector<std::vector<std::string>> rows;
   std::set<std::string> codes_used;
   for (std::size_t i = 0; i < records.size(); ++i) {
@@ -140,8 +141,8 @@ CohortSummary write_cohort(const fs::path& dir, const CohortOptions& options,
       codes_used.insert(code);
       // PTB-XL grades diagnostic statements (likelihood 100 = certain) and gives form and
       // rhythm statements 0.0.
-      scp += (scp.size() > 1 ? ", '" : "'") + code + "': " +
-             (scp_statement(code).diagnostic ? "100.0" : "0.0");
+      scp += (scp.size() > 1 ? ", '" : "'") + code +
+             "': " + (scp_statement(code).diagnostic ? "100.0" : "0.0");
     }
     scp += "}";
     auto statements = condition_statements(r.condition);
@@ -169,21 +170,20 @@ CohortSummary write_cohort(const fs::path& dir, const CohortOptions& options,
   CohortSummary summary;
   summary.records = static_cast<std::int64_t>(records.size());
   summary.patients = options.patients;
-  summary.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  nlohmann::json sim = {{"generator", "ecgtwin simulate"},
-                        {"patients", options.patients},
-                        {"records_per_patient", options.records_per_patient},
-                        {"conditions", options.conditions.empty() ? condition_names()
-                                                                  : options.conditions},
-                        {"fs", options.fs},
-                        {"seconds", options.seconds},
-                        {"seed", options.seed},
-                        {"noise", options.noise},
-                        {"snr_db", options.snr_db},
-                        {"combine_probability", options.combine_probability},
-                        {"records", summary.records},
-                        {"strat_fold", "(patient_id - 1) modulo 10, plus 1"}};
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  nlohmann::json sim = {
+      {"generator", "ecgtwin simulate"},
+      {"patients", options.patients},
+      {"records_per_patient", options.records_per_patient},
+      {"conditions", options.conditions.empty() ? condition_names() : options.conditions},
+      {"fs", options.fs},
+      {"seconds", options.seconds},
+      {"seed", options.seed},
+      {"noise", options.noise},
+      {"snr_db", options.snr_db},
+      {"combine_probability", options.combine_probability},
+      {"records", summary.records},
+      {"strat_fold", "(patient_id - 1) modulo 10, plus 1"}};
   guard.add_file(dir / "simulation.json");
   util::write_file_atomic(dir / "simulation.json", sim.dump(2) + "\n");
   return summary;
@@ -202,7 +202,8 @@ std::vector<fs::path> write_twin(const fs::path& out, const Person& person,
     text << join(simulator_leads(), ",") << "\n";
     std::vector<double> rows(static_cast<std::size_t>(12 * ecg.samples));
     for (std::int64_t i = 0; i < ecg.samples; ++i)
-      for (int lead = 0; lead < 12; ++lead) rows[static_cast<std::size_t>(i * 12 + lead)] = ecg.lead(lead)[i];
+      for (int lead = 0; lead < 12; ++lead)
+        rows[static_cast<std::size_t>(i * 12 + lead)] = ecg.lead(lead)[i];
     io::write_matrix_csv(text, rows.data(), ecg.samples, 12);
     guard.add_file(out);
     util::write_file_atomic(out, text.str());
@@ -214,8 +215,7 @@ std::vector<fs::path> write_twin(const fs::path& out, const Person& person,
     guard.add_file(directory / (name + ".dat"));
     written.push_back(io::write_wfdb(
         directory, wfdb_request(name, ecg,
-                                {"person: " + person.id,
-                                 "condition: " + condition_name(condition),
+                                {"person: " + person.id, "condition: " + condition_name(condition),
                                  "statements: " + join(condition_statements(condition), "|"),
                                  "heart_rate: " + format("%.1f", ecg.heart_rate)})));
     written.push_back(directory / (name + ".dat"));

@@ -31,8 +31,7 @@ const std::vector<ScpStatement>& table() {
       {"IMI", "inferior myocardial infarction", true, false, false, "MI", "IMI"},
       {"STD_", "non-specific ST depression", false, true, false, "", ""},
       {"INVT", "inverted T-waves", false, true, false, "", ""},
-      {"LVOLT", "low QRS voltages in the frontal and horizontal leads", false, true, false, "",
-       ""},
+      {"LVOLT", "low QRS voltages in the frontal and horizontal leads", false, true, false, "", ""},
       {"LNGQT", "long QT-interval", true, true, false, "STTC", "STTC"},
   };
   return kTable;
@@ -122,7 +121,9 @@ bool SimCondition::has(Finding finding) const {
   return std::find(findings.begin(), findings.end(), finding) != findings.end();
 }
 
-const std::vector<ScpStatement>& scp_statements() { return table(); }
+const std::vector<ScpStatement>& scp_statements() {
+  return table();
+}
 
 const ScpStatement& scp_statement(const std::string& code) {
   for (const auto& s : table())
@@ -173,9 +174,9 @@ SimCondition parse_condition(const std::string& text) {
     if (!found) {
       std::string known;
       for (const auto& name : condition_names()) known += (known.empty() ? "" : ", ") + name;
-      throw InputError("condition '" + text + "'",
-                       "unknown name '" + token + "' (expected one of " + known +
-                           ", their SCP codes or statements)");
+      throw InputError("condition '" + text + "'", "unknown name '" + token +
+                                                       "' (expected one of " + known +
+                                                       ", their SCP codes or statements)");
     }
   }
   std::sort(condition.findings.begin(), condition.findings.end());
@@ -205,14 +206,16 @@ std::string condition_name(const SimCondition& condition) {
   std::string name = condition.rhythm == Rhythm::kSinus && !condition.findings.empty()
                          ? ""
                          : rhythm_info(condition.rhythm).name;
-  for (Finding f : condition.findings) name += (name.empty() ? "" : "+") + std::string(finding_info(f).name);
+  for (Finding f : condition.findings)
+    name += (name.empty() ? "" : "+") + std::string(finding_info(f).name);
   return name;
 }
 
 std::vector<std::string> condition_scp_codes(const SimCondition& condition) {
   std::vector<std::string> codes = {rhythm_info(condition.rhythm).code};
   for (Finding f : condition.findings) codes.push_back(finding_info(f).code);
-  bool sinus = condition.rhythm == Rhythm::kSinus || condition.rhythm == Rhythm::kSinusBradycardia ||
+  bool sinus = condition.rhythm == Rhythm::kSinus ||
+               condition.rhythm == Rhythm::kSinusBradycardia ||
                condition.rhythm == Rhythm::kSinusArrhythmia;
   if (sinus && condition.findings.empty()) codes.insert(codes.begin(), "NORM");
   return codes;
@@ -225,7 +228,9 @@ std::vector<std::string> condition_statements(const SimCondition& condition) {
   return statements;
 }
 
-RateRange rate_range(Rhythm rhythm) { return rhythm_info(rhythm).range; }
+RateRange rate_range(Rhythm rhythm) {
+  return rhythm_info(rhythm).range;
+}
 
 double resolve_heart_rate(const Person& person, const SimCondition& condition) {
   RateRange range = rate_range(condition.rhythm);

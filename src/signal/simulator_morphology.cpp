@@ -33,7 +33,9 @@ void add_vector(std::vector<Kernel>& out, Wave wave, const Vec3& direction, doub
 // A vector given in the lead frame of a heart at the population's mean orientation, moved
 // into the person's unrotated dipole frame (the person's rotation then adds only the
 // person's deviation from the mean).
-Vec3 from_mean_frame(const Vec3& v) { return transform(frontal_rotation(-kMeanFrontalDeg), v); }
+Vec3 from_mean_frame(const Vec3& v) {
+  return transform(frontal_rotation(-kMeanFrontalDeg), v);
+}
 
 // ST segment and T wave opposite to the QRS direction `d` (secondary repolarisation changes
 // of bundle branch blocks and ventricular ectopy), over a JT interval `jt` after `j`.
@@ -141,7 +143,8 @@ Morphology build_morphology(const Person& person, const SimCondition& c) {
     auto first = std::min_element(qrs.begin(), qrs.end(), [](const Kernel& a, const Kernel& b) {
       return (a.axis == 1 ? a.center : 1e9) < (b.axis == 1 ? b.center : 1e9);
     });
-    if (first != qrs.end() && first->axis == 1) first->amplitude = -0.5 * std::abs(first->amplitude);
+    if (first != qrs.end() && first->axis == 1)
+      first->amplitude = -0.5 * std::abs(first->amplitude);
     Vec3 v = from_mean_frame(normalized({-0.09, 1.0, 0.0}));
     add_vector(t, Wave::kT, v, person.st_amplitude, j + 0.15 * jt_final, 0.15 * jt_final);
     add_vector(t, Wave::kT, v, 0.6 * person.st_amplitude, j + 0.45 * jt_final, 0.2 * jt_final);

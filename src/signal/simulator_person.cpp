@@ -27,7 +27,7 @@ struct SameniKernel {
 // Gaussian parameters of a normal dipole (fitted to a Frank-lead VCG of the PTB database).
 // The broad z kernel at -0.4 rad is atrial repolarisation and moves with the P wave.
 constexpr SameniKernel kSameni[] = {
-    {Wave::kP, 0, 0.03, -1.09, 0.0906},   {Wave::kP, 0, 0.08, -0.83, 0.1057},
+    {Wave::kP, 0, 0.03, -1.09, 0.0906},    {Wave::kP, 0, 0.08, -0.83, 0.1057},
     {Wave::kQrs, 0, -0.13, -0.19, 0.0453}, {Wave::kQrs, 0, 0.85, -0.07, 0.0378},
     {Wave::kQrs, 0, 1.11, 0.0, 0.0332},    {Wave::kQrs, 0, 0.75, 0.06, 0.0302},
     {Wave::kQrs, 0, 0.06, 0.22, 0.0378},   {Wave::kT, 0, 0.1, 1.2, 0.604},
@@ -47,7 +47,9 @@ double clamp_normal(util::Rng& rng, double mean, double sd, double low, double h
   return std::clamp(rng.normal(mean, sd), low, high);
 }
 
-double lognormal(util::Rng& rng, double sd) { return std::exp(rng.normal(0.0, sd)); }
+double lognormal(util::Rng& rng, double sd) {
+  return std::exp(rng.normal(0.0, sd));
+}
 
 }  // namespace
 
@@ -69,7 +71,8 @@ std::vector<Kernel> template_kernels() {
 }  // namespace detail
 
 Person draw_person(std::uint64_t seed, std::int64_t index) {
-  util::Rng rng(util::derive_seed(util::derive_seed(seed, "person"), static_cast<std::uint64_t>(index)));
+  util::Rng rng(
+      util::derive_seed(util::derive_seed(seed, "person"), static_cast<std::uint64_t>(index)));
   Person p;
   p.seed = seed;
   p.index = index;
@@ -108,8 +111,9 @@ Person draw_person(std::uint64_t seed, std::int64_t index) {
   const double qrs_onset = detail::kTemplateQrsOnset * qrs_scale;
   const double j_point = detail::kTemplateQrsOffset * qrs_scale;
   const double p_shift = (qrs_onset - detail::kTemplateQrsOnset) - (p.pr - detail::kTemplatePr);
-  const double t_scale = (p.qtc - p.qrs) / (detail::kTemplateQt - (detail::kTemplateQrsOffset -
-                                                                    detail::kTemplateQrsOnset));
+  const double t_scale =
+      (p.qtc - p.qrs) /
+      (detail::kTemplateQt - (detail::kTemplateQrsOffset - detail::kTemplateQrsOnset));
   for (Kernel k : detail::template_kernels()) {
     k.amplitude *= wave_gain[static_cast<int>(k.wave)][k.axis] * lognormal(rng, 0.08);
     k.width *= lognormal(rng, 0.05);

@@ -30,12 +30,14 @@ double draw_rate(const Person& person, Rhythm rhythm, util::Rng& rng) {
   return person.heart_rate;
 }
 
-SimCondition draw_condition(const std::vector<SimCondition>& choices, double combine, util::Rng& rng) {
+SimCondition draw_condition(const std::vector<SimCondition>& choices, double combine,
+                            util::Rng& rng) {
   for (int attempt = 0; attempt < 20; ++attempt) {
     SimCondition c = choices[rng.uniform_int(0, static_cast<std::int64_t>(choices.size()) - 1)];
     bool single = c.findings.size() + (c.rhythm != Rhythm::kSinus ? 1 : 0) == 1;
     if (single && rng.bernoulli(combine)) {
-      const SimCondition& other = choices[rng.uniform_int(0, static_cast<std::int64_t>(choices.size()) - 1)];
+      const SimCondition& other =
+          choices[rng.uniform_int(0, static_cast<std::int64_t>(choices.size()) - 1)];
       SimCondition merged = c;
       if (other.rhythm != Rhythm::kSinus) merged.rhythm = other.rhythm;
       if (c.rhythm != Rhythm::kSinus && other.rhythm != Rhythm::kSinus) merged.rhythm = c.rhythm;
@@ -56,11 +58,14 @@ SimCondition draw_condition(const std::vector<SimCondition>& choices, double com
 
 }  // namespace
 
-std::string cohort_record_folder(double fs) { return "records" + std::to_string(std::lround(fs)); }
+std::string cohort_record_folder(double fs) {
+  return "records" + std::to_string(std::lround(fs));
+}
 
 std::vector<CohortRecord> plan_cohort(const CohortOptions& options) {
   if (options.patients < 1) throw InputError("--patients", "expected at least 1");
-  if (options.records_per_patient < 1) throw InputError("--records-per-patient", "expected at least 1");
+  if (options.records_per_patient < 1)
+    throw InputError("--records-per-patient", "expected at least 1");
   std::vector<SimCondition> choices;
   for (const auto& name : options.conditions.empty() ? condition_names() : options.conditions)
     choices.push_back(parse_condition(name));

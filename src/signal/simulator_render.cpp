@@ -65,7 +65,8 @@ std::array<double, 9> frontal_rotation(double degrees) {
 }
 
 std::array<double, 9> person_rotation(const Person& person) {
-  double ch = std::cos(person.horizontal_deg * kDegree), sh = std::sin(person.horizontal_deg * kDegree);
+  double ch = std::cos(person.horizontal_deg * kDegree),
+         sh = std::sin(person.horizontal_deg * kDegree);
   double cs = std::cos(person.sagittal_deg * kDegree), ss = std::sin(person.sagittal_deg * kDegree);
   std::array<double, 9> horizontal = {ch, 0, sh, 0, 1, 0, -sh, 0, ch};  // about Y
   std::array<double, 9> sagittal = {1, 0, 0, 0, cs, -ss, 0, ss, cs};    // about X
@@ -96,8 +97,10 @@ void add_beat(const std::vector<Kernel>& kernels, double r_time, double j_point,
       width *= scale;
     }
     center += r_time;
-    std::int64_t first = std::max<std::int64_t>(0, static_cast<std::int64_t>(std::ceil((center - kSupport * width) * fs)));
-    std::int64_t last = std::min<std::int64_t>(n - 1, static_cast<std::int64_t>(std::floor((center + kSupport * width) * fs)));
+    std::int64_t first = std::max<std::int64_t>(
+        0, static_cast<std::int64_t>(std::ceil((center - kSupport * width) * fs)));
+    std::int64_t last = std::min<std::int64_t>(
+        n - 1, static_cast<std::int64_t>(std::floor((center + kSupport * width) * fs)));
     if (first > last) continue;
     // exp(-(t - c)^2 / 2w^2) on a uniform grid by the exact recurrence
     // g[i+1] = g[i] * r[i], r[i+1] = r[i] * q: two multiplications per sample.
@@ -126,7 +129,9 @@ void dipole_to_independent_leads(const double* dipole, std::int64_t n, double* l
   }
 }
 
-void expand_leads(const double* leads8, std::int64_t n, float* leads12) { expand(leads8, n, leads12); }
+void expand_leads(const double* leads8, std::int64_t n, float* leads12) {
+  expand(leads8, n, leads12);
+}
 
 std::vector<double> render_beat(const Person& person, const std::vector<Kernel>& kernels,
                                 double from, double to, double fs) {
@@ -160,7 +165,8 @@ void add_atrial_activity(const Person& person, const SimCondition& condition, do
   auto direction = [&](double x, double y, double z) {
     double norm = std::sqrt(x * x + y * y + z * z);
     x /= norm, y /= norm, z /= norm;
-    return std::array<double, 3>{mean_frame[0] * x + mean_frame[1] * y, mean_frame[3] * x + mean_frame[4] * y, z};
+    return std::array<double, 3>{mean_frame[0] * x + mean_frame[1] * y,
+                                 mean_frame[3] * x + mean_frame[4] * y, z};
   };
   if (condition.rhythm == Rhythm::kAtrialFibrillation) {
     // Sawtooth model of f waves with frequency and amplitude modulation (Stridh & Sornmo
@@ -175,7 +181,8 @@ void add_atrial_activity(const Person& person, const SimCondition& condition, do
       double theta = kTwoPi * f0 * t + (df / fm) * std::sin(kTwoPi * fm * t + phase_m) + phase;
       double envelope = a + da * std::sin(kTwoPi * fa * t);
       double f = 0;
-      for (int h = 1; h <= 3; ++h) f -= 2.0 / (h * 3.141592653589793) * envelope * std::sin(h * theta);
+      for (int h = 1; h <= 3; ++h)
+        f -= 2.0 / (h * 3.141592653589793) * envelope * std::sin(h * theta);
       for (int axis = 0; axis < 3; ++axis) dipole[axis * n + i] += d[axis] * f;
     }
   } else if (condition.rhythm == Rhythm::kAtrialFlutter) {
@@ -251,9 +258,9 @@ SimEcg render(const Person& person, const SimCondition& condition, const RenderO
     ecg.beats.push_back({sample, symbol});
     inside.push_back(beat.time);
   }
-  ecg.heart_rate = inside.size() >= 2
-                       ? 60.0 * static_cast<double>(inside.size() - 1) / (inside.back() - inside.front())
-                       : hr;
+  ecg.heart_rate = inside.size() >= 2 ? 60.0 * static_cast<double>(inside.size() - 1) /
+                                            (inside.back() - inside.front())
+                                      : hr;
   ecg.target_heart_rate = hr;
   return ecg;
 }

@@ -120,21 +120,18 @@ std::vector<ScheduledBeat> schedule_beats(const Person& person, const SimConditi
     int wanted = std::max(pvc && pac ? 2 : 1,
                           static_cast<int>(std::lround(seconds / 10.0 * rng.uniform(1.0, 2.0))));
     std::vector<std::size_t> chosen;
-    for (int attempt = 0; attempt < 20 && static_cast<int>(chosen.size()) < wanted &&
-                          !eligible.empty();
-         ++attempt) {
+    for (int attempt = 0;
+         attempt < 20 && static_cast<int>(chosen.size()) < wanted && !eligible.empty(); ++attempt) {
       std::size_t i = eligible[rng.uniform_int(0, static_cast<std::int64_t>(eligible.size()) - 1)];
-      bool close = std::any_of(chosen.begin(), chosen.end(), [&](std::size_t c) {
-        return i + 3 > c && c + 3 > i;
-      });
+      bool close = std::any_of(chosen.begin(), chosen.end(),
+                               [&](std::size_t c) { return i + 3 > c && c + 3 > i; });
       if (!close) chosen.push_back(i);
     }
     std::sort(chosen.begin(), chosen.end());
     for (std::size_t k = 0; k < chosen.size(); ++k) {
       // With both kinds, alternate them so that a record shows each.
       bool ventricular = pvc && (!pac || k % 2 == 0);
-      insert_premature(beats, chosen[k],
-                       ventricular ? person.pvc_coupling : person.pac_coupling,
+      insert_premature(beats, chosen[k], ventricular ? person.pvc_coupling : person.pac_coupling,
                        ventricular ? BeatKind::kVentricular : BeatKind::kAtrial);
     }
   }

@@ -22,8 +22,8 @@ using test::kIII;
 void expect_lead_relations(const SimEcg& ecg) {
   for (std::int64_t i = 0; i < ecg.samples; ++i) {
     double one = ecg.lead(kI)[i], two = ecg.lead(kII)[i];
-    ASSERT_NEAR(ecg.lead(kIII)[i], two - one, 1e-5) << i;             // Einthoven
-    ASSERT_NEAR(ecg.lead(kAVR)[i], -(one + two) / 2, 1e-5) << i;      // Goldberger
+    ASSERT_NEAR(ecg.lead(kIII)[i], two - one, 1e-5) << i;         // Einthoven
+    ASSERT_NEAR(ecg.lead(kAVR)[i], -(one + two) / 2, 1e-5) << i;  // Goldberger
     ASSERT_NEAR(ecg.lead(kAVL)[i], one - two / 2, 1e-5) << i;
     ASSERT_NEAR(ecg.lead(kAVF)[i], two - one / 2, 1e-5) << i;
     ASSERT_NEAR(ecg.lead(kAVR)[i] + ecg.lead(kAVL)[i] + ecg.lead(kAVF)[i], 0.0, 1e-5) << i;
@@ -50,8 +50,10 @@ TEST(Simulator, KernelRecurrenceMatchesTheClosedForm) {
     double c2 = r_time + j + (0.25 - j) * scale, w2 = 0.06 * scale;
     if (std::abs(std::abs(t - c1) - 4 * w1) < 1e-9 || std::abs(std::abs(t - c2) - 4 * w2) < 1e-9)
       continue;  // the support's edge: either side of rounding
-    double e1 = std::abs(t - c1) <= 4 * w1 ? 0.8 * std::exp(-(t - c1) * (t - c1) / (2 * w1 * w1)) : 0;
-    double e2 = std::abs(t - c2) <= 4 * w2 ? -0.3 * std::exp(-(t - c2) * (t - c2) / (2 * w2 * w2)) : 0;
+    double e1 =
+        std::abs(t - c1) <= 4 * w1 ? 0.8 * std::exp(-(t - c1) * (t - c1) / (2 * w1 * w1)) : 0;
+    double e2 =
+        std::abs(t - c2) <= 4 * w2 ? -0.3 * std::exp(-(t - c2) * (t - c2) / (2 * w2 * w2)) : 0;
     ASSERT_NEAR(dipole[n + i], e1, 1e-12) << i;
     ASSERT_NEAR(dipole[2 * n + i], e2, 1e-12) << i;
     ASSERT_EQ(dipole[i], 0.0);
@@ -77,7 +79,8 @@ TEST(Simulator, PersonJsonRoundTripRendersTheSameSignal) {
   Person back = person_from_json(nlohmann::json::parse(text), "person.json");
   EXPECT_EQ(person_to_json(back), person_to_json(person));
   auto c = parse_condition("rbbb+1avb");
-  EXPECT_EQ(render(person, c, {250, 4, true, 20, 7}).signal, render(back, c, {250, 4, true, 20, 7}).signal);
+  EXPECT_EQ(render(person, c, {250, 4, true, 20, 7}).signal,
+            render(back, c, {250, 4, true, 20, 7}).signal);
 
   auto broken = person_to_json(person);
   broken.erase("qtc");
@@ -157,7 +160,8 @@ namespace ecgtwin::signal {
 namespace {
 
 // Dominant period of x (samples) from its autocorrelation, searched in [min_lag, max_lag].
-std::int64_t dominant_lag(const std::vector<double>& x, std::int64_t min_lag, std::int64_t max_lag) {
+std::int64_t dominant_lag(const std::vector<double>& x, std::int64_t min_lag,
+                          std::int64_t max_lag) {
   std::int64_t best = min_lag;
   double best_value = -1e300;
   for (std::int64_t lag = min_lag; lag <= max_lag; ++lag) {

@@ -54,8 +54,8 @@ inline double curvature(const signal::SimEcg& ecg, std::int64_t i) {
 // where the slope first reaches 10% of the P wave's largest slope. T end: where the
 // amplitude envelope (against a baseline sample just after the window) falls below 10% of
 // the T wave's peak.
-inline BeatFiducials measure_beat(const signal::SimEcg& ecg, std::int64_t r, std::int64_t previous_r,
-                                  std::int64_t next_r) {
+inline BeatFiducials measure_beat(const signal::SimEcg& ecg, std::int64_t r,
+                                  std::int64_t previous_r, std::int64_t next_r) {
   const double fs = ecg.fs;
   auto at = [&](double seconds) { return static_cast<std::int64_t>(std::llround(seconds * fs)); };
   const std::int64_t n = ecg.samples - 1;

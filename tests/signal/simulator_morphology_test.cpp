@@ -67,11 +67,13 @@ TEST(SimulatorMorphology, SinusIntervalsAxisAndVoltageAreInPublishedNormalRanges
     ASSERT_GE(m.beats.size(), 6u);
     pr.push_back(1000 * mean_of(m, [&](std::size_t i) { return m.beats[i].pr(); }));
     qrs.push_back(1000 * mean_of(m, [&](std::size_t i) { return m.beats[i].qrs(); }));
-    qtc.push_back(1000 * mean_of(m, [&](std::size_t i) { return m.beats[i].qt() / std::cbrt(m.rr[i]); }));
+    qtc.push_back(1000 *
+                  mean_of(m, [&](std::size_t i) { return m.beats[i].qt() / std::cbrt(m.rr[i]); }));
     axis.push_back(mean_of(m, [&](std::size_t i) { return frontal_axis(m.ecg, m.beats[i]); }));
     r_v5.push_back(mean_of(m, [&](std::size_t i) {
       double top = 0;
-      for (auto s = std::llround(m.beats[i].qrs_onset * 500); s <= std::llround(m.beats[i].qrs_offset * 500); ++s)
+      for (auto s = std::llround(m.beats[i].qrs_onset * 500);
+           s <= std::llround(m.beats[i].qrs_offset * 500); ++s)
         top = std::max(top, double(m.ecg.lead(kV5)[s]));
       return top;
     }));
@@ -86,7 +88,9 @@ TEST(SimulatorMorphology, SinusIntervalsAxisAndVoltageAreInPublishedNormalRanges
   EXPECT_GE(fraction_within(r_v5, 0.3, 2.6), 1.0);
   // Persons differ: the population is not one ECG repeated.
   EXPECT_GT(*std::max_element(pr.begin(), pr.end()) - *std::min_element(pr.begin(), pr.end()), 25);
-  EXPECT_GT(*std::max_element(axis.begin(), axis.end()) - *std::min_element(axis.begin(), axis.end()), 40);
+  EXPECT_GT(
+      *std::max_element(axis.begin(), axis.end()) - *std::min_element(axis.begin(), axis.end()),
+      40);
 }
 
 TEST(SimulatorMorphology, QtShortensWithRateAsFridericia) {
@@ -235,7 +239,8 @@ TEST(SimulatorMorphology, InfarctionsRaiseStInTheirTerritoryWithReciprocalDepres
     auto change = [&](const Measured& m, int lead) { return st(m, lead) - st(normal, lead); };
     EXPECT_GT(std::max({st(ant, kV2), st(ant, kV3), st(ant, kV4)}), 0.1) << person.id;
     EXPECT_GT(std::max({change(ant, kV2), change(ant, kV3), change(ant, kV4)}), 0.1) << person.id;
-    EXPECT_LT(std::min({change(ant, kII), change(ant, kIII), change(ant, kAVF)}), -0.05) << person.id;
+    EXPECT_LT(std::min({change(ant, kII), change(ant, kIII), change(ant, kAVF)}), -0.05)
+        << person.id;
     EXPECT_GT(std::max({st(inf, kII), st(inf, kIII), st(inf, kAVF)}), 0.1) << person.id;
     EXPECT_GT(change(inf, kIII), 0.1) << person.id;
     EXPECT_LT(st(inf, kAVL), 0.0) << person.id;
@@ -249,9 +254,11 @@ TEST(SimulatorMorphology, IschaemiaInvertedTLowVoltageAndHypertrophy) {
     Person person = draw_person(kPopulation, p);
     auto normal = measure(person, "sinus", 60);
     auto isc = measure(person, "std", 60);
-    EXPECT_LT(st_level(isc.ecg, kV5, isc.beats[0]) - st_level(normal.ecg, kV5, normal.beats[0]), -0.08)
+    EXPECT_LT(st_level(isc.ecg, kV5, isc.beats[0]) - st_level(normal.ecg, kV5, normal.beats[0]),
+              -0.08)
         << person.id;
-    EXPECT_GT(st_level(isc.ecg, kAVR, isc.beats[0]) - st_level(normal.ecg, kAVR, normal.beats[0]), 0.05)
+    EXPECT_GT(st_level(isc.ecg, kAVR, isc.beats[0]) - st_level(normal.ecg, kAVR, normal.beats[0]),
+              0.05)
         << person.id;
 
     // T-wave peak (largest |value| between J + 80 ms and T end) in V3 changes sign.
@@ -268,8 +275,10 @@ TEST(SimulatorMorphology, IschaemiaInvertedTLowVoltageAndHypertrophy) {
 
     auto low = measure(person, "lvolt", 60);
     for (const auto& f : low.beats) {
-      for (int lead = 0; lead < 6; ++lead) EXPECT_LT(qrs_peak_to_peak(low.ecg, lead, f), 0.5) << person.id;
-      for (int lead = 6; lead < 12; ++lead) EXPECT_LT(qrs_peak_to_peak(low.ecg, lead, f), 1.0) << person.id;
+      for (int lead = 0; lead < 6; ++lead)
+        EXPECT_LT(qrs_peak_to_peak(low.ecg, lead, f), 0.5) << person.id;
+      for (int lead = 6; lead < 12; ++lead)
+        EXPECT_LT(qrs_peak_to_peak(low.ecg, lead, f), 1.0) << person.id;
     }
 
     auto lvh = measure(person, "lvh", 60);
@@ -280,7 +289,8 @@ TEST(SimulatorMorphology, IschaemiaInvertedTLowVoltageAndHypertrophy) {
       r_v5 = std::max(r_v5, double(lvh.ecg.lead(kV5)[s]));
     }
     sokolow += s_v1 + r_v5 > 3.5;
-    EXPECT_GT(qrs_peak_to_peak(lvh.ecg, kV5, f), 1.5 * qrs_peak_to_peak(normal.ecg, kV5, normal.beats[0]));
+    EXPECT_GT(qrs_peak_to_peak(lvh.ecg, kV5, f),
+              1.5 * qrs_peak_to_peak(normal.ecg, kV5, normal.beats[0]));
   }
   EXPECT_GE(sokolow, 14);  // Sokolow-Lyon criterion in most hypertrophy renders
 }

@@ -21,7 +21,8 @@ std::vector<double> mean_beat(const SimEcg& ecg, double from, double to) {
   for (const auto& beat : ecg.beats) {
     if (beat.symbol != "N" || beat.sample + a < 0 || beat.sample + b > ecg.samples) continue;
     for (int lead = 0; lead < 12; ++lead)
-      for (std::int64_t k = a; k < b; ++k) sum[lead * (b - a) + (k - a)] += ecg.lead(lead)[beat.sample + k];
+      for (std::int64_t k = a; k < b; ++k)
+        sum[lead * (b - a) + (k - a)] += ecg.lead(lead)[beat.sample + k];
     ++count;
   }
   for (double& v : sum) v /= count;
@@ -84,7 +85,8 @@ TEST(SimulatorPersons, OnePersonKeepsWhatAConditionDoesNotChange) {
     EXPECT_GT(correlation(p_wave, mean_beat(lbbb, -0.25, -0.09)), 0.95) << person.id;
     EXPECT_LT(correlation(p_wave, mean_beat(avb, -0.25, -0.09)), 0.9) << person.id;
     // T wave (+150..+400 ms) inverted.
-    EXPECT_LT(correlation(mean_beat(sinus, 0.15, 0.4), mean_beat(invt, 0.15, 0.4)), -0.9) << person.id;
+    EXPECT_LT(correlation(mean_beat(sinus, 0.15, 0.4), mean_beat(invt, 0.15, 0.4)), -0.9)
+        << person.id;
     // The frontal QRS axis stays where it was under a longer PR (within 2 degrees: the broad
     // atrial repolarisation wave moves with the P wave).
     auto axis = [](const SimEcg& ecg) {

@@ -34,7 +34,8 @@ TEST(SimulatorPlan, FirstVisitIsSinusAndLaterVisitsDrawFromTheList) {
       // Every named part comes from the list (combinations join two entries).
       for (Finding f : r.condition.findings)
         EXPECT_TRUE(f == Finding::kLbbb || f == Finding::kAvBlock1 || f == Finding::kLongQt);
-      EXPECT_TRUE(r.condition.rhythm == Rhythm::kSinus || r.condition.rhythm == Rhythm::kAtrialFibrillation ||
+      EXPECT_TRUE(r.condition.rhythm == Rhythm::kSinus ||
+                  r.condition.rhythm == Rhythm::kAtrialFibrillation ||
                   r.condition.rhythm == Rhythm::kSinusBradycardia);
       EXPECT_NO_THROW(validate_condition(r.condition));
       seen.insert(condition_name(r.condition));
@@ -42,7 +43,8 @@ TEST(SimulatorPlan, FirstVisitIsSinusAndLaterVisitsDrawFromTheList) {
     EXPECT_EQ(r.path.substr(0, 18), "records500/00000/0");
     EXPECT_EQ(r.path.substr(r.path.size() - 3), "_hr");
   }
-  for (const char* name : {"afib", "lbbb", "brady", "1avb+lngqt"}) EXPECT_TRUE(seen.count(name)) << name;
+  for (const char* name : {"afib", "lbbb", "brady", "1avb+lngqt"})
+    EXPECT_TRUE(seen.count(name)) << name;
   EXPECT_GT(seen.size(), 4u);  // some combinations were drawn
 }
 
@@ -63,7 +65,8 @@ TEST(SimulatorPlan, SameSeedSamePlanAndRecordSeedsDiffer) {
   options.seed = 10;
   auto c = plan_cohort(options);
   int same = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) same += a[i].condition.heart_rate == c[i].condition.heart_rate;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    same += a[i].condition.heart_rate == c[i].condition.heart_rate;
   EXPECT_LT(same, 5);
 }
 

@@ -38,7 +38,7 @@ TEST(SimulatorPtbxl, StatementTableMatchesPtbxl) {
 struct Features {
   double amplitude[12];  // 99.5th - 0.5th percentile after removing a 0.4-s moving mean, mV
   double heart_rate = NAN;
-  double qrs = NAN;      // ms, on the R-aligned mean beat
+  double qrs = NAN;  // ms, on the R-aligned mean beat
 };
 
 std::vector<std::int64_t> r_peaks(const SimEcg& ecg) {
@@ -81,11 +81,13 @@ Features features(SimEcg ecg) {
   auto peaks = r_peaks(ecg);
   if (peaks.size() < 3) return f;
   std::vector<double> rr;
-  for (std::size_t i = 1; i < peaks.size(); ++i) rr.push_back(double(peaks[i] - peaks[i - 1]) / ecg.fs);
+  for (std::size_t i = 1; i < peaks.size(); ++i)
+    rr.push_back(double(peaks[i] - peaks[i - 1]) / ecg.fs);
   std::sort(rr.begin(), rr.end());
   f.heart_rate = 60.0 / rr[rr.size() / 2];
   // Mean beat over [-0.4, +0.6] s, then the fiducial QRS measurement on it.
-  const auto before = static_cast<std::int64_t>(0.4 * ecg.fs), after = static_cast<std::int64_t>(0.6 * ecg.fs);
+  const auto before = static_cast<std::int64_t>(0.4 * ecg.fs),
+             after = static_cast<std::int64_t>(0.6 * ecg.fs);
   SimEcg beat;
   beat.fs = ecg.fs;
   beat.samples = before + after;
@@ -133,15 +135,17 @@ TEST(SimulatorPtbxl, SinusRecordsOverlapPtbxlNormalRecords) {
   ASSERT_GT(real.size(), 100u);
   for (int p = 0; p < 150; ++p) {
     Person person = draw_person(31, p);
-    sim.push_back(features(render(person, parse_condition("sinus"), {500, 10, true, 24, 100u + p})));
+    sim.push_back(
+        features(render(person, parse_condition("sinus"), {500, 10, true, 24, 100u + p})));
   }
   auto check = [&](const std::string& name, const std::function<double(const Features&)>& get) {
     std::vector<double> r, s;
     for (const auto& f : real) r.push_back(get(f));
     for (const auto& f : sim) s.push_back(get(f));
     double lo = percentile(r, 0.1), hi = percentile(r, 0.9), median = percentile(s, 0.5);
-    std::printf("%-14s real p10 %7.2f p50 %7.2f p90 %7.2f | simulated p10 %7.2f p50 %7.2f p90 %7.2f\n",
-                name.c_str(), lo, percentile(r, 0.5), hi, percentile(s, 0.1), median, percentile(s, 0.9));
+    std::printf(
+        "%-14s real p10 %7.2f p50 %7.2f p90 %7.2f | simulated p10 %7.2f p50 %7.2f p90 %7.2f\n",
+        name.c_str(), lo, percentile(r, 0.5), hi, percentile(s, 0.1), median, percentile(s, 0.9));
     EXPECT_GE(median, lo) << name;
     EXPECT_LE(median, hi) << name;
   };

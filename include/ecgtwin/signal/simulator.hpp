@@ -26,7 +26,7 @@ enum class Wave : int { kP = 0, kQrs = 1, kT = 2 };
 // `center` in seconds from the R peak of a beat at RR = 1 s and `width` in seconds.
 struct Kernel {
   Wave wave = Wave::kQrs;
-  int axis = 0;  // 0 = x (Frank X, left), 1 = y (Frank Y, feet), 2 = z (Frank Z, back)
+  int axis = 0;          // 0 = x (Frank X, left), 1 = y (Frank Y, feet), 2 = z (Frank Z, back)
   double amplitude = 0;  // mV
   double center = 0;     // s
   double width = 0;      // s
@@ -34,43 +34,43 @@ struct Kernel {
 
 // Everything that makes one simulated person: fixed across all of the person's records.
 struct Person {
-  std::string id;            // "P00001" (index + 1)
-  std::uint64_t seed = 0;    // population seed
-  std::int64_t index = 0;    // index in the population
-  double age = 50;           // years
+  std::string id;          // "P00001" (index + 1)
+  std::uint64_t seed = 0;  // population seed
+  std::int64_t index = 0;  // index in the population
+  double age = 50;         // years
   bool female = false;
-  double heart_rate = 70;    // resting sinus rate, bpm
-  double rr_std = 0.04;      // resting RR standard deviation, s
-  double lf_hf_ratio = 0.5;  // LF/HF power ratio of the RR spectrum
-  double lf_hz = 0.1;        // Mayer-wave peak
-  double hf_hz = 0.25;       // respiratory (RSA) peak
-  double pr = 0.16;          // s
-  double qrs = 0.09;         // s
-  double qtc = 0.41;         // s, Fridericia-corrected
-  double frontal_deg = 0;    // rotation of the dipole in the frontal plane (about Frank Z)
-  double horizontal_deg = 0; // rotation in the horizontal plane (about Frank Y)
-  double sagittal_deg = 0;   // rotation in the sagittal plane (about Frank X)
-  double scale = 1;          // overall amplitude (torso conductivity and geometry)
+  double heart_rate = 70;       // resting sinus rate, bpm
+  double rr_std = 0.04;         // resting RR standard deviation, s
+  double lf_hf_ratio = 0.5;     // LF/HF power ratio of the RR spectrum
+  double lf_hz = 0.1;           // Mayer-wave peak
+  double hf_hz = 0.25;          // respiratory (RSA) peak
+  double pr = 0.16;             // s
+  double qrs = 0.09;            // s
+  double qtc = 0.41;            // s, Fridericia-corrected
+  double frontal_deg = 0;       // rotation of the dipole in the frontal plane (about Frank Z)
+  double horizontal_deg = 0;    // rotation in the horizontal plane (about Frank Y)
+  double sagittal_deg = 0;      // rotation in the sagittal plane (about Frank X)
+  double scale = 1;             // overall amplitude (torso conductivity and geometry)
   std::vector<Kernel> kernels;  // the sinus beat at RR = 1 s, before rotation and scaling
 
   // How this person's heart shows each condition.
-  double pvc_azimuth_deg = 0;    // direction of the ectopic ventricular QRS (frontal)
-  double pvc_elevation_deg = 0;  // and out of the frontal plane (towards the back)
-  double pvc_qrs = 0.15;         // s
-  double pvc_coupling = 0.6;     // fraction of the sinus RR
-  double pac_coupling = 0.7;     // fraction of the sinus RR
+  double pvc_azimuth_deg = 0;       // direction of the ectopic ventricular QRS (frontal)
+  double pvc_elevation_deg = 0;     // and out of the frontal plane (towards the back)
+  double pvc_qrs = 0.15;            // s
+  double pvc_coupling = 0.6;        // fraction of the sinus RR
+  double pac_coupling = 0.7;        // fraction of the sinus RR
   double pac_p_rotation_deg = 120;  // ectopic P wave direction relative to the sinus P
-  double lbbb_qrs = 0.15;        // s
-  double rbbb_qrs = 0.14;        // s
-  double avb1_pr = 0.24;         // s
-  double long_qtc = 0.5;         // s
-  double af_rate_hz = 6;         // dominant atrial fibrillatory frequency
-  double af_amplitude = 0.08;    // mV
-  double flutter_rate_bpm = 300;  // atrial flutter cycle rate
+  double lbbb_qrs = 0.15;           // s
+  double rbbb_qrs = 0.14;           // s
+  double avb1_pr = 0.24;            // s
+  double long_qtc = 0.5;            // s
+  double af_rate_hz = 6;            // dominant atrial fibrillatory frequency
+  double af_amplitude = 0.08;       // mV
+  double flutter_rate_bpm = 300;    // atrial flutter cycle rate
   double flutter_amplitude = 0.15;  // mV
-  double st_amplitude = 0.35;    // mV, injury current of an infarction
-  double st_depression = 0.15;   // mV, subendocardial ischaemia
-  double lvh_gain = 1.9;         // QRS voltage gain in hypertrophy
+  double st_amplitude = 0.35;       // mV, injury current of an infarction
+  double st_depression = 0.15;      // mV, subendocardial ischaemia
+  double lvh_gain = 1.9;            // QRS voltage gain in hypertrophy
 
   // Noise: relative weights of the four sources and the mains frequency.
   double baseline_weight = 1;
@@ -159,11 +159,11 @@ RateRange rate_range(Rhythm rhythm);
 double resolve_heart_rate(const Person& person, const SimCondition& condition);
 
 struct RenderOptions {
-  double fs = 500;        // Hz
+  double fs = 500;  // Hz
   double seconds = 10;
-  bool noise = false;     // false: the ground truth
-  double snr_db = 24;     // signal-to-noise power ratio of the noisy record
-  std::uint64_t seed = 0; // RR variability, ectopic timing and noise of this record
+  bool noise = false;      // false: the ground truth
+  double snr_db = 24;      // signal-to-noise power ratio of the noisy record
+  std::uint64_t seed = 0;  // RR variability, ectopic timing and noise of this record
 };
 
 struct SimBeat {

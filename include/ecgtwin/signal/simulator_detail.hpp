@@ -30,10 +30,10 @@ std::array<double, 9> frontal_rotation(double degrees);
 enum class BeatKind { kSinus, kVentricular, kAtrial };
 
 struct ScheduledBeat {
-  double time = 0;      // R peak, s
-  double rr = 1;        // the RR interval that sets this beat's QT, s
+  double time = 0;  // R peak, s
+  double rr = 1;    // the RR interval that sets this beat's QT, s
   BeatKind kind = BeatKind::kSinus;
-  bool p_wave = true;   // sinus or ectopic P wave before the QRS
+  bool p_wave = true;  // sinus or ectopic P wave before the QRS
 };
 
 // Beat times over [0, seconds) plus one beat of margin either side, so that waves that

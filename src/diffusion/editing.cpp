@@ -158,10 +158,10 @@ torch::Tensor AttentionInjector::replace(int block, const torch::Tensor& probabi
     return source_padded;
   }
   const int64_t batch = probabilities.size(0);
-  const auto bool_options = torch::TensorOptions().dtype(torch::kBool).device(probabilities.device());
-  const torch::Tensor edit_real =
-      edit_mask_.defined() ? edit_mask_.to(probabilities.device())
-                           : torch::ones({batch, slots}, bool_options);
+  const auto bool_options =
+      torch::TensorOptions().dtype(torch::kBool).device(probabilities.device());
+  const torch::Tensor edit_real = edit_mask_.defined() ? edit_mask_.to(probabilities.device())
+                                                       : torch::ones({batch, slots}, bool_options);
   const torch::Tensor source_real =
       source_mask_.defined()
           ? pad_last(source_mask_.to(probabilities.device()), slots)
@@ -198,8 +198,7 @@ EditResult edit(model::DenoiserImpl& denoiser, const NoiseSchedule& schedule,
   AttentionStore source_store(injected, editing.keep_step_maps());
   result.source = run_with_store(denoiser, schedule, shape, source, sampling, unconditional,
                                  source_store, editing.keep_step_maps());
-  AttentionInjector injector(source_store, source.token_mask, edited.token_mask, editing,
-                             injected);
+  AttentionInjector injector(source_store, source.token_mask, edited.token_mask, editing, injected);
   result.edited = run_with_store(denoiser, schedule, shape, edited, sampling, unconditional,
                                  injector, editing.keep_step_maps());
   return result;

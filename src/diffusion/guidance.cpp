@@ -18,8 +18,7 @@ torch::Tensor pad_mask(const torch::Tensor& mask, int64_t length) {
   if (mask.size(1) == length) {
     return mask;
   }
-  return torch::cat({mask, torch::zeros({mask.size(0), length - mask.size(1)}, mask.options())},
-                    1);
+  return torch::cat({mask, torch::zeros({mask.size(0), length - mask.size(1)}, mask.options())}, 1);
 }
 
 torch::Tensor row_view(const torch::Tensor& rows, int64_t dims) {
@@ -75,18 +74,18 @@ model::DenoiserConditions apply_condition_drop(const model::DenoiserConditions& 
             ? null_conditions.token_mask
             : torch::ones({1, null_conditions.statement_tokens.size(1)}, real_mask.options());
     const torch::Tensor rows = drop.statements.to(conditions.statement_tokens.device());
-    out.statement_tokens = torch::where(
-        row_view(rows, 3), pad_tokens(null_conditions.statement_tokens, length).to(
-                               conditions.statement_tokens.options()),
-        pad_tokens(conditions.statement_tokens, length));
+    out.statement_tokens = torch::where(row_view(rows, 3),
+                                        pad_tokens(null_conditions.statement_tokens, length)
+                                            .to(conditions.statement_tokens.options()),
+                                        pad_tokens(conditions.statement_tokens, length));
     out.token_mask = torch::where(row_view(rows, 2), pad_mask(null_mask, length).to(rows.device()),
                                   pad_mask(real_mask, length));
   }
   if (conditions.base_vector.defined()) {
-    const torch::Tensor null_base = null_conditions.base_vector.defined()
-                                        ? null_conditions.base_vector.to(
-                                              conditions.base_vector.options())
-                                        : torch::zeros_like(conditions.base_vector);
+    const torch::Tensor null_base =
+        null_conditions.base_vector.defined()
+            ? null_conditions.base_vector.to(conditions.base_vector.options())
+            : torch::zeros_like(conditions.base_vector);
     const torch::Tensor rows = drop.base_vector.to(conditions.base_vector.device());
     out.base_vector = torch::where(row_view(rows, 2), null_base, conditions.base_vector);
   }

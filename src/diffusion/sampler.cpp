@@ -105,8 +105,7 @@ class DenoiserRun {
       return floating ? tensor.to(options_.device(), options_.dtype())
                       : tensor.to(options_.device());
     };
-    return {move(c.base_vector, true), move(c.statement_tokens, true),
-            move(c.token_mask, false)};
+    return {move(c.base_vector, true), move(c.statement_tokens, true), move(c.token_mask, false)};
   }
 
   model::DenoiserImpl& denoiser_;
@@ -123,7 +122,8 @@ std::vector<int64_t> ddim_timesteps(int64_t timesteps, int64_t steps, const std:
     if (spacing == "trailing") {
       // diffusers: round(arange(T, 0, -T / steps)) - 1
       t = static_cast<int64_t>(std::llround(static_cast<double>(timesteps) -
-                                            static_cast<double>(i) * timesteps / steps)) - 1;
+                                            static_cast<double>(i) * timesteps / steps)) -
+          1;
     } else if (spacing == "leading" || spacing == "uniform") {
       t = (steps - 1 - i) * (timesteps / steps);
     } else {  // linspace
@@ -151,8 +151,8 @@ void SamplerOptions::validate(const NoiseSchedule& schedule) const {
   }
   if (spacing() != "trailing" && spacing() != "leading" && spacing() != "uniform" &&
       spacing() != "linspace") {
-    throw InputError("sampling.spacing", "expected trailing, leading, uniform or linspace, got '" +
-                                             spacing() + "'");
+    throw InputError("sampling.spacing",
+                     "expected trailing, leading, uniform or linspace, got '" + spacing() + "'");
   }
   if (!std::isfinite(guidance_scale())) {
     throw InputError("sampling.guidance_scale", "expected a finite number");

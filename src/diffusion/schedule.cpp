@@ -30,8 +30,8 @@ std::vector<double> make_betas(const NoiseScheduleOptions& o) {
                                   (1.0 + o.cosine_offset()) * kPi / 2.0);
         return c * c;
       };
-      beta = std::min(1.0 - f(static_cast<double>(i + 1)) / f(static_cast<double>(i)),
-                      o.max_beta());
+      beta =
+          std::min(1.0 - f(static_cast<double>(i + 1)) / f(static_cast<double>(i)), o.max_beta());
     }
     betas[static_cast<size_t>(i)] = beta;
   }
@@ -46,8 +46,8 @@ torch::Tensor to_tensor(const std::vector<double>& values) {
 
 void NoiseScheduleOptions::validate() const {
   if (kind() != "linear" && kind() != "scaled_linear" && kind() != "cosine") {
-    throw InputError("diffusion.schedule", "expected linear, scaled_linear or cosine, got '" +
-                                               kind() + "'");
+    throw InputError("diffusion.schedule",
+                     "expected linear, scaled_linear or cosine, got '" + kind() + "'");
   }
   if (timesteps() < 2) {
     throw InputError("diffusion.timesteps", "expected at least 2 timesteps");
@@ -96,10 +96,9 @@ double NoiseSchedule::alpha_cumprod(int64_t t) const {
 
 NoiseSchedule NoiseSchedule::to(const torch::Device& device) const {
   NoiseSchedule copy = *this;
-  for (torch::Tensor* tensor :
-       {&copy.betas_, &copy.alphas_, &copy.alphas_cumprod_, &copy.sqrt_alphas_cumprod_,
-        &copy.sqrt_one_minus_alphas_cumprod_, &copy.posterior_variance_,
-        &copy.posterior_log_variance_clipped_}) {
+  for (torch::Tensor* tensor : {&copy.betas_, &copy.alphas_, &copy.alphas_cumprod_,
+                                &copy.sqrt_alphas_cumprod_, &copy.sqrt_one_minus_alphas_cumprod_,
+                                &copy.posterior_variance_, &copy.posterior_log_variance_clipped_}) {
     *tensor = tensor->to(device);
   }
   return copy;
@@ -111,8 +110,7 @@ torch::Tensor add_noise(const NoiseSchedule& schedule, const torch::Tensor& x0,
   std::vector<int64_t> view(static_cast<size_t>(x0.dim()), 1);
   view[0] = x0.size(0);
   auto gather = [&](const torch::Tensor& table) {
-    const torch::Tensor on_device =
-        table.device() == t.device() ? table : table.to(t.device());
+    const torch::Tensor on_device = table.device() == t.device() ? table : table.to(t.device());
     return on_device.index_select(0, t).to(x0.scalar_type()).view(view);
   };
   return gather(schedule.sqrt_alphas_cumprod()) * x0 +

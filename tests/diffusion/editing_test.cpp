@@ -16,7 +16,8 @@ const std::vector<int64_t> kShape{kBatch, kChannels, kLength};
 // Rows with 2, 3 and 4 real statements.
 model::DenoiserConditions report(uint64_t seed) {
   torch::manual_seed(seed);
-  return {{}, torch::randn({kBatch, kSlots, kTokenDim}),
+  return {{},
+          torch::randn({kBatch, kSlots, kTokenDim}),
           torch::tensor({1, 1, 0, 0, 1, 1, 1, 0, 1, 1, 1, 1}, torch::kBool).view({kBatch, kSlots})};
 }
 
@@ -38,8 +39,8 @@ TEST_F(EditingTest, TheHookRecordsEveryBlockAndTheMapsAreDistributionsOverRealSt
   EXPECT_EQ(store.block_count(), 2);
   const auto full = store.full_map(3, 1);
   ASSERT_TRUE(full.defined());
-  EXPECT_EQ(full.sizes(), torch::IntArrayRef({kBatch, TinyCrossAttentionDenoiser::kHeads, kLength,
-                                              kSlots}));
+  EXPECT_EQ(full.sizes(),
+            torch::IntArrayRef({kBatch, TinyCrossAttentionDenoiser::kHeads, kLength, kSlots}));
 
   const MapsSample maps = sample_with_maps(denoiser_, schedule_, kShape, report(1), sampling_,
                                            /*keep_step_maps=*/true);
@@ -48,18 +49,19 @@ TEST_F(EditingTest, TheHookRecordsEveryBlockAndTheMapsAreDistributionsOverRealSt
   const auto mask = report(1).token_mask.view({kBatch, 1, 1, kSlots});
   const auto real_sum = (maps.maps * mask).sum(-1);
   EXPECT_TRUE(torch::allclose(real_sum, torch::ones_like(real_sum), 1e-5, 1e-5));
-  EXPECT_EQ(maps.maps.masked_select(mask.logical_not().expand_as(maps.maps)).abs().max().item<float>(),
-            0.0f);
+  EXPECT_EQ(
+      maps.maps.masked_select(mask.logical_not().expand_as(maps.maps)).abs().max().item<float>(),
+      0.0f);
   EXPECT_TRUE(torch::allclose(maps.step_maps.mean(0), maps.maps, 1e-6, 1e-6));
   // Recording changes nothing about the sample.
-  EXPECT_TRUE(torch::equal(maps.sample, sample(denoiser_, schedule_, kShape, report(1), sampling_)));
+  EXPECT_TRUE(
+      torch::equal(maps.sample, sample(denoiser_, schedule_, kShape, report(1), sampling_)));
 }
 
 TEST_F(EditingTest, EditingWithoutAChangeReproducesTheSourceBitForBit) {
   for (const std::string mode : {"swap", "add"}) {
-    const EditResult result =
-        edit(denoiser_, schedule_, kShape, report(1), report(1), sampling_,
-             EditOptions().mode(mode).injection_fraction(0.6));
+    const EditResult result = edit(denoiser_, schedule_, kShape, report(1), report(1), sampling_,
+                                   EditOptions().mode(mode).injection_fraction(0.6));
     EXPECT_TRUE(torch::equal(result.edited.sample, result.source.sample)) << mode;
     EXPECT_TRUE(torch::equal(result.edited.maps, result.source.maps)) << mode;
   }
@@ -81,8 +83,10 @@ TEST_F(EditingTest, SwappedStatementsFollowTheSourceMapsOnlyWhileInjecting) {
   // Part of the steps: the maps agree on those, then differ.
   const EditResult half = edit(denoiser_, schedule_, kShape, source, swapped, sampling_,
                                EditOptions().injection_fraction(0.5).keep_step_maps(true));
-  EXPECT_TRUE(torch::equal(half.edited.step_maps.slice(0, 0, 5), half.source.step_maps.slice(0, 0, 5)));
-  EXPECT_FALSE(torch::allclose(half.edited.step_maps.slice(0, 5), half.source.step_maps.slice(0, 5)));
+  EXPECT_TRUE(
+      torch::equal(half.edited.step_maps.slice(0, 0, 5), half.source.step_maps.slice(0, 0, 5)));
+  EXPECT_FALSE(
+      torch::allclose(half.edited.step_maps.slice(0, 5), half.source.step_maps.slice(0, 5)));
   EXPECT_FALSE(torch::equal(half.edited.sample, free_edit));
 }
 
@@ -96,8 +100,7 @@ TEST(AttentionInjectorTest, AddedStatementsGetTheirOwnColumnReweightedAndRenorma
   const auto source_probabilities =
       torch::softmax(torch::randn({batch, heads, length, slots}), -1) *
       source_mask.view({batch, 1, 1, slots});
-  const auto source_normalised =
-      source_probabilities / source_probabilities.sum(-1, true);
+  const auto source_normalised = source_probabilities / source_probabilities.sum(-1, true);
   AttentionStore source(1);
   source.begin_step(0);
   EXPECT_TRUE(torch::equal(source.on_probabilities(0, source_normalised), source_normalised));
@@ -121,10 +124,11 @@ TEST(AttentionInjectorTest, AddedStatementsGetTheirOwnColumnReweightedAndRenorma
   injector.begin_step(1);
   EXPECT_TRUE(torch::equal(injector.on_probabilities(0, own), own));
   // Swap uses the source map as it is, padded to the edit's slots.
-  AttentionInjector swap(source, source_mask, torch::ones({batch, 4}, torch::kBool),
-                         EditOptions(), 1);
+  AttentionInjector swap(source, source_mask, torch::ones({batch, 4}, torch::kBool), EditOptions(),
+                         1);
   swap.begin_step(0);
-  const auto swapped = swap.on_probabilities(0, torch::softmax(torch::randn({batch, heads, length, 4}), -1));
+  const auto swapped =
+      swap.on_probabilities(0, torch::softmax(torch::randn({batch, heads, length, 4}), -1));
   EXPECT_TRUE(torch::equal(swapped.slice(-1, 0, slots), source_normalised));
   EXPECT_TRUE(torch::equal(swapped.select(-1, 3), torch::zeros({batch, heads, length})));
 }

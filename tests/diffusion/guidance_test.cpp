@@ -75,8 +75,8 @@ TEST(ConditionDropoutTest, DropsRowsWithTheGivenProbability) {
   EXPECT_NEAR(share, 0.3, 5 * std::sqrt(0.3 * 0.7 / batch));
   const double base_share = drop.base_vector.to(torch::kDouble).mean().item<double>();
   EXPECT_NEAR(base_share, 0.05, 5 * std::sqrt(0.05 * 0.95 / batch));
-  const auto none = draw_condition_drop(batch, ConditionDropoutOptions().statements(0.0),
-                                        torch::kCPU, generator);
+  const auto none =
+      draw_condition_drop(batch, ConditionDropoutOptions().statements(0.0), torch::kCPU, generator);
   EXPECT_FALSE(none.statements.any().item<bool>());
   EXPECT_FALSE(none.base_vector.any().item<bool>());
   EXPECT_THROW(draw_condition_drop(4, ConditionDropoutOptions().statements(1.5), torch::kCPU),
@@ -85,14 +85,12 @@ TEST(ConditionDropoutTest, DropsRowsWithTheGivenProbability) {
 
 TEST(ConditionDropoutTest, ReplacesDroppedRowsByTheNullCondition) {
   const int64_t batch = 4, slots = 3, dim = 5;
-  model::DenoiserConditions conditions{torch::randn({batch, 2}), torch::randn({batch, slots, dim}),
-                                       torch::tensor({1, 1, 0, 1, 0, 0, 1, 1, 1, 1, 1, 0},
-                                                     torch::kBool)
-                                           .view({batch, slots})};
+  model::DenoiserConditions conditions{
+      torch::randn({batch, 2}), torch::randn({batch, slots, dim}),
+      torch::tensor({1, 1, 0, 1, 0, 0, 1, 1, 1, 1, 1, 0}, torch::kBool).view({batch, slots})};
   // The null condition: one learned token (S0 = 1) and a null base vector.
-  const model::DenoiserConditions null_condition{torch::full({1, 2}, -9.0),
-                                                 torch::full({1, 1, dim}, 7.0),
-                                                 torch::ones({1, 1}, torch::kBool)};
+  const model::DenoiserConditions null_condition{
+      torch::full({1, 2}, -9.0), torch::full({1, 1, dim}, 7.0), torch::ones({1, 1}, torch::kBool)};
   ConditionDrop drop{torch::tensor({false, true, false, true}),
                      torch::tensor({false, false, false, true})};
   const auto out = apply_condition_drop(conditions, drop, null_condition);
@@ -103,7 +101,8 @@ TEST(ConditionDropoutTest, ReplacesDroppedRowsByTheNullCondition) {
   }
   for (int64_t row : {1, 3}) {
     EXPECT_TRUE(torch::equal(out.statement_tokens[row][0], torch::full({dim}, 7.0)));
-    EXPECT_TRUE(torch::equal(out.statement_tokens[row].slice(0, 1), torch::zeros({slots - 1, dim})));
+    EXPECT_TRUE(
+        torch::equal(out.statement_tokens[row].slice(0, 1), torch::zeros({slots - 1, dim})));
     EXPECT_TRUE(torch::equal(out.token_mask[row], torch::tensor({true, false, false})));
   }
   // The base vector is kept unless its own drop says otherwise.
@@ -112,12 +111,11 @@ TEST(ConditionDropoutTest, ReplacesDroppedRowsByTheNullCondition) {
   }
   EXPECT_TRUE(torch::equal(out.base_vector[3], torch::full({2}, -9.0)));
   // A null sequence longer than the rows' pads every row with masked zeros.
-  const model::DenoiserConditions long_null{{}, torch::ones({1, 5, dim}),
-                                            torch::ones({1, 5}, torch::kBool)};
+  const model::DenoiserConditions long_null{
+      {}, torch::ones({1, 5, dim}), torch::ones({1, 5}, torch::kBool)};
   const auto padded = apply_condition_drop(conditions, drop, long_null);
   ASSERT_EQ(padded.statement_tokens.size(1), 5);
-  EXPECT_TRUE(torch::equal(padded.token_mask[0],
-                           torch::tensor({true, true, false, false, false})));
+  EXPECT_TRUE(torch::equal(padded.token_mask[0], torch::tensor({true, true, false, false, false})));
   EXPECT_TRUE(torch::equal(padded.token_mask[1], torch::ones({5}, torch::kBool)));
 }
 

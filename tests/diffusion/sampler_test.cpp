@@ -47,9 +47,12 @@ TEST(SamplingTimestepsTest, SpacingsMatchLinEtAl2024Table2) {
   auto steps = [&](const std::string& spacing) {
     return sampling_timesteps(schedule, SamplerOptions().steps(10).spacing(spacing));
   };
-  EXPECT_EQ(steps("linspace"), (std::vector<int64_t>{999, 888, 777, 666, 555, 444, 333, 222, 111, 0}));
-  EXPECT_EQ(steps("leading"), (std::vector<int64_t>{900, 800, 700, 600, 500, 400, 300, 200, 100, 0}));
-  EXPECT_EQ(steps("trailing"), (std::vector<int64_t>{999, 899, 799, 699, 599, 499, 399, 299, 199, 99}));
+  EXPECT_EQ(steps("linspace"),
+            (std::vector<int64_t>{999, 888, 777, 666, 555, 444, 333, 222, 111, 0}));
+  EXPECT_EQ(steps("leading"),
+            (std::vector<int64_t>{900, 800, 700, 600, 500, 400, 300, 200, 100, 0}));
+  EXPECT_EQ(steps("trailing"),
+            (std::vector<int64_t>{999, 899, 799, 699, 599, 499, 399, 299, 199, 99}));
   const auto ddpm = sampling_timesteps(schedule, SamplerOptions().sampler("ddpm"));
   ASSERT_EQ(ddpm.size(), 1000u);
   EXPECT_EQ(ddpm.front(), 999);
@@ -83,8 +86,8 @@ TEST(DdimTest, EtaOneOverAllStepsReproducesDdpm) {
   const auto ddim =
       sample(denoiser, schedule, shape, {}, SamplerOptions().steps(1000).eta(1.0).seed(4));
   EXPECT_TRUE(torch::allclose(ddpm, ddim, 1e-4, 1e-4));
-  EXPECT_FALSE(torch::equal(ddpm, sample(denoiser, schedule, shape, {},
-                                         SamplerOptions().sampler("ddpm").seed(5))));
+  EXPECT_FALSE(torch::equal(
+      ddpm, sample(denoiser, schedule, shape, {}, SamplerOptions().sampler("ddpm").seed(5))));
 }
 
 TEST(SamplerTest, SameSeedGivesTheSameSample) {
@@ -210,7 +213,8 @@ TEST(SamplerTest, DdpmAndDdimReproduceTwoPoints) {
     seeded.initial_noise(two_point_marginal(schedule, a, p, 31)).seed(32);
     const auto x = sample(denoiser, schedule, kShape, {}, seeded).to(torch::kDouble);
     // The samples land on the two points ...
-    const double near_points = ((x.abs() - a).abs() < 0.02).to(torch::kDouble).mean().item<double>();
+    const double near_points =
+        ((x.abs() - a).abs() < 0.02).to(torch::kDouble).mean().item<double>();
     EXPECT_GT(near_points, 0.995) << options.sampler();
     // ... with the data's weights: P(+a) = p, mean a(2p - 1), variance a^2 - mean^2.
     const double share_plus = (x > 0).to(torch::kDouble).mean().item<double>();

@@ -40,8 +40,8 @@ TEST(NoiseScheduleTest, ScaledLinearMatchesStableDiffusionTerminalSignal) {
   EXPECT_NEAR(schedule.betas()[999].item<double>(), 0.012, 1e-15);
   // sqrt(beta) is linear: its midpoint is the mean of the end points' square roots.
   const double root_mid = std::sqrt(schedule.betas()[333].item<double>());
-  EXPECT_NEAR(root_mid, std::sqrt(0.00085) + 333.0 / 999.0 * (std::sqrt(0.012) - std::sqrt(0.00085)),
-              1e-14);
+  EXPECT_NEAR(root_mid,
+              std::sqrt(0.00085) + 333.0 / 999.0 * (std::sqrt(0.012) - std::sqrt(0.00085)), 1e-14);
   // Lin et al. 2024, table 1: Stable Diffusion's schedule ends at sqrt(abar_T) = 0.068265,
   // SNR(T) = 0.004682.
   const double ab = schedule.alpha_cumprod(999);
@@ -140,7 +140,8 @@ TEST(EpsilonLossTest, TimestepsAreUniformOverAllSteps) {
   const double sd = std::sqrt((1000.0 * 1000.0 - 1.0) / 12.0);  // discrete uniform
   EXPECT_NEAR(t.to(torch::kDouble).mean().item<double>(), 499.5, 5 * sd / std::sqrt(n));
   // The same generator state gives the same draws.
-  auto a = at::make_generator<at::CPUGeneratorImpl>(1), b = at::make_generator<at::CPUGeneratorImpl>(1);
+  auto a = at::make_generator<at::CPUGeneratorImpl>(1),
+       b = at::make_generator<at::CPUGeneratorImpl>(1);
   EXPECT_TRUE(torch::equal(sample_timesteps(schedule, 64, torch::kCPU, a),
                            sample_timesteps(schedule, 64, torch::kCPU, b)));
 }

@@ -37,8 +37,7 @@ class GaussianDenoiser : public model::DenoiserImpl {
       mu = conditions.base_vector.select(1, 0).to(torch::kDouble).view(shape);
     }
     const torch::Tensor xd = x.to(torch::kDouble);
-    const torch::Tensor eps =
-        (xd - ab.sqrt() * mu) * (1.0 - ab).sqrt() / (ab * s_ * s_ + 1.0 - ab);
+    const torch::Tensor eps = (xd - ab.sqrt() * mu) * (1.0 - ab).sqrt() / (ab * s_ * s_ + 1.0 - ab);
     return eps.to(x.scalar_type());
   }
   int64_t block_count() const override { return 0; }
@@ -92,9 +91,8 @@ class TinyCrossAttentionDenoiser : public model::DenoiserImpl {
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& t,
                         const model::DenoiserConditions& conditions) override {
     const torch::Tensor positions = x.transpose(1, 2);  // [B, L, C]
-    const torch::Tensor time = (t.to(x.scalar_type()) / 1000.0)
-                                   .view({x.size(0), 1, 1})
-                                   .expand({x.size(0), x.size(2), 1});
+    const torch::Tensor time =
+        (t.to(x.scalar_type()) / 1000.0).view({x.size(0), 1, 1}).expand({x.size(0), x.size(2), 1});
     torch::Tensor h = in_(torch::cat({positions, time}, 2));
     for (size_t i = 0; i < blocks_.size(); ++i) {
       h = h + blocks_[i](h, conditions.statement_tokens, conditions.token_mask, hook_,

@@ -51,7 +51,7 @@ class AttentionStore : public model::CrossAttentionHook {
   bool keep_step_maps_;
   int64_t step_ = 0, last_step_ = -1, steps_seen_ = 0;
   std::map<std::pair<int64_t, int>, torch::Tensor> full_;
-  std::map<int, torch::Tensor> sums_;                  // block -> [B, L, S]
+  std::map<int, torch::Tensor> sums_;                         // block -> [B, L, S]
   std::map<int64_t, std::map<int, torch::Tensor>> per_step_;  // step -> block -> [B, L, S]
 };
 

@@ -1,0 +1,22 @@
+#pragma once
+// Diffusion options read from a configuration section. Each reader takes the keys it knows
+// from the section and leaves section.finish() (unknown keys) to the caller, which may read
+// more keys from the same section.
+#include "ecgtwin/config/tree.hpp"
+#include "ecgtwin/diffusion/editing.hpp"
+#include "ecgtwin/diffusion/guidance.hpp"
+#include "ecgtwin/diffusion/sampler.hpp"
+#include "ecgtwin/diffusion/schedule.hpp"
+
+namespace ecgtwin::diffusion {
+
+// schedule, timesteps, beta_start, beta_end, cosine_offset
+NoiseScheduleOptions read_schedule_options(config::Section& section);
+// sampler, steps, eta, spacing, guidance_scale, seed
+SamplerOptions read_sampler_options(config::Section& section);
+// mode, injection_fraction, added_weight
+EditOptions read_edit_options(config::Section& section);
+// statements, base_vector (probabilities of condition dropout)
+ConditionDropoutOptions read_dropout_options(config::Section& section);
+
+}  // namespace ecgtwin::diffusion

@@ -1,0 +1,55 @@
+#include "ecgtwin/diffusion/config.hpp"
+
+#include <limits>
+
+namespace ecgtwin::diffusion {
+
+NoiseScheduleOptions read_schedule_options(config::Section& section) {
+  const NoiseScheduleOptions defaults;
+  NoiseScheduleOptions options;
+  options.kind(section.choice("schedule", defaults.kind(), {"linear", "scaled_linear", "cosine"}))
+      .timesteps(section.get_in("timesteps", defaults.timesteps(), int64_t{2}, int64_t{100000}))
+      .beta_start(section.get_in("beta_start", defaults.beta_start(), 0.0, 1.0))
+      .beta_end(section.get_in("beta_end", defaults.beta_end(), 0.0, 1.0))
+      .cosine_offset(section.get_in("cosine_offset", defaults.cosine_offset(), 0.0, 1.0));
+  try {
+    options.validate();
+  } catch (const InputError& error) {
+    throw InputError(section.path(), error.what());
+  }
+  return options;
+}
+
+SamplerOptions read_sampler_options(config::Section& section) {
+  const SamplerOptions defaults;
+  SamplerOptions options;
+  options.sampler(section.choice("sampler", defaults.sampler(), {"ddpm", "ddim"}))
+      .steps(section.get_in("steps", defaults.steps(), int64_t{1}, int64_t{100000}))
+      .eta(section.get_in("eta", defaults.eta(), 0.0, 100.0))
+      .spacing(section.choice("spacing", defaults.spacing(),
+                              {"trailing", "leading", "uniform", "linspace"}))
+      .guidance_scale(section.get_in("guidance_scale", defaults.guidance_scale(), -100.0, 100.0))
+      .seed(static_cast<uint64_t>(
+          section.get_in("seed", int64_t{0}, int64_t{0}, std::numeric_limits<int64_t>::max())));
+  return options;
+}
+
+EditOptions read_edit_options(config::Section& section) {
+  const EditOptions defaults;
+  EditOptions options;
+  options.mode(section.choice("mode", defaults.mode(), {"swap", "add"}))
+      .injection_fraction(
+          section.get_in("injection_fraction", defaults.injection_fraction(), 0.0, 1.0))
+      .added_weight(section.get_in("added_weight", defaults.added_weight(), 0.0, 1000.0));
+  return options;
+}
+
+ConditionDropoutOptions read_dropout_options(config::Section& section) {
+  const ConditionDropoutOptions defaults;
+  ConditionDropoutOptions options;
+  options.statements(section.get_in("statements", defaults.statements(), 0.0, 1.0))
+      .base_vector(section.get_in("base_vector", defaults.base_vector(), 0.0, 1.0));
+  return options;
+}
+
+}  // namespace ecgtwin::diffusion

@@ -1,0 +1,73 @@
+#include <gtest/gtest.h>
+
+#include "ecgtwin/diffusion/config.hpp"
+#include "ecgtwin/util/error.hpp"
+
+namespace ecgtwin::diffusion {
+namespace {
+
+using config::Json;
+
+TEST(DiffusionConfigTest, DefaultsAreThePapersSettings) {
+  const Json empty = Json::object();
+  config::Section section(empty, "diffusion");
+  const NoiseScheduleOptions schedule = read_schedule_options(section);
+  EXPECT_EQ(schedule.kind(), "linear");
+  EXPECT_EQ(schedule.timesteps(), 1000);
+  EXPECT_DOUBLE_EQ(schedule.beta_start(), 0.00085);
+  EXPECT_DOUBLE_EQ(schedule.beta_end(), 0.012);
+  const SamplerOptions sampler = read_sampler_options(section);
+  EXPECT_EQ(sampler.guidance_scale(), 1.0);  // the original work has no guidance
+  section.finish();
+}
+
+TEST(DiffusionConfigTest, ReadsEveryKeyAndRefusesUnknownOnes) {
+  const Json tree = config::parse_yaml(
+      "schedule: cosine\ntimesteps: 500\nsampler: ddpm\nsteps: 20\neta: 0.5\n"
+      "spacing: linspace\nguidance_scale: 3\nseed: 77\nmode: add\ninjection_fraction: 0.3\n"
+      "added_weight: 2\nstatements: 0.2\nbase_vector: 0.1\n",
+      "test.yaml");
+  config::Section section(tree, "diffusion");
+  EXPECT_EQ(read_schedule_options(section).kind(), "cosine");
+  const SamplerOptions sampler = read_sampler_options(section);
+  EXPECT_EQ(sampler.sampler(), "ddpm");
+  EXPECT_EQ(sampler.steps(), 20);
+  EXPECT_DOUBLE_EQ(sampler.eta(), 0.5);
+  EXPECT_EQ(sampler.spacing(), "linspace");
+  EXPECT_DOUBLE_EQ(sampler.guidance_scale(), 3.0);
+  EXPECT_EQ(sampler.seed(), 77u);
+  const EditOptions edit = read_edit_options(section);
+  EXPECT_EQ(edit.mode(), "add");
+  EXPECT_DOUBLE_EQ(edit.injection_fraction(), 0.3);
+  EXPECT_DOUBLE_EQ(edit.added_weight(), 2.0);
+  const ConditionDropoutOptions dropout = read_dropout_options(section);
+  EXPECT_DOUBLE_EQ(dropout.statements(), 0.2);
+  EXPECT_DOUBLE_EQ(dropout.base_vector(), 0.1);
+  section.finish();
+
+  const Json typo = config::parse_yaml("sampler: ddim\nstesp: 20\n", "test.yaml");
+  config::Section typo_section(typo, "sampling");
+  read_sampler_options(typo_section);
+  EXPECT_THROW(typo_section.finish(), InputError);
+}
+
+TEST(DiffusionConfigTest, BadValuesNameTheKey) {
+  const Json bad_choice = config::parse_yaml("spacing: random\n", "test.yaml");
+  config::Section choice_section(bad_choice, "sampling");
+  try {
+    read_sampler_options(choice_section);
+    FAIL() << "expected an InputError";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("sampling.spacing"), std::string::npos)
+        << error.what();
+  }
+  const Json reversed = config::parse_yaml("beta_start: 0.02\nbeta_end: 0.01\n", "test.yaml");
+  config::Section schedule_section(reversed, "diffusion");
+  EXPECT_THROW(read_schedule_options(schedule_section), InputError);
+  const Json fraction = config::parse_yaml("injection_fraction: 1.5\n", "test.yaml");
+  config::Section edit_section(fraction, "edit");
+  EXPECT_THROW(read_edit_options(edit_section), InputError);
+}
+
+}  // namespace
+}  // namespace ecgtwin::diffusion

@@ -53,9 +53,10 @@ TEST_F(EditingTest, TheHookRecordsEveryBlockAndTheMapsAreDistributionsOverRealSt
       maps.maps.masked_select(mask.logical_not().expand_as(maps.maps)).abs().max().item<float>(),
       0.0f);
   EXPECT_TRUE(torch::allclose(maps.step_maps.mean(0), maps.maps, 1e-6, 1e-6));
-  // Recording changes nothing about the sample.
-  EXPECT_TRUE(
-      torch::equal(maps.sample, sample(denoiser_, schedule_, kShape, report(1), sampling_)));
+  // Recording changes nothing about the sample (up to rounding: without a hook LibTorch 2
+  // may take its fused attention kernel).
+  EXPECT_TRUE(torch::allclose(
+      maps.sample, sample(denoiser_, schedule_, kShape, report(1), sampling_), 1e-5, 1e-5));
 }
 
 TEST_F(EditingTest, EditingWithoutAChangeReproducesTheSourceBitForBit) {
@@ -70,7 +71,8 @@ TEST_F(EditingTest, EditingWithoutAChangeReproducesTheSourceBitForBit) {
 
 TEST_F(EditingTest, SwappedStatementsFollowTheSourceMapsOnlyWhileInjecting) {
   const auto source = report(1), swapped = report(2);
-  const auto free_edit = sample(denoiser_, schedule_, kShape, swapped, sampling_);
+  // The free run records too, so that it takes the same attention kernel as the edits.
+  const auto free_edit = sample_with_maps(denoiser_, schedule_, kShape, swapped, sampling_).sample;
   // No injection: the edit is a plain run of the new report from the same noise.
   const EditResult none = edit(denoiser_, schedule_, kShape, source, swapped, sampling_,
                                EditOptions().injection_fraction(0.0));

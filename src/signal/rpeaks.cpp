@@ -65,6 +65,10 @@ double percentile(std::vector<double> v, double q) {
 }
 
 // The adaptive-threshold stage (Pan & Tompkins, "Decision rules"), on the integrated signal.
+// Run offline, the search-back is done when the next QRS is found (or at the end): a gap
+// longer than search_back_factor average RR intervals is searched, with the second
+// threshold, for the largest candidate at least a refractory period from both ends, so that
+// a P wave just before a late QRS is not taken for a missed beat.
 class Detector {
  public:
   Detector(const QrsFeature& f, double fs, const RPeakOptions& o)
@@ -82,41 +86,51 @@ class Detector {
     spki_ = peak / 3.0;
     npki_ = 0.5 * sum / double(learn);
     update_thresholds();
+    // A candidate is a local maximum of the integral; it is timed by the steepest slope
+    // within half an integration window, which the plateau of the integral does not blur.
     for (std::int64_t i = 1; i + 1 < n_; ++i) {
       const double v = f.integral[i];
-      if (v > 0 && v > f.integral[i - 1] && v >= f.integral[i + 1]) candidates_.push_back(i);
+      if (!(v > 0 && v > f.integral[i - 1] && v >= f.integral[i + 1])) continue;
+      Candidate c{i, i, v, 0.0};
+      for (std::int64_t j = std::max<std::int64_t>(0, i - half_);
+           j <= std::min(n_ - 1, i + half_); ++j) {
+        if (f.slope[j] > c.slope) {
+          c.slope = f.slope[j];
+          c.time = j;
+        }
+      }
+      candidates_.push_back(c);
     }
   }
 
   std::vector<std::int64_t> run() {
-    for (std::int64_t c : candidates_) {
-      search_back(c);
-      if (!qrs_.empty() && c - qrs_.back() < refractory_) continue;
-      const double v = f_.integral[c];
-      if (v > threshold1_ && !is_t_wave(c)) {
-        accept(c, false);
+    for (size_t k = 0; k < candidates_.size(); ++k) {
+      const Candidate& c = candidates_[k];
+      if (!qrs_.empty() && c.time - qrs_.back() < refractory_) continue;
+      if (c.value > threshold1_ && !is_t_wave(c)) {
+        fill_gap(qrs_.empty() ? -refractory_ : qrs_.back(), c.time);
+        if (qrs_.empty() || c.time - qrs_.back() >= refractory_) accept(c, false);
       } else {
-        npki_ = 0.125 * v + 0.875 * npki_;
+        npki_ = 0.125 * c.value + 0.875 * npki_;
       }
       update_thresholds();
     }
-    search_back(n_);
+    fill_gap(qrs_.empty() ? -refractory_ : qrs_.back(), n_ + refractory_);
     return qrs_;
   }
 
  private:
-  double max_slope(std::int64_t i) const {
-    double m = 0;
-    for (std::int64_t j = std::max<std::int64_t>(0, i - half_); j <= std::min(n_ - 1, i + half_); ++j) {
-      m = std::max(m, f_.slope[j]);
-    }
-    return m;
-  }
+  struct Candidate {
+    std::int64_t index;  // local maximum of the integral
+    std::int64_t time;   // steepest slope near it
+    double value;        // the integral there
+    double slope;
+  };
 
   // A candidate soon after a QRS with less than half its steepest slope is a T wave.
-  bool is_t_wave(std::int64_t c) const {
-    return !qrs_.empty() && c - qrs_.back() < t_wave_ &&
-           max_slope(c) < o_.t_wave_slope_ratio * qrs_slope_.back();
+  bool is_t_wave(const Candidate& c) const {
+    return !qrs_.empty() && c.time - qrs_.back() < t_wave_ &&
+           c.slope < o_.t_wave_slope_ratio * qrs_slope_.back();
   }
 
   void update_thresholds() {
@@ -125,11 +139,39 @@ class Detector {
     threshold2_ = 0.5 * threshold1_;
   }
 
-  void accept(std::int64_t c, bool searched_back) {
-    const double v = f_.integral[c];
-    spki_ = searched_back ? 0.25 * v + 0.75 * spki_ : 0.125 * v + 0.875 * spki_;
+  std::int64_t missed_limit() const {
+    return regular_.empty() ? first_missed_ : std::llround(o_.search_back_factor * rr_average2_);
+  }
+
+  // Searches (from, to) for missed beats, recursively on both sides of each one found.
+  void fill_gap(std::int64_t from, std::int64_t to) {
+    if (to - from <= missed_limit()) return;
+    const Candidate* best = nullptr;
+    // Candidates are ordered by index, and a time lies within half_ of its index.
+    auto first = std::lower_bound(candidates_.begin(), candidates_.end(), from + refractory_ - half_,
+                                  [](const Candidate& c, std::int64_t i) { return c.index < i; });
+    for (auto it = first; it != candidates_.end() && it->index <= to - refractory_ + half_; ++it) {
+      const Candidate& c = *it;
+      if (c.time - from < refractory_ || to - c.time < refractory_) continue;
+      if (c.value <= threshold2_ || (c.time - from < t_wave_ && !qrs_.empty() && qrs_.back() == from &&
+                                     c.slope < o_.t_wave_slope_ratio * qrs_slope_.back())) {
+        continue;
+      }
+      if (best == nullptr || c.value > best->value) best = &c;
+    }
+    if (best == nullptr) return;
+    const Candidate found = *best;
+    fill_gap(from, found.time);
+    if (!qrs_.empty() && found.time - qrs_.back() < refractory_) return;
+    accept(found, true);
+    update_thresholds();
+    fill_gap(found.time, to);
+  }
+
+  void accept(const Candidate& c, bool searched_back) {
+    spki_ = searched_back ? 0.25 * c.value + 0.75 * spki_ : 0.125 * c.value + 0.875 * spki_;
     if (!qrs_.empty()) {
-      const double rr = double(c - qrs_.back());
+      const double rr = double(c.time - qrs_.back());
       push(recent_, rr);
       rr_average1_ = mean(recent_);
       if (regular_.empty() || (rr > 0.92 * rr_average2_ && rr < 1.16 * rr_average2_)) {
@@ -147,30 +189,8 @@ class Detector {
         }
       }
     }
-    qrs_.push_back(c);
-    qrs_slope_.push_back(max_slope(c));
-  }
-
-  // No QRS within search_back_factor average RR intervals: take the largest candidate since
-  // the last QRS that passes the second threshold (Pan & Tompkins' search-back).
-  void search_back(std::int64_t upto) {
-    while (true) {
-      const std::int64_t last = qrs_.empty() ? -refractory_ : qrs_.back();
-      const std::int64_t missed = regular_.empty()
-                                      ? first_missed_
-                                      : std::llround(o_.search_back_factor * rr_average2_);
-      if (upto - last <= missed) return;
-      auto lo = std::upper_bound(candidates_.begin(), candidates_.end(), last + refractory_ - 1);
-      auto hi = std::lower_bound(candidates_.begin(), candidates_.end(), upto);
-      std::int64_t best = -1;
-      for (auto it = lo; it != hi; ++it) {
-        if (is_t_wave(*it)) continue;
-        if (best < 0 || f_.integral[*it] > f_.integral[best]) best = *it;
-      }
-      if (best < 0 || f_.integral[best] <= threshold2_) return;
-      accept(best, true);
-      update_thresholds();
-    }
+    qrs_.push_back(c.time);
+    qrs_slope_.push_back(c.slope);
   }
 
   static void push(std::deque<double>& q, double v) {
@@ -190,7 +210,7 @@ class Detector {
   bool irregular_ = false;
   int out_of_limits_ = 0;
   std::deque<double> recent_, regular_;
-  std::vector<std::int64_t> candidates_;
+  std::vector<Candidate> candidates_;
   std::vector<std::int64_t> qrs_;
   std::vector<double> qrs_slope_;
 };
@@ -272,9 +292,10 @@ std::vector<std::int64_t> detect_r_peaks_leads(const float* x, std::int64_t lead
   sum.integral.assign(static_cast<size_t>(samples), 0.0);
   for (std::int64_t lead = 0; lead < leads; ++lead) {
     const QrsFeature f = qrs_feature(x + lead * samples, samples, fs, options);
-    // Each lead counts by the shape of its QRS energy, not by its amplitude.
-    const double integral_scale = percentile(f.integral, 0.99);
-    const double slope_scale = percentile(f.slope, 0.99);
+    // Each lead counts by how far its QRS energy stands above its own background, so a lead
+    // of pure noise adds a near-constant floor and a clean lead dominates.
+    const double integral_scale = percentile(f.integral, 0.5);
+    const double slope_scale = percentile(f.slope, 0.5);
     if (!(integral_scale > 0) || !(slope_scale > 0)) continue;
     for (std::int64_t i = 0; i < samples; ++i) {
       sum.integral[i] += f.integral[i] / integral_scale;

@@ -29,7 +29,8 @@ std::vector<std::int64_t> detect_r_peaks(const float* x, std::int64_t n, double 
                                          const RPeakOptions& options = {});
 
 // Multi-lead detection on a row-major [leads x samples] signal: the integrated QRS energy of
-// every lead, each scaled to its own typical QRS level, is summed before the thresholds, and
+// every lead, each divided by its own median (its background), is summed before the
+// thresholds, and
 // peaks are located on the lead with the most prominent QRS complexes (best_lead()).
 std::vector<std::int64_t> detect_r_peaks_leads(const float* x, std::int64_t leads,
                                                std::int64_t samples, double fs,

@@ -116,7 +116,12 @@ std::vector<ScheduledBeat> schedule_beats(const Person& person, const SimConditi
     // One or two ectopic beats in each 10 s, never next to each other and never at the edges.
     std::vector<std::size_t> eligible;
     for (std::size_t i = 0; i + 2 < beats.size(); ++i)
-      if (beats[i].time > 0.2 && beats[i + 1].time < seconds - 0.8) eligible.push_back(i);
+      // Coupling intervals stay above 360 ms: earlier ectopy would land on the T wave.
+      if (beats[i].time > 0.2 && beats[i + 1].time < seconds - 0.8 &&
+          std::min(person.pvc_coupling, person.pac_coupling) *
+                  (beats[i + 1].time - beats[i].time) >=
+              0.36)
+        eligible.push_back(i);
     int wanted = std::max(pvc && pac ? 2 : 1,
                           static_cast<int>(std::lround(seconds / 10.0 * rng.uniform(1.0, 2.0))));
     std::vector<std::size_t> chosen;

@@ -127,10 +127,12 @@ class Detector {
     double slope;
   };
 
-  // A candidate soon after a QRS with less than half its steepest slope is a T wave.
+  // A candidate soon after a QRS with less than half its steepest slope is a T wave
+  // (Pan & Tompkins), unless it carries more integrated energy than that QRS: a wide, tall
+  // premature ventricular beat has gentle slopes too, a T wave never has the energy.
   bool is_t_wave(const Candidate& c) const {
     return !qrs_.empty() && c.time - qrs_.back() < t_wave_ &&
-           c.slope < o_.t_wave_slope_ratio * qrs_slope_.back();
+           c.slope < o_.t_wave_slope_ratio * qrs_slope_.back() && c.value < qrs_value_.back();
   }
 
   void update_thresholds() {
@@ -153,10 +155,7 @@ class Detector {
     for (auto it = first; it != candidates_.end() && it->index <= to - refractory_ + half_; ++it) {
       const Candidate& c = *it;
       if (c.time - from < refractory_ || to - c.time < refractory_) continue;
-      if (c.value <= threshold2_ || (c.time - from < t_wave_ && !qrs_.empty() && qrs_.back() == from &&
-                                     c.slope < o_.t_wave_slope_ratio * qrs_slope_.back())) {
-        continue;
-      }
+      if (c.value <= threshold2_ || (!qrs_.empty() && qrs_.back() == from && is_t_wave(c))) continue;
       if (best == nullptr || c.value > best->value) best = &c;
     }
     if (best == nullptr) return;
@@ -191,6 +190,7 @@ class Detector {
     }
     qrs_.push_back(c.time);
     qrs_slope_.push_back(c.slope);
+    qrs_value_.push_back(c.value);
   }
 
   static void push(std::deque<double>& q, double v) {
@@ -213,6 +213,7 @@ class Detector {
   std::vector<Candidate> candidates_;
   std::vector<std::int64_t> qrs_;
   std::vector<double> qrs_slope_;
+  std::vector<double> qrs_value_;
 };
 
 // Moves every detection to the extremum of the 0.5-40 Hz signal within +-refine_s, with the

@@ -183,7 +183,11 @@ CohortSummary write_cohort(const fs::path& dir, const CohortOptions& options,
       {"snr_db", options.snr_db},
       {"combine_probability", options.combine_probability},
       {"records", summary.records},
-      {"strat_fold", "(patient_id - 1) modulo 10, plus 1"}};
+      {"strat_fold", "(patient_id - 1) modulo 10, plus 1"},
+      {"scheme",
+       "visit 0: sinus rhythm at the person's resting rate; later visits: one of "
+       "the conditions, drawn uniformly, a single finding joined by a second "
+       "with combine_probability; rates drawn per rhythm"}};
   guard.add_file(dir / "simulation.json");
   util::write_file_atomic(dir / "simulation.json", sim.dump(2) + "\n");
   return summary;

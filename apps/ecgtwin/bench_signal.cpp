@@ -38,8 +38,8 @@ BenchRegistrar suite(
           steps = {
               {"fit_to_window_1024",
                [](const signal::SimEcg& e) {
-                 return double(signal::fit_to_window(e.signal.data(), 12, e.samples, e.fs)
-                                   .signal[100]);
+                 return double(
+                     signal::fit_to_window(e.signal.data(), 12, e.samples, e.fs).signal[100]);
                }},
               {"clean_leads_0.5_40Hz_notch50",
                [](const signal::SimEcg& e) {
@@ -54,12 +54,13 @@ BenchRegistrar suite(
                  return double(
                      signal::detect_r_peaks_leads(e.signal.data(), 12, e.samples, e.fs).size());
                }},
-          };
+      };
       nlohmann::json result;
       for (const auto& [name, step] : steps) {
         time_over({records.begin(), records.begin() + std::min(count, 10)}, step);  // warm-up
         std::vector<double> times;
-        for (int r = 0; r < std::max(1, options.repeats); ++r) times.push_back(time_over(records, step));
+        for (int r = 0; r < std::max(1, options.repeats); ++r)
+          times.push_back(time_over(records, step));
         const double t = median(times);
         result[name] = {{"records", count}, {"seconds", t}, {"records_per_second", count / t}};
       }

@@ -156,7 +156,8 @@ void filtfilt(const Sos& sos, float* x, std::int64_t n) {
   // scipy.signal.sosfiltfilt's default: 3 * (2 * sections + 1), less the trivial taps.
   std::int64_t trivial = 0;
   for (const Biquad& s : sos.sections) trivial += (s.b2 == 0 && s.a2 == 0) ? 1 : 0;
-  const std::int64_t wanted = 3 * (2 * static_cast<std::int64_t>(sos.sections.size()) + 1 - trivial);
+  const std::int64_t wanted =
+      3 * (2 * static_cast<std::int64_t>(sos.sections.size()) + 1 - trivial);
   const std::int64_t pad = std::min<std::int64_t>(wanted, n - 1);
   std::vector<double> y(static_cast<size_t>(n + 2 * pad));
   // Odd reflection about the end samples keeps the value and the slope continuous.

@@ -38,9 +38,9 @@ std::vector<float> resample(const float* x, std::int64_t n, double fs_in, double
   const soxr_quality_spec_t quality = soxr_quality_spec(SOXR_VHQ, 0);
   size_t used = 0;
   size_t made = 0;
-  const soxr_error_t error = soxr_oneshot(fs_in, fs_out, 1, x, static_cast<size_t>(n), &used,
-                                          out.data(), static_cast<size_t>(m), &made, &io,
-                                          &quality, nullptr);
+  const soxr_error_t error =
+      soxr_oneshot(fs_in, fs_out, 1, x, static_cast<size_t>(n), &used, out.data(),
+                   static_cast<size_t>(m), &made, &io, &quality, nullptr);
   if (error) throw Error(std::string("libsoxr: ") + error);
   // soxr may stop one sample short of the rounded length; that sample is past the input's
   // end, where the signal is taken as zero.
@@ -74,8 +74,7 @@ FittedSignal fit_to_window(const float* x, std::int64_t leads, std::int64_t samp
   fitted.cropped_samples = m - kept;
   fitted.signal.assign(static_cast<size_t>(leads * options.samples), 0.0f);
   for (std::int64_t lead = 0; lead < leads; ++lead) {
-    std::copy_n(resampled.begin() + lead * m, kept,
-                fitted.signal.begin() + lead * options.samples);
+    std::copy_n(resampled.begin() + lead * m, kept, fitted.signal.begin() + lead * options.samples);
   }
   return fitted;
 }

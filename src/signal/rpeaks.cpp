@@ -27,10 +27,9 @@ std::vector<float> finite_copy(const float* x, std::int64_t n) {
 
 void check_rate(double fs, const RPeakOptions& o) {
   if (!(fs > 2.0 * o.band_high_hz) || !std::isfinite(fs)) {
-    throw InputError("R-peak detection", "sampling rate must exceed " +
-                                             std::to_string(2.0 * o.band_high_hz) +
-                                             " Hz (twice the QRS band's upper edge), got " +
-                                             std::to_string(fs));
+    throw InputError("R-peak detection",
+                     "sampling rate must exceed " + std::to_string(2.0 * o.band_high_hz) +
+                         " Hz (twice the QRS band's upper edge), got " + std::to_string(fs));
   }
 }
 
@@ -41,8 +40,8 @@ QrsFeature qrs_feature(const float* x, std::int64_t n, double fs, const RPeakOpt
   f.slope.assign(static_cast<size_t>(n), 0.0);
   // Five-point derivative (Pan & Tompkins eq. 5), centred so that it adds no delay.
   for (std::int64_t i = 2; i + 2 < n; ++i) {
-    f.slope[i] = std::abs((2.0 * band[i + 1] + band[i + 2] - band[i - 2] - 2.0 * band[i - 1]) *
-                          fs / 8.0);
+    f.slope[i] =
+        std::abs((2.0 * band[i + 1] + band[i + 2] - band[i - 2] - 2.0 * band[i - 1]) * fs / 8.0);
   }
   const std::int64_t width = std::max<std::int64_t>(1, std::llround(o.integration_s * fs));
   const std::int64_t before = width / 2;
@@ -92,8 +91,8 @@ class Detector {
       const double v = f.integral[i];
       if (!(v > 0 && v > f.integral[i - 1] && v >= f.integral[i + 1])) continue;
       Candidate c{i, i, v, 0.0};
-      for (std::int64_t j = std::max<std::int64_t>(0, i - half_);
-           j <= std::min(n_ - 1, i + half_); ++j) {
+      for (std::int64_t j = std::max<std::int64_t>(0, i - half_); j <= std::min(n_ - 1, i + half_);
+           ++j) {
         if (f.slope[j] > c.slope) {
           c.slope = f.slope[j];
           c.time = j;
@@ -150,12 +149,14 @@ class Detector {
     if (to - from <= missed_limit()) return;
     const Candidate* best = nullptr;
     // Candidates are ordered by index, and a time lies within half_ of its index.
-    auto first = std::lower_bound(candidates_.begin(), candidates_.end(), from + refractory_ - half_,
-                                  [](const Candidate& c, std::int64_t i) { return c.index < i; });
+    auto first =
+        std::lower_bound(candidates_.begin(), candidates_.end(), from + refractory_ - half_,
+                         [](const Candidate& c, std::int64_t i) { return c.index < i; });
     for (auto it = first; it != candidates_.end() && it->index <= to - refractory_ + half_; ++it) {
       const Candidate& c = *it;
       if (c.time - from < refractory_ || to - c.time < refractory_) continue;
-      if (c.value <= threshold2_ || (!qrs_.empty() && qrs_.back() == from && is_t_wave(c))) continue;
+      if (c.value <= threshold2_ || (!qrs_.empty() && qrs_.back() == from && is_t_wave(c)))
+        continue;
       if (best == nullptr || c.value > best->value) best = &c;
     }
     if (best == nullptr) return;

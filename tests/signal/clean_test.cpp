@@ -14,9 +14,12 @@ namespace {
 constexpr double kPi = 3.14159265358979323846;
 
 TEST(ReplaceNonfinite, CountsAndZeroesOnlyNonfinite) {
-  std::vector<float> x = {1.0f, std::numeric_limits<float>::quiet_NaN(), -2.5f,
+  std::vector<float> x = {1.0f,
+                          std::numeric_limits<float>::quiet_NaN(),
+                          -2.5f,
                           std::numeric_limits<float>::infinity(),
-                          -std::numeric_limits<float>::infinity(), 0.0f};
+                          -std::numeric_limits<float>::infinity(),
+                          0.0f};
   EXPECT_EQ(replace_nonfinite(x), 3);
   EXPECT_EQ(x, (std::vector<float>{1.0f, 0.0f, -2.5f, 0.0f, 0.0f, 0.0f}));
   EXPECT_EQ(replace_nonfinite(x), 0);

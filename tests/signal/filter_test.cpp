@@ -34,7 +34,11 @@ double amplitude_at(const std::vector<float>& x, double f, double fs, std::int64
   double ss = 0, cc = 0, sc = 0, xs = 0, xc = 0;
   for (std::int64_t i = from; i < to; ++i) {
     const double s = std::sin(2 * kPi * f * i / fs), c = std::cos(2 * kPi * f * i / fs);
-    ss += s * s; cc += c * c; sc += s * c; xs += x[i] * s; xc += x[i] * c;
+    ss += s * s;
+    cc += c * c;
+    sc += s * c;
+    xs += x[i] * s;
+    xc += x[i] * c;
   }
   const double det = ss * cc - sc * sc;
   const double a = (xs * cc - xc * sc) / det, b = (xc * ss - xs * sc) / det;
@@ -67,8 +71,8 @@ TEST(Butterworth, ForwardBackwardGivesSquaredMagnitudeOnSines) {
   for (double f : {0.2, 0.5, 1.0, 5.0, 20.0, 40.0, 60.0, 100.0}) {
     std::vector<float> x = sine(f, fs, n);
     filtfilt(band, x);
-    const double expected = std::pow(butterworth_high_closed(2, f, 0.5, fs) *
-                                         butterworth_low_closed(2, f, 40.0, fs), 2);
+    const double expected = std::pow(
+        butterworth_high_closed(2, f, 0.5, fs) * butterworth_low_closed(2, f, 40.0, fs), 2);
     EXPECT_NEAR(amplitude_at(x, f, fs, 2000, 8000), expected, 2e-4) << "f " << f;
   }
 }

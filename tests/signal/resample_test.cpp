@@ -25,9 +25,14 @@ TEST(Resample, LengthsAreExact) {
   EXPECT_EQ(resampled_length(1000, 100.0, 102.4), 1024);
   EXPECT_EQ(resampled_length(2000, 200.0, 102.4), 1024);
   EXPECT_EQ(resampled_length(3600, 360.0, 102.4), 1024);
-  for (auto [n, fs_in, fs_out] : std::vector<std::tuple<std::int64_t, double, double>>{
-           {5000, 500, 102.4}, {1000, 100, 102.4}, {3600, 360, 102.4}, {1024, 102.4, 500},
-           {777, 250, 100}, {1, 500, 102.4}, {0, 500, 102.4}}) {
+  for (auto [n, fs_in, fs_out] :
+       std::vector<std::tuple<std::int64_t, double, double>>{{5000, 500, 102.4},
+                                                             {1000, 100, 102.4},
+                                                             {3600, 360, 102.4},
+                                                             {1024, 102.4, 500},
+                                                             {777, 250, 100},
+                                                             {1, 500, 102.4},
+                                                             {0, 500, 102.4}}) {
     std::vector<float> x(static_cast<size_t>(n), 1.0f);
     EXPECT_EQ(std::int64_t(resample(x.data(), n, fs_in, fs_out).size()),
               resampled_length(n, fs_in, fs_out));

@@ -64,10 +64,10 @@ Synthetic make_ecg(const SyntheticOptions& o, RrFn rr, std::vector<double> r_sca
     const std::int64_t hi = std::min<std::int64_t>(n, std::int64_t((r + 0.6) * o.fs));
     for (std::int64_t i = lo; i < hi; ++i) {
       const double t = double(i) / o.fs;
-      s.x[i] += float(0.12 * gaussian(t, r - 0.16, 0.02) - 0.1 * gaussian(t, r - 0.025, 0.008) +
-                      scale * o.r_mv * gaussian(t, r, 0.010) -
-                      0.25 * gaussian(t, r + 0.025, 0.008) +
-                      o.t_mv * gaussian(t, r + t_offset, 0.04));
+      s.x[i] +=
+          float(0.12 * gaussian(t, r - 0.16, 0.02) - 0.1 * gaussian(t, r - 0.025, 0.008) +
+                scale * o.r_mv * gaussian(t, r, 0.010) - 0.25 * gaussian(t, r + 0.025, 0.008) +
+                o.t_mv * gaussian(t, r + t_offset, 0.04));
     }
   }
   return s;
@@ -122,7 +122,8 @@ TEST(RPeaks, SearchBackRecoversSmallBeatsAndFollowsRateChanges) {
   // 60 bpm for 30 s, then 130 bpm; every 10th beat at 35% of the usual R amplitude.
   std::vector<double> scale(200, 1.0);
   for (size_t i = 5; i < scale.size(); i += 10) scale[i] = 0.35;
-  const Synthetic s = make_ecg(o, [&](size_t i) { return i < 30 ? 1.0 : 60.0 / 130.0; }, scale);
+  const Synthetic s = make_ecg(
+      o, [&](size_t i) { return i < 30 ? 1.0 : 60.0 / 130.0; }, scale);
   const auto peaks = detect_r_peaks(s.x.data(), std::int64_t(s.x.size()), o.fs);
   expect_matches(peaks, s.r_times, o.fs, 0.012, "rate change");
 }
@@ -158,8 +159,8 @@ TEST(RPeaksLeads, NoisyLeadDoesNotHideTheBeatsAndBestLeadIsTheCleanOne) {
   std::mt19937 rng(3);
   std::normal_distribution<double> normal(0.0, 1.0);
   for (std::int64_t i = 0; i < n; ++i) {
-    leads[i] = float(0.4 * normal(rng));                 // lead 0: muscle noise only
-    leads[n + i] = s.x[i];                               // lead 1: the ECG
+    leads[i] = float(0.4 * normal(rng));                          // lead 0: muscle noise only
+    leads[n + i] = s.x[i];                                        // lead 1: the ECG
     leads[2 * n + i] = float(0.3 * s.x[i] + 0.05 * normal(rng));  // lead 2: small and noisy
   }
   EXPECT_EQ(best_lead(leads.data(), 3, n, o.fs), 1);

@@ -14,12 +14,12 @@ struct RrStatistics {
   std::int64_t intervals = 0;  // number of RR intervals (peaks - 1)
   double mean_s = 0;           // mean RR
   double median_s = 0;
-  double sdnn_s = 0;           // standard deviation of RR (sample, n - 1)
-  double rmssd_s = 0;          // root mean square of successive RR differences
+  double sdnn_s = 0;   // standard deviation of RR (sample, n - 1)
+  double rmssd_s = 0;  // root mean square of successive RR differences
   // RMSSD / mean RR: near 0.02-0.05 in sinus rhythm, above ~0.1 in atrial fibrillation
   // (normalised RMSSD, e.g. Dash et al., Ann. Biomed. Eng. 37(9), 2009).
   double irregularity = 0;
-  double pnn50 = 0;            // fraction of successive differences above 50 ms
+  double pnn50 = 0;  // fraction of successive differences above 50 ms
 };
 
 // Statistics of the RR intervals; absent with fewer than three peaks (two intervals).

@@ -26,12 +26,12 @@ struct FitOptions {
 
 // A signal brought to the window of FitOptions.
 struct FittedSignal {
-  std::vector<float> signal;       // [leads x options.samples]
+  std::vector<float> signal;  // [leads x options.samples]
   std::int64_t leads = 0;
   std::int64_t samples = 0;
-  double sampling_rate = 0;        // options.samples / options.seconds
-  std::int64_t padded_samples = 0; // zeros appended at the end (record shorter than window)
-  std::int64_t cropped_samples = 0;// samples dropped from the end (record longer)
+  double sampling_rate = 0;          // options.samples / options.seconds
+  std::int64_t padded_samples = 0;   // zeros appended at the end (record shorter than window)
+  std::int64_t cropped_samples = 0;  // samples dropped from the end (record longer)
 };
 
 // Resamples a [leads x samples] signal taken at fs to samples/seconds Hz, then keeps the

@@ -8,16 +8,16 @@
 namespace ecgtwin::signal {
 
 struct RPeakOptions {
-  double band_low_hz = 5.0;      // Pan & Tompkins' QRS band, 5-15 Hz
+  double band_low_hz = 5.0;  // Pan & Tompkins' QRS band, 5-15 Hz
   double band_high_hz = 15.0;
-  double integration_s = 0.150;  // moving-window integration width
-  double refractory_s = 0.200;   // no second QRS within this of the previous one
-  double t_wave_s = 0.360;       // candidates closer than this face the T-wave slope test
-  double t_wave_slope_ratio = 0.5;  // ... and are T waves below this fraction of the slope
+  double integration_s = 0.150;      // moving-window integration width
+  double refractory_s = 0.200;       // no second QRS within this of the previous one
+  double t_wave_s = 0.360;           // candidates closer than this face the T-wave slope test
+  double t_wave_slope_ratio = 0.5;   // ... and are T waves below this fraction of the slope
   double search_back_factor = 1.66;  // search back after this many average RR intervals
-  double learning_s = 2.0;       // thresholds start from the first seconds of the signal
-  double refine_s = 0.100;       // R peak: extremum within +-this of the detection point
-  double refine_low_hz = 0.5;    // band of the signal the R peak is located on
+  double learning_s = 2.0;           // thresholds start from the first seconds of the signal
+  double refine_s = 0.100;           // R peak: extremum within +-this of the detection point
+  double refine_low_hz = 0.5;        // band of the signal the R peak is located on
   double refine_high_hz = 40.0;
 };
 

@@ -66,6 +66,24 @@ TEST(Resample, PreservesDcAndRemovesAliases) {
   for (size_t j = 100; j < z.size() - 100; ++j) EXPECT_LT(std::abs(z[j]), 1e-3) << j;
 }
 
+TEST(Resample, ReusedResamplerStartsFreshAndLeadsMatchSingleChannel) {
+  const std::vector<float> a = sine(3.1, 500.0, 5000, 1.0, 0.4);
+  const std::vector<float> b = sine(11.0, 500.0, 5000, 2.0, -0.3);
+  const std::vector<float> first = resample(a.data(), 5000, 500.0, 102.4);
+  resample(b.data(), 5000, 500.0, 102.4);  // same rates: the resampler is reused
+  resample(b.data(), 5000, 360.0, 100.0);  // other rates: a new one
+  EXPECT_EQ(resample(a.data(), 5000, 500.0, 102.4), first);
+  std::vector<float> both(a);
+  both.insert(both.end(), b.begin(), b.end());
+  const std::vector<float> leads = resample_leads(both.data(), 2, 5000, 500.0, 102.4);
+  const std::vector<float> second = resample(b.data(), 5000, 500.0, 102.4);
+  ASSERT_EQ(leads.size(), 2 * first.size());
+  for (size_t j = 0; j < first.size(); ++j) {
+    EXPECT_NEAR(leads[j], first[j], 1e-6) << j;
+    EXPECT_NEAR(leads[first.size() + j], second[j], 1e-6) << j;
+  }
+}
+
 TEST(Resample, RefusesBadRates) {
   std::vector<float> x(10, 0.0f);
   EXPECT_THROW(resample(x.data(), 10, 0.0, 100.0), InputError);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ecgtwin/signal/heart_rate.hpp"
+#include "ecgtwin/signal/resample.hpp"
 #include "ecgtwin/signal/rpeaks.hpp"
 #include "ecgtwin/util/error.hpp"
 
@@ -93,6 +94,23 @@ TEST(RPeaks, FindsEveryBeatAtAnyRateAndSamplingRate) {
       // The R wave's apex: within a sample or 8 ms, whichever is larger.
       expect_matches(peaks, s.r_times, fs, std::max(1.0 / fs, 0.008) + 1e-9, label);
     }
+  }
+}
+
+TEST(RPeaks, TenSecondsResampledTo1024SamplesKeepTheHeartRate) {
+  for (double bpm : {45.0, 75.0, 120.0, 160.0}) {
+    SyntheticOptions o;
+    o.seconds = 10;
+    o.seed = unsigned(bpm);
+    const Synthetic s = make_ecg(o, [&](size_t) { return 60.0 / bpm; });
+    const FittedSignal fitted = fit_to_window(s.x.data(), 1, std::int64_t(s.x.size()), o.fs);
+    const auto peaks = detect_r_peaks(fitted.signal.data(), fitted.samples, fitted.sampling_rate);
+    std::vector<std::int64_t> truth;
+    for (double t : s.r_times) truth.push_back(std::llround(t * 1e6));
+    expect_matches(peaks, s.r_times, fitted.sampling_rate, 1.0 / fitted.sampling_rate + 1e-9,
+                   "1024 samples at " + std::to_string(bpm) + " bpm");
+    EXPECT_NEAR(*heart_rate_bpm(peaks, fitted.sampling_rate), *heart_rate_bpm(truth, 1e6), 1.5)
+        << bpm;
   }
 }
 

@@ -185,22 +185,22 @@ torch::Tensor sample(model::DenoiserImpl& denoiser, const NoiseSchedule& schedul
   }
   const bool ddpm = options.sampler() == "ddpm";
   const int64_t n = static_cast<int64_t>(timesteps.size());
-  std::vector<double> noise_std(timesteps.size());
+  std::vector<double> sigmas(timesteps.size());
   int64_t noisy_steps = 0;
   for (int64_t i = 0; i < n; ++i) {
     const int64_t t = timesteps[static_cast<size_t>(i)];
     const int64_t t_prev = i + 1 < n ? timesteps[static_cast<size_t>(i + 1)] : -1;
-    double std = 0.0;
+    double sigma = 0.0;
     if (ddpm) {
       // sqrt(beta_tilde_t); no noise is added at t = 0, where the clipped log variance of
       // the improved-diffusion code only stands in for log 0.
       const double a_t = schedule.alpha_cumprod(t), a_prev = schedule.alpha_cumprod(t - 1);
-      std = t > 0 ? std::sqrt(schedule.beta(t) * (1.0 - a_prev) / (1.0 - a_t)) : 0.0;
+      sigma = t > 0 ? std::sqrt(schedule.beta(t) * (1.0 - a_prev) / (1.0 - a_t)) : 0.0;
     } else {
-      std = std::sqrt(ddim_variance(schedule, t, t_prev, options.eta()));
+      sigma = std::sqrt(ddim_variance(schedule, t, t_prev, options.eta()));
     }
-    noise_std[static_cast<size_t>(i)] = std;
-    noisy_steps += std > 0.0 ? 1 : 0;
+    sigmas[static_cast<size_t>(i)] = sigma;
+    noisy_steps += sigma > 0.0 ? 1 : 0;
   }
 
   RunNoise noise(options.seed(), shape, options);
@@ -211,7 +211,9 @@ torch::Tensor sample(model::DenoiserImpl& denoiser, const NoiseSchedule& schedul
             ? options.initial_noise().to(options.device(), options.dtype())
             : drawn;
   }
-  TORCH_CHECK(x.sizes() == shape, "sample: initial noise must have the sample's shape");
+  if (x.sizes() != shape) {
+    throw InputError("sampling.initial_noise", "expected the sample's shape");
+  }
   DenoiserRun run(denoiser, conditions, unconditional, shape[0], options);
 
   for (int64_t i = 0; i < n; ++i) {
@@ -222,7 +224,7 @@ torch::Tensor sample(model::DenoiserImpl& denoiser, const NoiseSchedule& schedul
     }
     const torch::Tensor eps = run.epsilon(x, t);
     const double a_t = schedule.alpha_cumprod(t), a_prev = schedule.alpha_cumprod(t_prev);
-    const double std = noise_std[static_cast<size_t>(i)];
+    const double sigma = sigmas[static_cast<size_t>(i)];
     double x_coefficient = 0.0, eps_coefficient = 0.0;
     if (ddpm) {
       // Posterior mean of q(x_{t-1} | x_t, x0_pred) (Ho et al. 2020, eq. 7) with
@@ -234,13 +236,13 @@ torch::Tensor sample(model::DenoiserImpl& denoiser, const NoiseSchedule& schedul
       eps_coefficient = -c_x0 * std::sqrt(1.0 - a_t) / std::sqrt(a_t);
     } else {
       // Song et al. 2021, eq. 12.
-      const double direction = std::sqrt(std::max(0.0, 1.0 - a_prev - std * std));
+      const double direction = std::sqrt(std::max(0.0, 1.0 - a_prev - sigma * sigma));
       x_coefficient = std::sqrt(a_prev / a_t);
       eps_coefficient = direction - std::sqrt(a_prev) * std::sqrt(1.0 - a_t) / std::sqrt(a_t);
     }
     torch::Tensor next = x * x_coefficient + eps * eps_coefficient;
-    if (std > 0.0) {
-      next = next + noise.next_step_noise(noisy_steps) * std;
+    if (sigma > 0.0) {
+      next = next + noise.next_step_noise(noisy_steps) * sigma;
       --noisy_steps;
     }
     x = next;

@@ -1,0 +1,103 @@
+#pragma once
+// The one training loop every stage uses: AdamW, cosine schedule with warm-up, gradient
+// accumulation, gradient clipping, EMA, bf16 autocast on CUDA, atomic checkpoints with
+// exact resume, NaN/Inf detection, a progress bar and metrics as JSON lines.
+//
+// Exact resume: every random draw of optimiser step s, micro-batch m comes from a generator
+// seeded with (seed, s, m), and the batch of (s, m) is a pure function of (seed, s, m) too,
+// so a run resumed from the checkpoint of step N continues with the same numbers as a run
+// that never stopped.
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include <ATen/core/Generator.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ecgtwin/train/schedule.hpp"
+
+namespace ecgtwin::train {
+
+struct TrainOptions {
+  std::int64_t steps = 1000;          // optimiser steps
+  std::int64_t batch_size = 64;       // per micro-batch (per rank)
+  std::int64_t accumulation = 1;      // micro-batches per optimiser step
+  double lr = 1e-4;
+  double weight_decay = 0.0;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  std::int64_t warmup_steps = 0;
+  double min_lr_ratio = 0.1;
+  double clip_norm = 1.0;             // 0: no clipping
+  double ema_decay = 0.0;             // 0: no EMA
+  std::int64_t checkpoint_every = 0;  // 0: only at the end
+  std::int64_t log_every = 50;
+  std::uint64_t seed = 0;
+  bool bf16 = true;                   // autocast on CUDA
+  bool resume = false;
+  std::int64_t pause_after_step = 0;  // stop after this step (checkpoint written) without the final model;
+                                      // --resume continues the same schedule (time-sliced jobs)
+  std::int64_t halt_after_step = 0;   // testing: SIGKILL this process after that step's checkpoint
+  std::string device = "auto";
+};
+
+// Which samples micro-batch (step, micro) uses: consecutive slices of an endless stream of
+// seeded permutations of [0, size), one permutation per epoch.
+class BatchOrder {
+ public:
+  BatchOrder(std::int64_t size, std::uint64_t seed);
+  std::vector<std::int64_t> indices(std::int64_t first, std::int64_t count);
+
+ private:
+  const std::vector<std::int64_t>& permutation(std::int64_t epoch);
+  std::int64_t size_;
+  std::uint64_t seed_;
+  std::int64_t cached_epoch_ = -1;
+  std::vector<std::int64_t> cached_;
+};
+
+// A CPU generator for the draws of micro-batch (step, micro) of a stage.
+at::Generator step_generator(std::uint64_t seed, std::int64_t step, std::int64_t micro);
+
+// One stage's model, data and loss.
+class TrainingTask {
+ public:
+  virtual ~TrainingTask() = default;
+  virtual std::string stage() const = 0;
+  virtual torch::nn::Module& model() = 0;
+  virtual std::int64_t dataset_size() const = 0;
+  // The loss of one micro-batch (a scalar on the model's device). Named scalars in
+  // `metrics` are averaged and logged. `step` allows step-dependent weights (KL warm-up).
+  virtual torch::Tensor loss(const std::vector<std::int64_t>& indices, std::int64_t step,
+                             at::Generator& generator,
+                             std::map<std::string, torch::Tensor>& metrics) = 0;
+  // Stage-specific meta data saved with checkpoints and the final model.
+  virtual nlohmann::json extra_meta() const { return nlohmann::json::object(); }
+};
+
+struct TrainResult {
+  std::int64_t steps = 0;
+  double final_loss = 0;
+  double seconds = 0;
+  double samples_per_second = 0;
+  std::filesystem::path model_file;
+};
+
+// Runs `task` for options.steps optimiser steps, writing into `out_dir`:
+//   checkpoints/<stage>.ckpt     the latest checkpoint (atomic)
+//   <stage>.pt                   final weights (EMA weights when EMA is on)
+//   <stage>_metrics.jsonl        one JSON object per logged step
+// `resolved_config` is stored in every checkpoint and the final model file.
+TrainResult run_training(TrainingTask& task, const TrainOptions& options,
+                         const std::filesystem::path& out_dir,
+                         const nlohmann::json& resolved_config);
+
+}  // namespace ecgtwin::train

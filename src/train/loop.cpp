@@ -1,0 +1,253 @@
+#include "ecgtwin/train/loop.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
+#include <spdlog/spdlog.h>
+#include <torch/optim/adamw.h>
+
+#include <chrono>
+#include <csignal>
+#include <cmath>
+#include <fstream>
+#include <numeric>
+
+#include "ecgtwin/model/device.hpp"
+#include "ecgtwin/train/checkpoint.hpp"
+#include "ecgtwin/train/ema.hpp"
+#include "ecgtwin/util/error.hpp"
+#include "ecgtwin/util/files.hpp"
+#include "ecgtwin/util/log.hpp"
+#include "ecgtwin/util/random.hpp"
+
+namespace ecgtwin::train {
+
+BatchOrder::BatchOrder(std::int64_t size, std::uint64_t seed) : size_(size), seed_(seed) {
+  if (size_ <= 0) throw InputError("training data", "the data set is empty");
+}
+
+const std::vector<std::int64_t>& BatchOrder::permutation(std::int64_t epoch) {
+  if (epoch != cached_epoch_) {
+    cached_.resize(static_cast<size_t>(size_));
+    std::iota(cached_.begin(), cached_.end(), 0);
+    util::Rng rng(util::derive_seed(seed_, static_cast<std::uint64_t>(epoch)));
+    for (std::int64_t i = size_ - 1; i > 0; --i)
+      std::swap(cached_[static_cast<size_t>(i)], cached_[static_cast<size_t>(rng.uniform_int(0, i))]);
+    cached_epoch_ = epoch;
+  }
+  return cached_;
+}
+
+std::vector<std::int64_t> BatchOrder::indices(std::int64_t first, std::int64_t count) {
+  std::vector<std::int64_t> out;
+  out.reserve(static_cast<size_t>(count));
+  for (std::int64_t i = first; i < first + count; ++i)
+    out.push_back(permutation(i / size_)[static_cast<size_t>(i % size_)]);
+  return out;
+}
+
+at::Generator step_generator(std::uint64_t seed, std::int64_t step, std::int64_t micro) {
+  std::uint64_t s = util::derive_seed(util::derive_seed(seed, static_cast<std::uint64_t>(step)),
+                                      static_cast<std::uint64_t>(micro));
+  return at::make_generator<at::CPUGeneratorImpl>(s);
+}
+
+namespace {
+
+// Scales gradients so that their global L2 norm is at most max_norm, without reading the
+// norm back to the host (no device synchronisation).
+void clip_gradients(const std::vector<torch::Tensor>& parameters, double max_norm) {
+  std::vector<torch::Tensor> norms;
+  for (const auto& p : parameters)
+    if (p.grad().defined()) norms.push_back(p.grad().detach().norm(2).to(torch::kFloat));
+  if (norms.empty()) return;
+  auto total = torch::stack(norms).norm(2);
+  auto coefficient = torch::clamp(max_norm / (total + 1e-6), c10::nullopt, 1.0);
+  for (const auto& p : parameters)
+    if (p.grad().defined()) p.grad().detach().mul_(coefficient.to(p.grad().dtype()));
+}
+
+void set_lr(torch::optim::AdamW& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups())
+    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+}
+
+}  // namespace
+
+TrainResult run_training(TrainingTask& task, const TrainOptions& options,
+                         const std::filesystem::path& out_dir,
+                         const nlohmann::json& resolved_config) {
+  namespace fs = std::filesystem;
+  const torch::Device device = model::resolve_device(options.device);
+  torch::nn::Module& net = task.model();
+  net.to(device);
+  net.train();
+
+  std::vector<torch::Tensor> parameters;
+  for (auto& p : net.parameters())
+    if (p.requires_grad()) parameters.push_back(p);
+  torch::optim::AdamW optimizer(parameters, torch::optim::AdamWOptions(options.lr)
+                                                .betas({options.beta1, options.beta2})
+                                                .weight_decay(options.weight_decay));
+  std::unique_ptr<Ema> ema;
+  if (options.ema_decay > 0) ema = std::make_unique<Ema>(net, options.ema_decay);
+
+  fs::create_directories(out_dir / "checkpoints");
+  const fs::path checkpoint_path = out_dir / "checkpoints" / (task.stage() + ".ckpt");
+  const fs::path metrics_path = out_dir / (task.stage() + "_metrics.jsonl");
+  CheckpointParts parts{&net, ema.get(), &optimizer};
+
+  std::int64_t start_step = 0;
+  if (options.resume && fs::exists(checkpoint_path)) {
+    CheckpointMeta meta = load_checkpoint(checkpoint_path, parts, task.stage(), device);
+    if (meta.seed != options.seed)
+      throw InputError(checkpoint_path.string(),
+                       "checkpoint was written with seed " + std::to_string(meta.seed) +
+                           ", this run uses " + std::to_string(options.seed));
+    start_step = meta.step;
+    spdlog::info("{}: resuming from {} at step {}", task.stage(), checkpoint_path.string(), start_step);
+  } else if (options.resume) {
+    spdlog::warn("{}: --resume given but {} does not exist; starting from step 0", task.stage(),
+                 checkpoint_path.string());
+  }
+  if (!options.resume || start_step == 0) {
+    // A fresh run starts a fresh metrics file.
+    std::ofstream(metrics_path, std::ios::trunc);
+  }
+
+  LrSchedule schedule{options.lr, options.warmup_steps, options.steps, options.min_lr_ratio};
+  BatchOrder order(task.dataset_size(), options.seed);
+  const bool autocast = device.is_cuda() && options.bf16;
+  std::string last_good = options.resume && start_step > 0 ? checkpoint_path.string() : "none";
+
+  auto write_checkpoint = [&](std::int64_t step) {
+    CheckpointMeta meta;
+    meta.stage = task.stage();
+    meta.step = step;
+    meta.samples_seen = step * options.batch_size * options.accumulation;
+    meta.seed = options.seed;
+    meta.config = resolved_config;
+    meta.extra = task.extra_meta();
+    save_checkpoint(checkpoint_path, meta, parts);
+    last_good = checkpoint_path.string();
+  };
+
+  // Losses of the steps since the last check, kept on the device so that the step loop
+  // never waits for the device; read back at each log or checkpoint boundary.
+  std::vector<torch::Tensor> pending_losses;
+  std::vector<std::vector<std::int64_t>> pending_batches;
+  std::map<std::string, torch::Tensor> metric_sums;
+  std::int64_t metric_count = 0;
+  double last_loss = NAN;
+  auto flush = [&](std::int64_t step_after) {
+    if (pending_losses.empty()) return;
+    auto values = torch::stack(pending_losses).to(torch::kCPU, torch::kDouble);
+    auto accessor = values.accessor<double, 1>();
+    const std::int64_t first_step = step_after - static_cast<std::int64_t>(pending_losses.size());
+    double sum = 0;
+    for (std::int64_t i = 0; i < values.size(0); ++i) {
+      if (!std::isfinite(accessor[i])) {
+        std::string batch;
+        for (size_t k = 0; k < pending_batches[static_cast<size_t>(i)].size() && k < 16; ++k)
+          batch += (k ? "," : "") + std::to_string(pending_batches[static_cast<size_t>(i)][k]);
+        throw Error(task.stage() + ": non-finite loss (" + std::to_string(accessor[i]) + ") at step " +
+                    std::to_string(first_step + i + 1) + ", batch samples [" + batch +
+                    (pending_batches[static_cast<size_t>(i)].size() > 16 ? ",..." : "") +
+                    "]; last good checkpoint: " + last_good);
+      }
+      sum += accessor[i];
+    }
+    last_loss = accessor[values.size(0) - 1];
+    nlohmann::json line = {{"step", step_after},
+                           {"loss", sum / static_cast<double>(values.size(0))},
+                           {"lr", schedule.at(step_after - 1)}};
+    for (auto& [name, total] : metric_sums)
+      line[name] = total.item<double>() / static_cast<double>(std::max<std::int64_t>(1, metric_count));
+    std::ofstream(metrics_path, std::ios::app) << line.dump() << "\n";
+    pending_losses.clear();
+    pending_batches.clear();
+    metric_sums.clear();
+    metric_count = 0;
+  };
+
+  const std::int64_t log_every = std::max<std::int64_t>(1, options.log_every);
+  util::Progress progress("train " + task.stage(), options.steps - start_step, "step");
+  auto started = std::chrono::steady_clock::now();
+  for (std::int64_t step = start_step; step < options.steps; ++step) {
+    set_lr(optimizer, schedule.at(step));
+    optimizer.zero_grad();
+    torch::Tensor step_loss = torch::zeros({}, torch::TensorOptions().device(device));
+    std::vector<std::int64_t> step_batch;
+    for (std::int64_t micro = 0; micro < options.accumulation; ++micro) {
+      const std::int64_t first = (step * options.accumulation + micro) * options.batch_size;
+      auto indices = order.indices(first, options.batch_size);
+      auto generator = step_generator(options.seed, step, micro);
+      std::map<std::string, torch::Tensor> metrics;
+      torch::Tensor loss;
+      {
+        at::autocast::set_enabled(autocast);
+        if (autocast) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+        loss = task.loss(indices, step, generator, metrics);
+        at::autocast::set_enabled(false);
+        if (autocast) at::autocast::clear_cache();
+      }
+      (loss / static_cast<double>(options.accumulation)).backward();
+      step_loss = step_loss + loss.detach().to(torch::kFloat) / static_cast<double>(options.accumulation);
+      for (auto& [name, value] : metrics) {
+        auto v = value.detach().to(torch::kDouble);
+        metric_sums[name] = metric_sums.count(name) ? metric_sums[name] + v : v;
+      }
+      ++metric_count;
+      step_batch.insert(step_batch.end(), indices.begin(), indices.end());
+    }
+    if (options.clip_norm > 0) clip_gradients(parameters, options.clip_norm);
+    optimizer.step();
+    if (ema) ema->update(net);
+    pending_losses.push_back(step_loss);
+    pending_batches.push_back(std::move(step_batch));
+
+    const std::int64_t done = step + 1;
+    const bool pause_now = options.pause_after_step > 0 && done == options.pause_after_step;
+    const bool checkpoint_now = (options.checkpoint_every > 0 && done % options.checkpoint_every == 0) ||
+                                done == options.steps || pause_now;
+    if (done % log_every == 0 || checkpoint_now) {
+      flush(done);
+      progress.advance(0, "loss " + std::to_string(last_loss).substr(0, 8));
+    }
+    if (checkpoint_now) write_checkpoint(done);
+    progress.advance(1);
+    if (options.halt_after_step > 0 && done == options.halt_after_step) {
+      // Simulates a kill at a known point (the resume tests): no clean-up runs.
+      std::raise(SIGKILL);
+    }
+    if (pause_now && done < options.steps) {
+      progress.finish();
+      spdlog::info("{}: paused after step {}; continue with --resume", task.stage(), done);
+      TrainResult paused;
+      paused.steps = done - start_step;
+      paused.final_loss = last_loss;
+      return paused;
+    }
+  }
+  progress.finish();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  // The final model: EMA weights where EMA is on.
+  if (ema) ema->copy_to(net);
+  nlohmann::json meta = {{"stage", task.stage()}, {"step", options.steps},
+                         {"config", resolved_config}, {"extra", task.extra_meta()}};
+  TrainResult result;
+  result.model_file = out_dir / (task.stage() + ".pt");
+  save_module(result.model_file, net, meta);
+  result.steps = options.steps - start_step;
+  result.final_loss = last_loss;
+  result.seconds = seconds;
+  result.samples_per_second =
+      seconds > 0 ? static_cast<double>(result.steps * options.batch_size * options.accumulation) / seconds : 0;
+  spdlog::info("{}: {} steps in {} ({:.1f} samples/s), final loss {:.5g}, model {}", task.stage(),
+               result.steps, util::format_duration(seconds), result.samples_per_second, last_loss,
+               result.model_file.string());
+  net.eval();
+  return result;
+}
+
+}  // namespace ecgtwin::train

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -117,6 +118,78 @@ TEST(WfdbConformance, EveryManifestCase) {
                         << (digital ? std::to_string(data.digital[i]) : std::to_string(data.physical[i]));
       }
     }
+    EXPECT_EQ(mismatches, 0);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 24);
+}
+
+// The same cases through the program: `ecgtwin convert ... --to csv -o -`.
+TEST(WfdbConformance, EveryManifestCaseThroughTheProgram) {
+  ECGTWIN_REQUIRE_SHARED_DATA("wfdb-conformance/manifest.json");
+  const std::string program = test::program().string();
+  const char* bin = program.c_str();
+  if (!fs::exists(program)) GTEST_SKIP() << "the program " << program << " is not built";
+  const auto root = test::shared_data() / "wfdb-conformance";
+  int checked = 0;
+  for (const auto& c : manifest()) {
+    if (c["optional"].get<bool>()) continue;
+    const std::string id = c["id"];
+    SCOPED_TRACE(id);
+    const bool digital = c["units"] == "digital";
+    std::string command = std::string(bin) + " -q convert '" +
+                          (root / "records" / c["record"].get<std::string>()).string() +
+                          "' --to csv -o - --units " + (digital ? "digital" : "physical") +
+                          " --sampfrom " + std::to_string(c["sampfrom"].get<int64_t>());
+    if (!c["sampto"].is_null()) command += " --sampto " + std::to_string(c["sampto"].get<int64_t>());
+    if (!c["channels"].is_null()) {
+      std::string list;
+      for (int k : c["channels"].get<std::vector<int>>()) list += (list.empty() ? "" : ",") + std::to_string(k);
+      command += " --channels " + list;
+    }
+    if (!c["smooth_frames"].get<bool>()) command += " --expand-frames";
+    FILE* pipe = ::popen(command.c_str(), "r");
+    ASSERT_NE(pipe, nullptr);
+    std::string text;
+    char buffer[65536];
+    size_t n;
+    while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) text.append(buffer, n);
+    ASSERT_EQ(::pclose(pipe), 0) << command;
+    auto rows = expected_rows(root / "expected" / c["expected"].get<std::string>(),
+                              c["expected_skip_lines"].get<int>(), c["expected_drop_columns"].get<int>());
+    if (!c["expected_rows"].is_null()) {
+      auto range = c["expected_rows"].get<std::vector<int64_t>>();
+      rows = std::vector<std::vector<std::string>>(rows.begin() + range[0], rows.begin() + range[1]);
+    }
+    const int invalid_digital = c["invalid_digital"].is_null() ? -32768 : c["invalid_digital"].get<int>();
+    const int decimals = digital ? 0 : c["decimals"].get<int>();
+    std::istringstream in(text);
+    std::string line;
+    size_t r = 0;
+    int64_t mismatches = 0;
+    while (std::getline(in, line)) {
+      ASSERT_LT(r, rows.size());
+      std::vector<std::string> cells;
+      std::string cell;
+      std::istringstream fields(line);
+      while (std::getline(fields, cell, ',')) cells.push_back(cell);
+      if (!line.empty() && line.back() == ',') cells.push_back("");
+      ASSERT_EQ(cells.size(), rows[r].size()) << "row " << r << ": " << line;
+      for (size_t k = 0; k < cells.size(); ++k) {
+        const std::string& want = rows[r][k];
+        bool ok;
+        if (cells[k].empty()) {
+          ok = digital ? want == std::to_string(invalid_digital) : want == "-";
+        } else if (digital) {
+          ok = cells[k] == want;
+        } else {
+          ok = want != "-" && std::fabs(std::stod(cells[k]) - std::stod(want)) <= 0.5 * std::pow(10.0, -decimals) + 1e-12;
+        }
+        if (!ok && mismatches++ < 5) ADD_FAILURE() << "row " << r << " column " << k << ": expected " << want << ", got '" << cells[k] << "'";
+      }
+      ++r;
+    }
+    EXPECT_EQ(r, rows.size());
     EXPECT_EQ(mismatches, 0);
     ++checked;
   }

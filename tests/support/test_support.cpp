@@ -18,6 +18,11 @@ std::filesystem::path source_dir() {
   return env && *env ? env : ECGTWIN_DEFAULT_SOURCE_DIR;
 }
 
+std::filesystem::path program() {
+  const char* env = std::getenv("ECGTWIN_BIN");
+  return env && *env ? env : ECGTWIN_DEFAULT_BIN;
+}
+
 TempDir::TempDir() {
   static std::atomic<int> counter{0};
   path_ = std::filesystem::temp_directory_path() /

@@ -12,6 +12,8 @@ namespace ecgtwin::test {
 std::filesystem::path shared_data();
 // The project's source folder.
 std::filesystem::path source_dir();
+// The built program ($ECGTWIN_BIN, else the one this build made).
+std::filesystem::path program();
 // A fresh temporary folder, removed when the object goes away.
 class TempDir {
  public:

@@ -230,12 +230,10 @@ WfdbData read_single(const fs::path& hea, const WfdbHeader& h, const WfdbReadOpt
     // Checksum over the whole signal (header(5): 16-bit sum of all samples).
     if (options.verify_checksums && from == 0 && to == length && s.checksum) {
       std::int64_t sum = 0;
-      const std::int64_t total = length * spf;
-      for (std::int64_t j = 0; j < total; ++j) {
-        const std::int64_t frame = j / spf + s.skew;
-        auto v = stream[static_cast<size_t>(frame * grp.frame_samples + offset + j % spf)];
-        sum += v == kInvalidSample ? detail::invalid_value(s.format) : v;
-      }
+      const std::int32_t stored_invalid = detail::invalid_value(s.format);
+      const std::int32_t* p = stream.data() + static_cast<std::int64_t>(s.skew) * grp.frame_samples + offset;
+      for (std::int64_t frame = 0; frame < length; ++frame, p += grp.frame_samples)
+        for (int j = 0; j < spf; ++j) sum += p[j] == kInvalidSample ? stored_invalid : p[j];
       auto data_sum = static_cast<std::int16_t>(static_cast<std::uint16_t>(sum & 0xFFFF));
       auto header_sum = static_cast<std::int16_t>(static_cast<std::uint16_t>(*s.checksum & 0xFFFF));
       if (data_sum != header_sum) {

@@ -1,0 +1,41 @@
+#pragma once
+// The options of every network, read from the "model" section of a config, and a summary of
+// the networks they form (parameter counts and tensor shapes) for `ecgtwin info`.
+#include <torch/nn/module.h>
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "ecgtwin/config/tree.hpp"
+#include "ecgtwin/model/autoencoder.hpp"
+#include "ecgtwin/model/denoiser.hpp"
+#include "ecgtwin/model/evaluator_net.hpp"
+#include "ecgtwin/model/extractor.hpp"
+#include "ecgtwin/model/statements.hpp"
+
+namespace ecgtwin::model {
+
+struct ModelOptions {
+  std::string statement_kind = "learned";  // learned | precomputed
+  LearnedStatementEncoderOptions statements;
+  ConditionEncoderOptions condition;  // normalisation shared by every condition encoder
+  AutoencoderOptions autoencoder;
+  ExtractorOptions extractor;
+  DenoiserOptions denoiser;
+  EvaluatorOptions evaluator;
+};
+
+// Reads model.statements, model.condition, model.autoencoder, model.extractor,
+// model.denoiser and model.evaluator from `model` (the "model" section), refusing unknown
+// keys. The statement width, the latent shape and the base-vector width are carried
+// across networks so that they fit together. InputError naming the key path otherwise.
+ModelOptions read_model_options(config::Section& model);
+
+int64_t count_parameters(const torch::nn::Module& module);
+
+// {"autoencoder": {"parameters": N, "input": [...], "latent": [...]}, "extractor": {...},
+//  "denoiser": {...}, "evaluator": {...}, "statements": {...}}; builds each network on the CPU.
+nlohmann::json summarize_models(const ModelOptions& options);
+
+}  // namespace ecgtwin::model

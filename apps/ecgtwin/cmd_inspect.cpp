@@ -38,8 +38,10 @@ void print_text(const nlohmann::json& j) {
   if (j["non_finite_samples"].get<std::int64_t>() > 0)
     std::printf("  NaN/Inf     %lld samples\n",
                 static_cast<long long>(j["non_finite_samples"].get<std::int64_t>()));
-  if (j.contains("heart_rate_bpm"))
+  if (j.contains("heart_rate_bpm") && j["heart_rate_bpm"].is_number())
     std::printf("  heart rate  %.1f bpm (R peaks)\n", j["heart_rate_bpm"].get<double>());
+  else
+    std::printf("  heart rate  - (fewer than two R peaks found)\n");
   for (const auto& [key, value] : j["metadata"].items())
     std::printf("  %-11s %s\n", key.c_str(),
                 value.is_array() ? joined(value).c_str()

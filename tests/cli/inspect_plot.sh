@@ -29,6 +29,26 @@ case $case_name in
     grep -q '100 Hz, 1000 samples, 10 s' <<<"$text" || fail "$text"
     grep -q '500 Hz, 5000 samples, 10 s' <<<"$text" || fail "$text"
     ;;
+  inspect_heart_rate)
+    # PTB-XL: ecg 2 is "sinus bradycardia" (below 60 bpm), ecg 263 "sinus tachycardia" (above
+    # 100 bpm) in ptbxl_database.csv.
+    rate_of() {
+      "$bin" inspect "$1" --json | sed -n 's/^ *"heart_rate_bpm": \([0-9.]*\),\{0,1\}$/\1/p'
+    }
+    slow=$(rate_of "$data/ptbxl-500/records500/00000/00002_hr")
+    fast=$(rate_of "$data/ptbxl-500/records500/00000/00263_hr")
+    awk -v r="$slow" 'BEGIN { exit !(r >= 35 && r < 60) }' || fail "ecg 2 rate '$slow'"
+    awk -v r="$fast" 'BEGIN { exit !(r > 100 && r < 160) }' || fail "ecg 263 rate '$fast'"
+    "$bin" inspect "$data/ptbxl-500/records500/00000/00002_hr" | grep -Eq '^  heart rate  [0-9]+\.[0-9] bpm' \
+      || fail "no heart rate in the text output"
+    # A simulated twin: the rate the simulator rendered (its JSON) within 2 bpm.
+    "$bin" -q simulate --twin-of 3 --seed 2 --condition sinus --hr 84 --fs 500 --seconds 10 \
+      --out "$out/twin.hea" || fail "simulate exit code $?"
+    truth=$(sed -n 's/^  "heart_rate": \([0-9.]*\),\{0,1\}$/\1/p' "$out/twin.json")
+    measured=$(rate_of "$out/twin.hea")
+    awk -v a="$truth" -v b="$measured" 'BEGIN { d = a - b; exit !(a > 0 && d < 2 && d > -2) }' \
+      || fail "twin rate: simulated '$truth', measured '$measured'"
+    ;;
   inspect_partial_failure)
     truncated_npy "$out/truncated.npy"
     json=$("$bin" inspect "$out/missing.hea" "$record" "$out/truncated.npy" --fs 100 --json)

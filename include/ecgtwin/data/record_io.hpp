@@ -79,7 +79,8 @@ void apply_metadata_comments(Record& record, const std::vector<std::string>& com
 // What `ecgtwin inspect` reports about a loaded record, as JSON: file, id, format, leads,
 // missing_leads, dropped_channels, file_units, sampling_rate (Hz), samples, seconds,
 // checksums, non_finite_samples, metadata (patient_id, age, sex, hr, statements; only those
-// known), and per lead {"lead", "min_mv", "max_mv"} over its finite samples (null if none).
+// known), per lead {"lead", "min_mv", "max_mv"} over its finite samples (null if none), and
+// heart_rate_bpm measured from the multi-lead R peaks (null with fewer than two).
 nlohmann::json describe_record(const Record& record, const LoadInfo& info);
 
 // The plot input of a record: its leads, rate and a title line (id, patient, sex and age,

@@ -22,7 +22,7 @@ done
 # (about 10x slower matrix products) through the alternatives system.
 PACKAGES=(
   build-essential cmake pkg-config ccache
-  libtorch-dev libopenblas0-openmp
+  libtorch-dev libgloo-dev libopenblas0-openmp
   libcli11-dev libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev
   libcairo2-dev libsoxr-dev

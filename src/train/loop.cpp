@@ -13,6 +13,7 @@
 
 #include "ecgtwin/model/device.hpp"
 #include "ecgtwin/train/checkpoint.hpp"
+#include "ecgtwin/train/distributed.hpp"
 #include "ecgtwin/train/ema.hpp"
 #include "ecgtwin/util/error.hpp"
 #include "ecgtwin/util/files.hpp"
@@ -45,9 +46,11 @@ std::vector<std::int64_t> BatchOrder::indices(std::int64_t first, std::int64_t c
   return out;
 }
 
-at::Generator step_generator(std::uint64_t seed, std::int64_t step, std::int64_t micro) {
+at::Generator step_generator(std::uint64_t seed, std::int64_t step, std::int64_t micro,
+                             std::int64_t shard) {
   std::uint64_t s = util::derive_seed(util::derive_seed(seed, static_cast<std::uint64_t>(step)),
                                       static_cast<std::uint64_t>(micro));
+  if (shard > 0) s = util::derive_seed(s, static_cast<std::uint64_t>(shard));
   return at::make_generator<at::CPUGeneratorImpl>(s);
 }
 
@@ -77,10 +80,28 @@ TrainResult run_training(TrainingTask& task, const TrainOptions& options,
                          const std::filesystem::path& out_dir,
                          const nlohmann::json& resolved_config) {
   namespace fs = std::filesystem;
-  const torch::Device device = model::resolve_device(options.device);
+  DistributedContext& dist = DistributedContext::from_environment();
+  const torch::Device device = dist.device_for(model::resolve_device(options.device));
+  const std::int64_t world = dist.world_size();
+  const std::int64_t shards = options.shards > 0 ? options.shards : world;
+  const std::string keys = "train." + task.stage() + ".";
+  if (shards % world != 0)
+    throw InputError(keys + "shards", "is " + std::to_string(shards) +
+                                          ", expected a multiple of the world size " +
+                                          std::to_string(world));
+  if (options.batch_size <= 0 || options.batch_size % shards != 0)
+    throw InputError(keys + "batch_size",
+                     "is " + std::to_string(options.batch_size) +
+                         ", expected a positive multiple of the shard count " +
+                         std::to_string(shards) + " (the batch is split over the ranks)");
+  const std::int64_t shard_rows = options.batch_size / shards;
+  const std::int64_t local_shards = shards / world;
+  const std::int64_t first_shard = dist.rank() * local_shards;
+
   torch::nn::Module& net = task.model();
   net.to(device);
   net.train();
+  dist.broadcast_module(net);
 
   std::vector<torch::Tensor> parameters;
   for (auto& p : net.parameters())
@@ -109,7 +130,7 @@ TrainResult run_training(TrainingTask& task, const TrainOptions& options,
     spdlog::warn("{}: --resume given but {} does not exist; starting from step 0", task.stage(),
                  checkpoint_path.string());
   }
-  if (!options.resume || start_step == 0) {
+  if (dist.is_main() && (!options.resume || start_step == 0)) {
     // A fresh run starts a fresh metrics file.
     std::ofstream(metrics_path, std::ios::trunc);
   }
@@ -127,7 +148,8 @@ TrainResult run_training(TrainingTask& task, const TrainOptions& options,
     meta.seed = options.seed;
     meta.config = resolved_config;
     meta.extra = task.extra_meta();
-    save_checkpoint(checkpoint_path, meta, parts);
+    if (dist.is_main()) save_checkpoint(checkpoint_path, meta, parts);
+    dist.barrier();
     last_good = checkpoint_path.string();
   };
 
@@ -140,7 +162,15 @@ TrainResult run_training(TrainingTask& task, const TrainOptions& options,
   double last_loss = NAN;
   auto flush = [&](std::int64_t step_after) {
     if (pending_losses.empty()) return;
-    auto values = torch::stack(pending_losses).to(torch::kCPU, torch::kDouble);
+    // Losses and metric sums of all ranks averaged in one collective (every rank has the same
+    // steps and metric names).
+    std::vector<torch::Tensor> packed{torch::stack(pending_losses).to(device, torch::kDouble)};
+    for (auto& [name, total] : metric_sums) packed.push_back(total.to(device).reshape({1}));
+    auto all = torch::cat(packed);
+    dist.all_reduce_mean({all});
+    all = all.to(torch::kCPU);
+    const std::int64_t steps_pending = static_cast<std::int64_t>(pending_losses.size());
+    auto values = all.narrow(0, 0, steps_pending);
     auto accessor = values.accessor<double, 1>();
     const std::int64_t first_step = step_after - static_cast<std::int64_t>(pending_losses.size());
     double sum = 0;
@@ -160,9 +190,11 @@ TrainResult run_training(TrainingTask& task, const TrainOptions& options,
     nlohmann::json line = {{"step", step_after},
                            {"loss", sum / static_cast<double>(values.size(0))},
                            {"lr", schedule.at(step_after - 1)}};
-    for (auto& [name, total] : metric_sums)
-      line[name] = total.item<double>() / static_cast<double>(std::max<std::int64_t>(1, metric_count));
-    std::ofstream(metrics_path, std::ios::app) << line.dump() << "\n";
+    std::int64_t k = steps_pending;
+    for (auto& entry : metric_sums)
+      line[entry.first] = all[k++].item<double>() /
+                          static_cast<double>(std::max<std::int64_t>(1, metric_count));
+    if (dist.is_main()) std::ofstream(metrics_path, std::ios::app) << line.dump() << "\n";
     pending_losses.clear();
     pending_batches.clear();
     metric_sums.clear();
@@ -170,17 +202,24 @@ TrainResult run_training(TrainingTask& task, const TrainOptions& options,
   };
 
   const std::int64_t log_every = std::max<std::int64_t>(1, options.log_every);
-  util::Progress progress("train " + task.stage(), options.steps - start_step, "step");
+  std::unique_ptr<util::Progress> progress;
+  if (dist.is_main())
+    progress = std::make_unique<util::Progress>("train " + task.stage(),
+                                                options.steps - start_step, "step");
   auto started = std::chrono::steady_clock::now();
   for (std::int64_t step = start_step; step < options.steps; ++step) {
     set_lr(optimizer, schedule.at(step));
     optimizer.zero_grad();
     torch::Tensor step_loss = torch::zeros({}, torch::TensorOptions().device(device));
     std::vector<std::int64_t> step_batch;
-    for (std::int64_t micro = 0; micro < options.accumulation; ++micro) {
-      const std::int64_t first = (step * options.accumulation + micro) * options.batch_size;
-      auto indices = order.indices(first, options.batch_size);
-      auto generator = step_generator(options.seed, step, micro);
+    const double parts_per_step = static_cast<double>(options.accumulation * local_shards);
+    for (std::int64_t part = 0; part < options.accumulation * local_shards; ++part) {
+      const std::int64_t micro = part / local_shards;
+      const std::int64_t shard = first_shard + part % local_shards;
+      const std::int64_t first =
+          (step * options.accumulation + micro) * options.batch_size + shard * shard_rows;
+      auto indices = order.indices(first, shard_rows);
+      auto generator = step_generator(options.seed, step, micro, shard);
       std::map<std::string, torch::Tensor> metrics;
       torch::Tensor loss;
       {
@@ -190,14 +229,23 @@ TrainResult run_training(TrainingTask& task, const TrainOptions& options,
         at::autocast::set_enabled(false);
         if (autocast) at::autocast::clear_cache();
       }
-      (loss / static_cast<double>(options.accumulation)).backward();
-      step_loss = step_loss + loss.detach().to(torch::kFloat) / static_cast<double>(options.accumulation);
+      (loss / parts_per_step).backward();
+      step_loss = step_loss + loss.detach().to(torch::kFloat) / parts_per_step;
       for (auto& [name, value] : metrics) {
         auto v = value.detach().to(torch::kDouble);
         metric_sums[name] = metric_sums.count(name) ? metric_sums[name] + v : v;
       }
       ++metric_count;
       step_batch.insert(step_batch.end(), indices.begin(), indices.end());
+    }
+    if (dist.distributed()) {
+      // Every rank reduces the same list: a parameter without a gradient here gets zeros.
+      std::vector<torch::Tensor> gradients;
+      for (auto& p : parameters) {
+        if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+        gradients.push_back(p.grad());
+      }
+      dist.all_reduce_mean(gradients);
     }
     if (options.clip_norm > 0) clip_gradients(parameters, options.clip_norm);
     optimizer.step();
@@ -211,16 +259,16 @@ TrainResult run_training(TrainingTask& task, const TrainOptions& options,
                                 done == options.steps || pause_now;
     if (done % log_every == 0 || checkpoint_now) {
       flush(done);
-      progress.advance(0, "loss " + std::to_string(last_loss).substr(0, 8));
+      if (progress) progress->advance(0, "loss " + std::to_string(last_loss).substr(0, 8));
     }
     if (checkpoint_now) write_checkpoint(done);
-    progress.advance(1);
+    if (progress) progress->advance(1);
     if (options.halt_after_step > 0 && done == options.halt_after_step) {
       // Simulates a kill at a known point (the resume tests): no clean-up runs.
       std::raise(SIGKILL);
     }
     if (pause_now && done < options.steps) {
-      progress.finish();
+      if (progress) progress->finish();
       spdlog::info("{}: paused after step {}; continue with --resume", task.stage(), done);
       TrainResult paused;
       paused.steps = done - start_step;
@@ -228,7 +276,7 @@ TrainResult run_training(TrainingTask& task, const TrainOptions& options,
       return paused;
     }
   }
-  progress.finish();
+  if (progress) progress->finish();
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   // The final model: EMA weights where EMA is on.
@@ -237,15 +285,17 @@ TrainResult run_training(TrainingTask& task, const TrainOptions& options,
                          {"config", resolved_config}, {"extra", task.extra_meta()}};
   TrainResult result;
   result.model_file = out_dir / (task.stage() + ".pt");
-  save_module(result.model_file, net, meta);
+  if (dist.is_main()) save_module(result.model_file, net, meta);
+  dist.barrier();
   result.steps = options.steps - start_step;
   result.final_loss = last_loss;
   result.seconds = seconds;
   result.samples_per_second =
       seconds > 0 ? static_cast<double>(result.steps * options.batch_size * options.accumulation) / seconds : 0;
-  spdlog::info("{}: {} steps in {} ({:.1f} samples/s), final loss {:.5g}, model {}", task.stage(),
-               result.steps, util::format_duration(seconds), result.samples_per_second, last_loss,
-               result.model_file.string());
+  if (dist.is_main())
+    spdlog::info("{}: {} steps in {} ({:.1f} samples/s), final loss {:.5g}, model {}",
+                 task.stage(), result.steps, util::format_duration(seconds),
+                 result.samples_per_second, last_loss, result.model_file.string());
   net.eval();
   return result;
 }

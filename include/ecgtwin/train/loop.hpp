@@ -7,6 +7,16 @@
 // seeded with (seed, s, m), and the batch of (s, m) is a pure function of (seed, s, m) too,
 // so a run resumed from the checkpoint of step N continues with the same numbers as a run
 // that never stopped.
+//
+// Data parallel (distributed.hpp; launched with torchrun's environment variables): the
+// global micro-batch of `batch_size` rows is cut into `shards` contiguous shards of equal
+// size, each with its own generator (seed, step, micro, shard); rank r of W computes shards
+// [r*shards/W, (r+1)*shards/W) and the gradients are averaged over the ranks before
+// clipping. A run's numbers are therefore a function of the seed, the global batch and the
+// shard count, not of the world size: the same run on 1 process, or resumed from its
+// checkpoint on another world size that divides `shards`, gives the same weights (up to the
+// order of floating-point sums). Rank 0 alone writes checkpoints, the metrics file and the
+// final model; every rank reads the checkpoint when resuming.
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
@@ -28,8 +38,11 @@ namespace ecgtwin::train {
 
 struct TrainOptions {
   std::int64_t steps = 1000;          // optimiser steps
-  std::int64_t batch_size = 64;       // per micro-batch (per rank)
+  std::int64_t batch_size = 64;       // rows of one micro-batch, over all ranks together
   std::int64_t accumulation = 1;      // micro-batches per optimiser step
+  std::int64_t shards = 0;            // equal parts of a micro-batch, each with its own random
+                                      // draws (and own in-batch negatives); a multiple of the
+                                      // world size; 0: the world size
   double lr = 1e-4;
   double weight_decay = 0.0;
   double beta1 = 0.9;
@@ -64,8 +77,10 @@ class BatchOrder {
   std::vector<std::int64_t> cached_;
 };
 
-// A CPU generator for the draws of micro-batch (step, micro) of a stage.
-at::Generator step_generator(std::uint64_t seed, std::int64_t step, std::int64_t micro);
+// A CPU generator for the draws of micro-batch (step, micro) of a stage; `shard` > 0 gives
+// the generator of that shard of the micro-batch (shard 0 is the micro-batch's own).
+at::Generator step_generator(std::uint64_t seed, std::int64_t step, std::int64_t micro,
+                             std::int64_t shard = 0);
 
 // One stage's model, data and loss.
 class TrainingTask {
@@ -74,8 +89,9 @@ class TrainingTask {
   virtual std::string stage() const = 0;
   virtual torch::nn::Module& model() = 0;
   virtual std::int64_t dataset_size() const = 0;
-  // The loss of one micro-batch (a scalar on the model's device). Named scalars in
-  // `metrics` are averaged and logged. `step` allows step-dependent weights (KL warm-up).
+  // The loss of one micro-batch shard (a scalar on the model's device, the mean over its
+  // rows). Named scalars in `metrics` are averaged and logged. `step` allows step-dependent
+  // weights (KL warm-up).
   virtual torch::Tensor loss(const std::vector<std::int64_t>& indices, std::int64_t step,
                              at::Generator& generator,
                              std::map<std::string, torch::Tensor>& metrics) = 0;
@@ -91,7 +107,9 @@ struct TrainResult {
   std::filesystem::path model_file;
 };
 
-// Runs `task` for options.steps optimiser steps, writing into `out_dir`:
+// Runs `task` for options.steps optimiser steps (data parallel over the ranks of
+// DistributedContext::from_environment() when the process was launched as one of several),
+// writing into `out_dir`:
 //   checkpoints/<stage>.ckpt     the latest checkpoint (atomic)
 //   <stage>.pt                   final weights (EMA weights when EMA is on)
 //   <stage>_metrics.jsonl        one JSON object per logged step

@@ -337,21 +337,24 @@ def bench(cpp):
             if k == steps and sampler == "ddpm":
                 return {"sampler": "ddpm", "seed": 5}
             return {"sampler": "ddim", "steps": k, "eta": 1.0 if sampler == "ddpm" else 0.0, "seed": 5}
+        def twins(k):
+            conditions = twin_conditions(nets, b, bf16)
+            decode(nets, sample_latents(nets, conditions, batch, bf16, **options(k)), bf16)
+        twins(2)  # warm-up: a two-step run of the whole pipeline at this batch
+        synchronise(device)
         reset_peak(device)
         result = {"batch": batch, "sampler": sampler, "steps": steps}
+        sampling_repeats = plan["sampling_repeats"]
         if timed == steps:
-            def run():
-                conditions = twin_conditions(nets, b, bf16)
-                decode(nets, sample_latents(nets, conditions, batch, bf16, **options(steps)), bf16)
-            seconds = timed_median(device, warmup, repeats, run)
+            seconds = timed_median(device, 0, sampling_repeats, lambda: twins(steps))
             result["projected"] = False
         else:
             def fixed_part():
                 twin_conditions(nets, b, bf16)
                 decode(nets, b["latent"], bf16)
             conditions = twin_conditions(nets, b, bf16)
-            fixed = timed_median(device, warmup, repeats, fixed_part)
-            loop = timed_median(device, warmup, repeats,
+            fixed = timed_median(device, 0, sampling_repeats, fixed_part)
+            loop = timed_median(device, 0, sampling_repeats,
                                 lambda: sample_latents(nets, conditions, batch, bf16, **options(timed)))
             seconds = fixed + steps * loop / timed
             result.update({"projected": True, "steps_timed": timed, "fixed_seconds": fixed,

@@ -14,6 +14,8 @@
 #include <chrono>
 #include <functional>
 
+#include <spdlog/spdlog.h>
+
 #ifdef ECGTWIN_TORCH_CUDA
 #include <c10/cuda/CUDACachingAllocator.h>
 #endif
@@ -28,9 +30,10 @@ namespace {
 using namespace modelbench;
 using Clock = std::chrono::steady_clock;
 
-// On the CPU, a sampling run longer than this is timed over fewer denoiser steps and
+// A sampling run estimated longer than this is timed over fewer denoiser steps and
 // projected (fixed part + steps x time per step); the plan says which.
-constexpr double kCpuRunBudgetSeconds = 90.0;
+constexpr double kCpuRunBudgetSeconds = 60.0;
+constexpr double kCudaRunBudgetSeconds = 20.0;
 
 void synchronise(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize();
@@ -96,6 +99,7 @@ nlohmann::json make_plan(const BenchOptions& options, const torch::Device& devic
   plan["statement_slots"] = kStatementSlots;
   plan["warmup"] = 1;
   plan["repeats"] = options.quick ? std::min(options.repeats, 3) : options.repeats;
+  plan["sampling_repeats"] = std::min(options.repeats, 3);
   if (options.quick && !cuda) {
     plan["train"] = {{"denoiser", 16}, {"extractor", 16}, {"autoencoder", 4}};
   } else {
@@ -150,8 +154,7 @@ nlohmann::json bench_sampling(Networks& networks, const torch::Device& device,
   const int64_t batch_size = entry.at("batch"), steps = entry.at("steps");
   const std::string sampler = entry.at("sampler");
   const Batch batch = make_batch(networks, batch_size, 3, device);
-  const int repeats = plan.at("repeats");
-  const int warmup = plan.at("warmup");
+  const int repeats = plan.at("sampling_repeats");
   auto options_for = [&](int64_t denoiser_steps) {
     diffusion::SamplerOptions o;
     if (denoiser_steps == steps && sampler == "ddpm") return o.sampler("ddpm").seed(5);
@@ -160,48 +163,45 @@ nlohmann::json bench_sampling(Networks& networks, const torch::Device& device,
     return o.sampler("ddim").steps(denoiser_steps).eta(sampler == "ddpm" ? 1.0 : 0.0).seed(5);
   };
   // The fixed part: conditions (VAE encode, IBE, tokens) and the VAE decode.
-  const torch::Tensor latent = batch.latent;
   auto fixed_part = [&] {
-    const model::DenoiserConditions c = twin_conditions(networks, batch, bf16);
+    twin_conditions(networks, batch, bf16);
     torch::NoGradGuard no_grad;
     AutocastScope autocast(device, bf16);
-    networks.autoencoder->decode(latent);
+    networks.autoencoder->decode(batch.latent);
   };
   const model::DenoiserConditions conditions = twin_conditions(networks, batch, bf16);
-  auto per_step = [&](int64_t k) {
-    const double t = timed_median(device, 1, 1, [&] {
-      sample_latents(networks, conditions, batch_size, options_for(k), bf16);
-    });
-    return t / double(k);
+  auto loop = [&](int64_t k) {
+    sample_latents(networks, conditions, batch_size, options_for(k), bf16);
   };
-  if (!device.is_cuda()) {
-    // Estimate from a short run and decide whether the whole run fits the budget.
-    const double estimate =
-        timed_median(device, 0, 1, fixed_part) + double(steps) * per_step(std::min<int64_t>(steps, 5));
-    if (estimate > kCpuRunBudgetSeconds) {
-      const int64_t timed = std::max<int64_t>(5, std::min<int64_t>(steps, int64_t(double(steps) * kCpuRunBudgetSeconds / estimate / 2)));
-      entry["steps_timed"] = timed;
-    }
+  // Warm-up: a two-step run of the whole pipeline at this batch.
+  generate_twins(networks, batch, options_for(2), bf16);
+  synchronise(device);
+  // A run longer than the budget is timed over fewer denoiser steps and projected.
+  const double budget = device.is_cuda() ? kCudaRunBudgetSeconds : kCpuRunBudgetSeconds;
+  const int64_t probe = std::min<int64_t>(steps, 5);
+  const double estimate = timed_median(device, 0, 1, fixed_part) +
+                          double(steps) * timed_median(device, 0, 1, [&] { loop(probe); }) / double(probe);
+  if (estimate > budget) {
+    const double share = double(steps) * budget / estimate / 2.0;
+    entry["steps_timed"] = std::max<int64_t>(probe, std::min<int64_t>(steps, int64_t(share)));
   }
   const int64_t steps_timed = entry.at("steps_timed");
   reset_peak_memory(device);
   double seconds = 0.0;
   nlohmann::json out = {{"batch", batch_size}, {"sampler", sampler}, {"steps", steps}};
   if (steps_timed == steps) {
-    seconds = timed_median(device, warmup, repeats, [&] {
+    seconds = timed_median(device, 0, repeats, [&] {
       generate_twins(networks, batch, options_for(steps), bf16);
     });
     out["projected"] = false;
   } else {
-    const double fixed = timed_median(device, warmup, repeats, fixed_part);
-    const double loop = timed_median(device, warmup, repeats, [&] {
-      sample_latents(networks, conditions, batch_size, options_for(steps_timed), bf16);
-    });
-    seconds = fixed + double(steps) * loop / double(steps_timed);
+    const double fixed = timed_median(device, 0, repeats, fixed_part);
+    const double per_step = timed_median(device, 0, repeats, [&] { loop(steps_timed); }) / double(steps_timed);
+    seconds = fixed + double(steps) * per_step;
     out["projected"] = true;
     out["steps_timed"] = steps_timed;
     out["fixed_seconds"] = fixed;
-    out["seconds_per_denoiser_step"] = loop / double(steps_timed);
+    out["seconds_per_denoiser_step"] = per_step;
   }
   const double flops = twin_flops(networks.options, batch_size, steps);
   out["seconds"] = seconds;
@@ -236,10 +236,13 @@ BenchRegistrar suite(
       const double tflops = rate.at("tflops");
       for (Stage stage : {Stage::kDenoiser, Stage::kExtractor, Stage::kAutoencoder}) {
         const std::string name = stage_name(stage);
+        spdlog::info("bench models: training step {} at batch {}", name,
+                     plan.at("train").at(name).get<int64_t>());
         result["train"][name] =
             bench_training(networks, device, stage, plan.at("train").at(name), plan, tflops);
       }
       for (auto& entry : plan["sampling"]) {
+        spdlog::info("bench models: sampling {}", entry.at("name").get<std::string>());
         result["sampling"][entry.at("name").get<std::string>()] =
             bench_sampling(networks, device, entry, plan, tflops);
       }

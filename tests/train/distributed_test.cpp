@@ -216,9 +216,9 @@ TEST(DistributedTraining, DISABLED_Rank) {
   const int rank = dist.rank();
 
   // Collectives against closed forms; 16-byte buckets make several buckets per dtype.
-  std::vector<torch::Tensor> reduced{torch::full({3}, rank + 1.0f),
-                                     torch::full({2, 2}, 2.0 * rank, torch::kDouble),
-                                     torch::Tensor(), torch::arange(5).to(torch::kFloat) * (rank + 1)};
+  std::vector<torch::Tensor> reduced{
+      torch::full({3}, rank + 1.0f), torch::full({2, 2}, 2.0 * rank, torch::kDouble),
+      torch::Tensor(), torch::arange(5).to(torch::kFloat) * (rank + 1)};
   dist.all_reduce_mean(reduced, 16);
   EXPECT_TRUE(torch::equal(reduced[0], torch::full({3}, 1.5f)));
   EXPECT_TRUE(torch::equal(reduced[1], torch::full({2, 2}, 1.0, torch::kDouble)));
@@ -320,7 +320,8 @@ TEST(DistributedTraining, TwoGlooProcessesMatchOneProcess) {
   ASSERT_GT(port, 0) << "no free port on 127.0.0.1";
   std::vector<pid_t> ranks;
   for (int rank = 0; rank < 2; ++rank) {
-    ranks.push_back(start_rank(rank, port, dir.path(), dir / ("rank" + std::to_string(rank) + ".log")));
+    const fs::path log = dir / ("rank" + std::to_string(rank) + ".log");
+    ranks.push_back(start_rank(rank, port, dir.path(), log));
     ASSERT_GT(ranks.back(), 0) << "could not start rank " << rank;
   }
   std::vector<int> status(2, -1);

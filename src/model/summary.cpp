@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "ecgtwin/util/error.hpp"
+
 namespace ecgtwin::model {
 
 namespace {
@@ -11,6 +13,12 @@ void read_statements(config::Section section, ModelOptions& options) {
   options.statements.embedding_dim(section.get_in("embedding_dim", options.statements.embedding_dim(), 1, 65536))
       .hash_buckets(section.get_in("hash_buckets", options.statements.hash_buckets(), 1, 1 << 24))
       .max_statements(section.get_in("max_statements", options.statements.max_statements(), 1, 1024));
+  options.statement_npy = section.get("npy", "");
+  options.statement_json = section.get("json", "");
+  if (options.statement_kind == "precomputed" && (options.statement_npy.empty() || options.statement_json.empty()))
+    throw InputError(section.key_path("npy"),
+                     "precomputed statements need model.statements.npy (an [N, E] matrix) and "
+                     "model.statements.json (the N statements)");
   section.finish();
 }
 

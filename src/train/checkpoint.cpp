@@ -175,11 +175,30 @@ CheckpointMeta load_checkpoint(const std::filesystem::path& path, const Checkpoi
   return meta;
 }
 
+std::string weights_digest(torch::nn::Module& module) {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  auto add = [&](const std::string& name, const torch::Tensor& tensor) {
+    hash = util::fnv1a64(name, hash);
+    auto cpu = tensor.detach().to(torch::kCPU).contiguous();
+    hash = util::fnv1a64(std::string_view(static_cast<const char*>(cpu.data_ptr()), cpu.nbytes()), hash);
+  };
+  for (const auto& item : module.named_parameters(true)) add(item.key(), item.value());
+  for (const auto& item : module.named_buffers(true)) add(item.key(), item.value());
+  return util::hex64(hash);
+}
+
 void save_module(const std::filesystem::path& path, torch::nn::Module& module,
-                 const nlohmann::json& meta) {
+                 const nlohmann::json& meta_in) {
+  nlohmann::json meta = meta_in;
+  meta["weights"] = weights_digest(module);
   std::string payload = serialize_payload(
       [&](torch::serialize::OutputArchive& archive) { write_state(archive, "model.", module); });
   write_container(path, meta, payload);
+}
+
+nlohmann::json read_module_meta(const std::filesystem::path& path) {
+  if (!std::filesystem::exists(path)) throw InputError(path.string(), "model file not found");
+  return read_container(path).header.at("meta");
 }
 
 nlohmann::json load_module(const std::filesystem::path& path, torch::nn::Module& module,

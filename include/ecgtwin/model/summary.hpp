@@ -18,6 +18,8 @@ namespace ecgtwin::model {
 
 struct ModelOptions {
   std::string statement_kind = "learned";  // learned | precomputed
+  std::string statement_npy;   // precomputed: NPY matrix [N, E] of statement embeddings
+  std::string statement_json;  // precomputed: JSON list of the N statements
   LearnedStatementEncoderOptions statements;
   ConditionEncoderOptions condition;  // normalisation shared by every condition encoder
   AutoencoderOptions autoencoder;

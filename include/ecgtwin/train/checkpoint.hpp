@@ -45,9 +45,15 @@ CheckpointMeta read_checkpoint_meta(const std::filesystem::path& path);
 CheckpointMeta load_checkpoint(const std::filesystem::path& path, const CheckpointParts& parts,
                                const std::string& expected_stage, const torch::Device& device);
 
+// FNV-1a over every parameter's and buffer's name and bytes: equal weights, equal digest
+// (the serialised archive itself is not byte-stable). save_module stores it as meta "weights".
+std::string weights_digest(torch::nn::Module& module);
+
 // Weights of one module alone (for the finished model folder), same container and checks.
 void save_module(const std::filesystem::path& path, torch::nn::Module& module,
                  const nlohmann::json& meta);
+// The meta data of a module file ({"stage", "step", "config", "extra"}), checksum verified.
+nlohmann::json read_module_meta(const std::filesystem::path& path);
 nlohmann::json load_module(const std::filesystem::path& path, torch::nn::Module& module,
                            const torch::Device& device);
 

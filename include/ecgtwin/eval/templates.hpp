@@ -1,0 +1,25 @@
+#pragma once
+// Average-beat templates: a phase-independent summary of an ECG's morphology. Two ECGs of one
+// person under one condition have similar templates even when their beats fall at different
+// times, which a sample-by-sample distance would not see.
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+namespace ecgtwin::eval {
+
+struct BeatTemplateOptions {
+  double before_s = 0.25;  // window start before each R peak
+  double after_s = 0.45;   // window end after it
+};
+
+// The sample-wise median over beats of [leads x window] around the multi-lead R peaks of a
+// [leads x samples] signal at fs Hz, baseline (median of the window) removed per lead;
+// nullopt when fewer than one complete beat window is found.
+std::optional<std::vector<float>> beat_template(const float* signal, std::int64_t leads, std::int64_t samples,
+                                                double fs, const BeatTemplateOptions& options = {});
+
+// Root mean square of the difference of two templates of equal size (mV).
+double template_distance(const std::vector<float>& a, const std::vector<float>& b);
+
+}  // namespace ecgtwin::eval

@@ -1,0 +1,40 @@
+#pragma once
+// Evaluation of a twin model on the same-patient pairs of a prepared cache: for every pair
+// (reference -> target) twins are generated from the reference under the target's
+// conditions and compared with the real target, with the metrics of the ECGTwin paper and,
+// on a simulated cohort, with the ground-truth twin the simulator renders.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "ecgtwin/diffusion/sampler.hpp"
+
+namespace ecgtwin::pipeline {
+
+namespace fs = std::filesystem;
+
+struct EvaluateOptions {
+  fs::path model;
+  fs::path data;          // prepared cache
+  fs::path ground_truth;  // simulated cohort folder (persons/*.json); empty: none
+  std::string split = "test";
+  std::int64_t max_pairs = 0;  // 0: every pair of the split
+  diffusion::SamplerOptions sampler;
+  std::uint64_t seed = 0;
+  std::string device = "auto";
+  std::int64_t batch = 64;
+  std::int64_t example_plots = 4;
+  fs::path out;
+};
+
+// Writes OUT/metrics.json, OUT/report.md and the pictures under OUT/images, and returns the
+// metrics: pairs, twins, hr_mae_bpm, hr_detected_fraction, fid, fid_real_baseline,
+// precision, recall, f1, clip_score, clip_score_real, base_cosine_reference_twin,
+// base_cosine_reference_real, identification_top1, identification_top1_real,
+// silhouette_twins, silhouette_real, retrieval_top1_twins, retrieval_top1_real, and with a
+// ground truth: ground_truth_win_rate, ground_truth_distance_mv, other_person_distance_mv.
+nlohmann::json evaluate_twins(const EvaluateOptions& options);
+
+}  // namespace ecgtwin::pipeline

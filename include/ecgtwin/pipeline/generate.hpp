@@ -1,0 +1,60 @@
+#pragma once
+// Batch generation of digital twins: every reference record under every target condition,
+// N twins each, written as WFDB and NPY with a plot over the reference and a JSON summary.
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ecgtwin/data/record.hpp"
+#include "ecgtwin/diffusion/sampler.hpp"
+
+namespace ecgtwin::pipeline {
+
+namespace fs = std::filesystem;
+
+// A target condition; age and sex default to the reference's own.
+struct TwinTarget {
+  std::string name;  // folder name of its twins
+  std::vector<std::string> statements;
+  double heart_rate = 0;  // bpm, > 0
+  std::optional<double> age;
+  data::Sex sex = data::Sex::kUnknown;  // unknown: the reference's
+};
+
+// Parses "sinus rhythm|ventricular premature complex" into a target (name from the
+// statements). InputError for an empty statement list or a rate outside 20..300 bpm.
+TwinTarget make_target(const std::string& statements, double heart_rate);
+// A YAML/JSON file: a list of {name?, statements: [..] or "a|b", hr, age?, sex?}.
+std::vector<TwinTarget> read_targets(const fs::path& file);
+
+// The reference records a --reference argument names: one record file, every record in a
+// folder (WFDB headers, NPY and CSV files, recursively), or a manifest CSV (a 'path' column).
+std::vector<fs::path> resolve_references(const fs::path& reference);
+
+struct GenerateOptions {
+  fs::path model;
+  std::vector<fs::path> references;
+  std::vector<TwinTarget> targets;
+  std::int64_t samples = 1;  // twins per reference and target
+  diffusion::SamplerOptions sampler;
+  std::uint64_t seed = 0;
+  std::string device = "auto";
+  std::int64_t batch = 64;  // twins sampled together
+  bool plots = true;
+  fs::path out;
+};
+
+struct GenerateSummary {
+  std::int64_t twins = 0;
+  std::vector<std::pair<std::string, std::string>> failures;  // reference, reason
+  nlohmann::json json;
+};
+
+// Writes OUT/<reference id>/<target name>/twin_<k>.{hea,dat,npy,json,png} and OUT/summary.json.
+// A reference that cannot be read is reported in the summary and skipped.
+GenerateSummary generate_twins(const GenerateOptions& options);
+
+}  // namespace ecgtwin::pipeline

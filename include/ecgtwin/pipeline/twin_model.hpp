@@ -1,0 +1,75 @@
+#pragma once
+// A trained twin model (the folder the train-* commands write) and the steps of making a
+// twin: reference ECG -> latent -> base vector; base vector + target conditions -> sampled
+// latent -> decoded ECG.
+#include <torch/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ecgtwin/data/record.hpp"
+#include "ecgtwin/diffusion/sampler.hpp"
+#include "ecgtwin/diffusion/schedule.hpp"
+#include "ecgtwin/train/stages.hpp"
+
+namespace ecgtwin::pipeline {
+
+namespace fs = std::filesystem;
+
+// The conditions of a batch of ECGs in the form the networks take.
+train::Reports make_reports(const std::vector<data::Condition>& conditions);
+
+class TwinModel {
+ public:
+  // Reads <dir>/autoencoder.pt, extractor.pt, diffusion.pt (and evaluator.pt when
+  // `with_evaluator`). InputError naming the file that is missing or does not fit.
+  static TwinModel load(const fs::path& dir, const torch::Device& device, bool with_evaluator = false);
+
+  const torch::Device& device() const { return device_; }
+  std::int64_t leads() const { return config_.model.autoencoder.leads(); }
+  std::int64_t samples() const { return config_.model.autoencoder.length(); }
+  double window_seconds() const { return 10.0; }
+  double sampling_rate() const { return double(samples()) / window_seconds(); }
+  const train::TwinConfig& config() const { return config_; }
+  bool has_evaluator() const { return !evaluator_.is_empty(); }
+
+  // [B, 12, samples] signals (any device) -> scaled latents [B, C, L] on the model's device.
+  torch::Tensor encode(const torch::Tensor& signals);
+  // Base vectors [B, D] of signals under their own conditions.
+  torch::Tensor base_vectors(const torch::Tensor& signals, const train::Reports& reports);
+  // Twins [B, 12, samples] on the CPU: the denoiser sampled from `initial_noise` ([B, C, L],
+  // one row per twin) with the base vectors and the target conditions, then decoded.
+  torch::Tensor generate(const torch::Tensor& base_vectors, const train::Reports& targets,
+                         const diffusion::SamplerOptions& options, const torch::Tensor& initial_noise);
+  // The shape of one twin's initial noise [C, L].
+  std::vector<std::int64_t> noise_shape() const;
+  // Initial noise of one twin from its own seed (drawn on the CPU).
+  torch::Tensor initial_noise(std::uint64_t seed) const;
+
+  // The evaluator's ECG and text features (needs with_evaluator).
+  torch::Tensor ecg_features(const torch::Tensor& signals);
+  torch::Tensor text_features(const std::vector<std::vector<std::string>>& reports);
+
+  diffusion::NoiseSchedule& schedule() { return schedule_; }
+  train::DiffusionStage& diffusion() { return diffusion_; }
+
+ private:
+  TwinModel() = default;
+  torch::Device device_ = torch::kCPU;
+  train::TwinConfig config_;
+  model::Autoencoder autoencoder_{nullptr};
+  train::ExtractorStage extractor_{nullptr};
+  train::DiffusionStage diffusion_{nullptr};
+  train::EvaluatorStage evaluator_{nullptr};
+  diffusion::NoiseSchedule schedule_;
+  bool signal_space_ = false;
+};
+
+// Heart rate of a [12 x samples] signal from the multi-lead R-peak detector; nullopt with
+// fewer than two beats.
+std::optional<double> measure_heart_rate(const float* signal, std::int64_t leads, std::int64_t samples, double fs);
+
+}  // namespace ecgtwin::pipeline

@@ -1,0 +1,166 @@
+#pragma once
+// The networks each training stage owns, and the trainers that feed them from a prepared
+// cache (data::Cache) through the one training loop (loop.hpp):
+//   autoencoder  the VAE (reconstruction MSE + KL with a warm-up weight)
+//   extractor    statement encoder + Individual Base Extractor (same-patient InfoNCE)
+//   diffusion    statement encoder + condition tokens + denoiser (epsilon MSE)
+//   evaluator    statement encoder + ECG-text feature network (CLIP loss)
+// A model folder holds <stage>.pt for each stage; each file carries the resolved config it
+// was trained with and the statement vocabulary, so it can be rebuilt without the cache.
+#include <torch/nn/module.h>
+#include <torch/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "ecgtwin/data/cache.hpp"
+#include "ecgtwin/diffusion/guidance.hpp"
+#include "ecgtwin/diffusion/schedule.hpp"
+#include "ecgtwin/model/autoencoder.hpp"
+#include "ecgtwin/model/condition.hpp"
+#include "ecgtwin/model/denoiser.hpp"
+#include "ecgtwin/model/evaluator_net.hpp"
+#include "ecgtwin/model/extractor.hpp"
+#include "ecgtwin/model/statements.hpp"
+#include "ecgtwin/model/summary.hpp"
+#include "ecgtwin/train/loop.hpp"
+
+namespace ecgtwin::train {
+
+namespace fs = std::filesystem;
+
+// ---- what the config says -----------------------------------------------------------------
+
+// The "model" and "diffusion" sections: network sizes, the noise schedule and the condition
+// dropout for guidance. Unknown keys are InputErrors naming the key path.
+struct TwinConfig {
+  model::ModelOptions model;
+  diffusion::NoiseScheduleOptions schedule;
+  diffusion::ConditionDropoutOptions dropout;
+  bool guidance_training = false;  // diffusion.guidance: condition dropout while training
+};
+TwinConfig read_twin_config(const nlohmann::json& root);
+
+// train.<stage> (steps, batch_size, lr, ...) read into the loop's options; `stage_keys`
+// receives the stage-specific keys (kl_weight, augment, ...), which the caller reads.
+TrainOptions read_train_options(const nlohmann::json& root, const std::string& stage,
+                                nlohmann::json* stage_keys = nullptr);
+
+// ---- statements and conditions of cache rows --------------------------------------------
+
+// The statement encoder a config asks for: a learned vocabulary (from `reports`) or the
+// precomputed embeddings of model.statements.npy / .json.
+std::shared_ptr<model::StatementEncoderImpl> make_statement_encoder(
+    const model::ModelOptions& options, const nlohmann::json& vocabulary);
+// The vocabulary JSON of the learned encoder built from the training reports, or the file
+// names of the precomputed one.
+nlohmann::json build_vocabulary(const model::ModelOptions& options,
+                                const std::vector<std::vector<std::string>>& reports);
+
+struct Reports {
+  std::vector<std::vector<std::string>> statements;
+  model::Demographics demographics;
+};
+// Statements, heart rate, age and sex of cache rows.
+Reports cache_reports(const data::Cache& cache, const std::vector<std::int64_t>& rows);
+// Rows [12 x samples] of the cache as a [B, 12, samples] float tensor (CPU).
+torch::Tensor cache_signals(const data::Cache& cache, const std::vector<std::int64_t>& rows);
+// Row indices of one split.
+std::vector<std::int64_t> split_rows(const data::Cache& cache, data::Split split);
+
+// ---- the stage networks -------------------------------------------------------------------
+
+class ExtractorStageImpl : public torch::nn::Module {
+ public:
+  ExtractorStageImpl(const model::ModelOptions& options,
+                     std::shared_ptr<model::StatementEncoderImpl> statements);
+  // latent: [B, C, L] scaled VAE latents -> base vectors [B, hidden]. Rows without any
+  // statement, and rows where `drop` is true, see the null condition token.
+  torch::Tensor base_vectors(const torch::Tensor& latent, const Reports& reports,
+                             const torch::Tensor& drop = {});
+
+  std::shared_ptr<model::StatementEncoderImpl> statements;
+  model::Extractor extractor{nullptr};
+};
+TORCH_MODULE(ExtractorStage);
+
+class DiffusionStageImpl : public torch::nn::Module {
+ public:
+  DiffusionStageImpl(const model::ModelOptions& options,
+                     std::shared_ptr<model::StatementEncoderImpl> statements);
+  // The denoiser's conditions for base vectors [B, D] and the target reports.
+  model::DenoiserConditions conditions(const torch::Tensor& base_vector, const Reports& reports);
+  // The null condition (batch 1): one learned null token, zero base vector.
+  model::DenoiserConditions null_conditions();
+
+  std::shared_ptr<model::StatementEncoderImpl> statements;
+  model::ConditionEncoder condition{nullptr};
+  std::shared_ptr<model::DenoiserImpl> denoiser;
+  torch::Tensor null_token;  // [1, 1, token_dim]
+};
+TORCH_MODULE(DiffusionStage);
+
+class EvaluatorStageImpl : public torch::nn::Module {
+ public:
+  EvaluatorStageImpl(const model::ModelOptions& options,
+                     std::shared_ptr<model::StatementEncoderImpl> statements);
+  torch::Tensor ecg_features(const torch::Tensor& signals);  // [B, 12, L] -> [B, D]
+  torch::Tensor text_features(const std::vector<std::vector<std::string>>& reports);
+
+  std::shared_ptr<model::StatementEncoderImpl> statements;
+  model::EvaluatorNet evaluator{nullptr};
+};
+TORCH_MODULE(EvaluatorStage);
+
+// Scaled latents [N, C, L] of signals [N, 12, samples], in batches, without gradients.
+torch::Tensor encode_latents(model::AutoencoderImpl& autoencoder, const torch::Tensor& signals,
+                             std::int64_t batch = 64);
+
+// Reads a stage's model file: its meta data (config, vocabulary) decides how the network is
+// built, then the weights are loaded. InputError naming the file when it is missing, of
+// another stage or does not fit.
+struct LoadedAutoencoder {
+  model::Autoencoder network{nullptr};
+  TwinConfig config;
+};
+LoadedAutoencoder load_autoencoder(const fs::path& file, const torch::Device& device);
+struct LoadedExtractor {
+  ExtractorStage network{nullptr};
+  TwinConfig config;
+};
+LoadedExtractor load_extractor(const fs::path& file, const torch::Device& device);
+struct LoadedDiffusion {
+  DiffusionStage network{nullptr};
+  TwinConfig config;
+};
+LoadedDiffusion load_diffusion(const fs::path& file, const torch::Device& device);
+struct LoadedEvaluator {
+  EvaluatorStage network{nullptr};
+  TwinConfig config;
+};
+LoadedEvaluator load_evaluator(const fs::path& file, const torch::Device& device);
+
+// ---- trainers ----------------------------------------------------------------------------
+
+// Each runs one stage on the cache's training split and writes <out>/<stage>.pt, its
+// checkpoint and metrics, and <out>/<stage>_config.yaml (the resolved config). Earlier
+// stages are read from `out` (the model folder).
+TrainResult train_autoencoder(const data::Cache& cache, const nlohmann::json& config,
+                              const fs::path& out);
+TrainResult train_extractor(const data::Cache& cache, const nlohmann::json& config,
+                            const fs::path& out);
+TrainResult train_diffusion(const data::Cache& cache, const nlohmann::json& config,
+                            const fs::path& out);
+TrainResult train_evaluator(const data::Cache& cache, const nlohmann::json& config,
+                            const fs::path& out);
+
+// Augmented view of signals [B, 12, L] at `fs` Hz: amplitude scaling (0.9-1.1), a circular
+// shift of up to 0.2 s, baseline wander (0.1-0.5 Hz, up to 0.1 mV) and white noise (0.02 mV).
+torch::Tensor augment_signals(const torch::Tensor& signals, double fs, at::Generator& generator);
+
+}  // namespace ecgtwin::train

@@ -1,0 +1,47 @@
+#include "ecgtwin/eval/templates.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "ecgtwin/signal/rpeaks.hpp"
+#include "ecgtwin/util/error.hpp"
+
+namespace ecgtwin::eval {
+
+std::optional<std::vector<float>> beat_template(const float* signal, std::int64_t leads, std::int64_t samples,
+                                                double fs, const BeatTemplateOptions& options) {
+  const auto before = static_cast<std::int64_t>(std::lround(options.before_s * fs));
+  const auto after = static_cast<std::int64_t>(std::lround(options.after_s * fs));
+  const std::int64_t width = before + after;
+  std::vector<std::int64_t> peaks;
+  for (std::int64_t p : signal::detect_r_peaks_leads(signal, leads, samples, fs))
+    if (p - before >= 0 && p + after <= samples) peaks.push_back(p);
+  if (peaks.empty()) return std::nullopt;
+  std::vector<float> out(static_cast<std::size_t>(leads * width));
+  std::vector<float> values(peaks.size());
+  for (std::int64_t lead = 0; lead < leads; ++lead) {
+    const float* x = signal + lead * samples;
+    float* row = out.data() + lead * width;
+    for (std::int64_t k = 0; k < width; ++k) {
+      for (std::size_t b = 0; b < peaks.size(); ++b) values[b] = x[peaks[b] - before + k];
+      auto mid = values.begin() + static_cast<std::ptrdiff_t>(values.size() / 2);
+      std::nth_element(values.begin(), mid, values.end());
+      row[k] = *mid;
+    }
+    std::vector<float> sorted(row, row + width);
+    auto mid = sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2);
+    std::nth_element(sorted.begin(), mid, sorted.end());
+    const float baseline = *mid;
+    for (std::int64_t k = 0; k < width; ++k) row[k] -= baseline;
+  }
+  return out;
+}
+
+double template_distance(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size() || a.empty()) throw Error("template_distance: templates of different sizes");
+  double sum = 0;
+  for (std::size_t i = 0; i < a.size(); ++i) sum += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+  return std::sqrt(sum / double(a.size()));
+}
+
+}  // namespace ecgtwin::eval

@@ -1,0 +1,108 @@
+#include "ecgtwin/io/chart.hpp"
+
+#include <cairo.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "ecgtwin/util/error.hpp"
+#include "ecgtwin/util/files.hpp"
+
+namespace ecgtwin::io {
+
+namespace {
+
+// Tableau 10 palette.
+const double kPalette[10][3] = {{0.12, 0.47, 0.71}, {1.00, 0.50, 0.05}, {0.17, 0.63, 0.17}, {0.84, 0.15, 0.16},
+                                {0.58, 0.40, 0.74}, {0.55, 0.34, 0.29}, {0.89, 0.47, 0.76}, {0.50, 0.50, 0.50},
+                                {0.74, 0.74, 0.13}, {0.09, 0.75, 0.81}};
+
+cairo_status_t append_bytes(void* closure, const unsigned char* data, unsigned int length) {
+  static_cast<std::string*>(closure)->append(reinterpret_cast<const char*>(data), length);
+  return CAIRO_STATUS_SUCCESS;
+}
+
+std::string tick_text(double v) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%.3g", v);
+  return buffer;
+}
+
+}  // namespace
+
+void plot_scatter(const ScatterChart& chart, const std::filesystem::path& out, int width, int height) {
+  if (chart.x.size() != chart.y.size())
+    throw InputError(out.string(), "scatter chart needs as many x as y values");
+  double x0 = 0, x1 = 1, y0 = 0, y1 = 1;
+  std::vector<std::size_t> finite;
+  for (std::size_t i = 0; i < chart.x.size(); ++i)
+    if (std::isfinite(chart.x[i]) && std::isfinite(chart.y[i])) finite.push_back(i);
+  if (!finite.empty()) {
+    x0 = x1 = chart.x[finite[0]];
+    y0 = y1 = chart.y[finite[0]];
+    for (std::size_t i : finite) {
+      x0 = std::min(x0, chart.x[i]), x1 = std::max(x1, chart.x[i]);
+      y0 = std::min(y0, chart.y[i]), y1 = std::max(y1, chart.y[i]);
+    }
+  }
+  if (chart.diagonal) x0 = y0 = std::min(x0, y0), x1 = y1 = std::max(x1, y1);
+  const double pad_x = (x1 - x0) * 0.05 + 1e-9, pad_y = (y1 - y0) * 0.05 + 1e-9;
+  x0 -= pad_x, x1 += pad_x, y0 -= pad_y, y1 += pad_y;
+
+  const double left = 80, right = 30, top = 50, bottom = 60;
+  const double plot_w = width - left - right, plot_h = height - top - bottom;
+  auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * plot_w; };
+  auto py = [&](double y) { return top + plot_h - (y - y0) / (y1 - y0) * plot_h; };
+
+  cairo_surface_t* surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
+  cairo_t* cr = cairo_create(surface);
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_paint(cr);
+  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_source_rgb(cr, 0, 0, 0);
+  cairo_set_line_width(cr, 1);
+  cairo_rectangle(cr, left, top, plot_w, plot_h);
+  cairo_stroke(cr);
+  cairo_set_font_size(cr, 12);
+  for (int k = 0; k <= 5; ++k) {
+    const double xv = x0 + (x1 - x0) * k / 5, yv = y0 + (y1 - y0) * k / 5;
+    cairo_move_to(cr, px(xv) - 12, top + plot_h + 18);
+    cairo_show_text(cr, tick_text(xv).c_str());
+    cairo_move_to(cr, 10, py(yv) + 4);
+    cairo_show_text(cr, tick_text(yv).c_str());
+  }
+  cairo_set_font_size(cr, 14);
+  cairo_move_to(cr, left + plot_w / 2 - 60, height - 15);
+  cairo_show_text(cr, chart.x_label.c_str());
+  cairo_save(cr);
+  cairo_move_to(cr, 25, top + plot_h / 2 + 60);
+  cairo_rotate(cr, -M_PI / 2);
+  cairo_show_text(cr, chart.y_label.c_str());
+  cairo_restore(cr);
+  cairo_set_font_size(cr, 16);
+  cairo_move_to(cr, left, 30);
+  cairo_show_text(cr, chart.title.c_str());
+  if (chart.diagonal) {
+    cairo_set_source_rgb(cr, 0.6, 0.6, 0.6);
+    cairo_move_to(cr, px(x0), py(x0));
+    cairo_line_to(cr, px(x1), py(x1));
+    cairo_stroke(cr);
+  }
+  for (std::size_t i : finite) {
+    const int g = chart.group.empty() ? 0 : chart.group[i];
+    const auto& c = kPalette[((g % 10) + 10) % 10];
+    cairo_set_source_rgba(cr, c[0], c[1], c[2], 0.8);
+    cairo_arc(cr, px(chart.x[i]), py(chart.y[i]), 4, 0, 2 * M_PI);
+    cairo_fill(cr);
+  }
+  cairo_surface_flush(surface);
+  std::string bytes;
+  cairo_status_t status = cairo_surface_write_to_png_stream(surface, append_bytes, &bytes);
+  cairo_destroy(cr);
+  cairo_surface_destroy(surface);
+  if (status != CAIRO_STATUS_SUCCESS) throw Error(out.string() + ": could not encode the PNG");
+  util::write_file_atomic(out, bytes);
+}
+
+}  // namespace ecgtwin::io

@@ -1,0 +1,120 @@
+#include "ecgtwin/pipeline/demo.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+#include "ecgtwin/config/tree.hpp"
+#include "ecgtwin/data/cache.hpp"
+#include "ecgtwin/diffusion/config.hpp"
+#include "ecgtwin/pipeline/evaluate.hpp"
+#include "ecgtwin/signal/simulator_cohort.hpp"
+#include "ecgtwin/train/stages.hpp"
+#include "ecgtwin/util/error.hpp"
+#include "ecgtwin/util/files.hpp"
+#include "ecgtwin/util/log.hpp"
+
+namespace ecgtwin::pipeline {
+
+namespace {
+
+double since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+nlohmann::json run_demo(const DemoOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  nlohmann::json config = options.config;
+  config::Section root(config, "");
+  config::Section demo = root.child("demo");
+  signal::CohortOptions cohort;
+  cohort.patients = demo.get_in("patients", std::int64_t{100}, 4, 1000000);
+  cohort.records_per_patient = static_cast<int>(demo.get_in("records_per_patient", std::int64_t{4}, 2, 1000));
+  const std::int64_t test_patients = demo.get_in("test_patients", std::int64_t{20}, 2, cohort.patients - 2);
+  cohort.seed = static_cast<std::uint64_t>(demo.get_in("seed", std::int64_t{1}, 0, std::int64_t{1} << 62));
+  cohort.fs = demo.get_in("fs", 500.0, 50.0, 10000.0);
+  demo.finish();
+  config::Section sampling = root.child("sampling");
+  diffusion::SamplerOptions sampler = diffusion::read_sampler_options(sampling);
+  sampling.finish();
+  train::read_twin_config(config);  // every model key checked before any work starts
+  for (const char* stage : {"autoencoder", "extractor", "diffusion", "evaluator"}) {
+    config["train"][stage]["device"] = options.device;
+    train::read_train_options(config, stage);
+  }
+
+  fs::create_directories(options.out);
+  config::write_file(config, options.out / "config.yaml");
+  nlohmann::json timing;
+
+  // 1. The simulated cohort.
+  auto step_start = std::chrono::steady_clock::now();
+  const fs::path cohort_dir = options.out / "cohort";
+  if (!(options.resume && fs::exists(cohort_dir / "simulation.json"))) {
+    if (fs::exists(cohort_dir)) fs::remove_all(cohort_dir);
+    util::OutputGuard guard;
+    util::Progress progress("simulate", cohort.patients * cohort.records_per_patient, "record");
+    auto written = signal::write_cohort(cohort_dir, cohort, guard, [&] { progress.advance(1); });
+    progress.finish();
+    guard.keep();
+    spdlog::info("demo: simulated {} records of {} persons", written.records, written.patients);
+  }
+  timing["simulate_s"] = since(step_start);
+
+  // 2. The cache, with the held-out persons in its test split.
+  step_start = std::chrono::steady_clock::now();
+  data::PrepareOptions prepare;
+  prepare.dataset = "ptbxl";
+  prepare.input = cohort_dir;
+  prepare.out = options.out / "cache";
+  prepare.ptbxl.fs_source = static_cast<int>(cohort.fs);
+  prepare.split.validation_fraction = 0.0;
+  prepare.split.test_fraction = double(test_patients) / double(cohort.patients);
+  prepare.split.seed = cohort.seed;
+  auto prepared = data::prepare_cache(prepare);
+  spdlog::info("demo: cache of {} records ({} patients) in {}", prepared.records, prepared.patients,
+               prepare.out.string());
+  timing["prepare_s"] = since(step_start);
+  data::Cache cache = data::Cache::open(prepare.out);
+
+  // 3. The four networks.
+  const fs::path model_dir = options.out / "model";
+  using Trainer = train::TrainResult (*)(const data::Cache&, const nlohmann::json&, const fs::path&);
+  const std::pair<const char*, Trainer> stages[] = {{"autoencoder", train::train_autoencoder},
+                                                    {"extractor", train::train_extractor},
+                                                    {"diffusion", train::train_diffusion},
+                                                    {"evaluator", train::train_evaluator}};
+  for (const auto& [stage, trainer] : stages) {
+    step_start = std::chrono::steady_clock::now();
+    if (options.resume && fs::exists(model_dir / (std::string(stage) + ".pt"))) {
+      spdlog::info("demo: {} already trained, kept", stage);
+    } else {
+      nlohmann::json stage_config = config;
+      stage_config["train"][stage]["resume"] = options.resume;
+      trainer(cache, stage_config, model_dir);
+    }
+    timing[std::string("train_") + stage + "_s"] = since(step_start);
+  }
+
+  // 4. Twins of the held-out persons under their other conditions, against the ground truth.
+  step_start = std::chrono::steady_clock::now();
+  EvaluateOptions evaluate;
+  evaluate.model = model_dir;
+  evaluate.data = prepare.out;
+  evaluate.ground_truth = cohort_dir;
+  evaluate.split = "test";
+  evaluate.sampler = sampler;
+  evaluate.seed = cohort.seed;
+  evaluate.device = options.device;
+  evaluate.out = options.out;
+  nlohmann::json metrics = evaluate_twins(evaluate);
+  timing["evaluate_s"] = since(step_start);
+  timing["total_s"] = since(started);
+  metrics["timing"] = timing;
+  util::write_file_atomic(options.out / "metrics.json", metrics.dump(2) + "\n");
+  return metrics;
+}
+
+}  // namespace ecgtwin::pipeline

@@ -1,0 +1,413 @@
+#include "ecgtwin/pipeline/evaluate.hpp"
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "ecgtwin/data/cache.hpp"
+#include "ecgtwin/data/record_io.hpp"
+#include "ecgtwin/eval/metrics.hpp"
+#include "ecgtwin/eval/templates.hpp"
+#include "ecgtwin/io/chart.hpp"
+#include "ecgtwin/io/plot.hpp"
+#include "ecgtwin/model/device.hpp"
+#include "ecgtwin/pipeline/twin_model.hpp"
+#include "ecgtwin/signal/resample.hpp"
+#include "ecgtwin/signal/simulator.hpp"
+#include "ecgtwin/util/error.hpp"
+#include "ecgtwin/util/files.hpp"
+#include "ecgtwin/util/log.hpp"
+#include "ecgtwin/util/random.hpp"
+
+namespace ecgtwin::pipeline {
+
+namespace {
+
+data::Split parse_split(const std::string& name) {
+  if (name == "train") return data::Split::kTrain;
+  if (name == "val") return data::Split::kValidation;
+  if (name == "test") return data::Split::kTest;
+  throw InputError("--split", "expected train, val or test, got '" + name + "'");
+}
+
+nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
+
+data::Record window_record(const float* x, std::int64_t leads, std::int64_t samples, double fs, const std::string& id,
+                           const std::vector<std::string>& statements, std::optional<double> hr) {
+  data::Record r;
+  r.id = id;
+  r.sampling_rate = fs;
+  r.lead_names = data::standard_leads();
+  r.units.assign(static_cast<std::size_t>(leads), "mV");
+  r.signal.assign(x, x + leads * samples);
+  r.statements = statements;
+  r.heart_rate = hr;
+  return r;
+}
+
+// Two principal components of the rows of x [N, D].
+std::pair<std::vector<double>, std::vector<double>> project_2d(const torch::Tensor& x) {
+  auto centred = (x - x.mean(0, true)).to(torch::kDouble);
+  auto [u, s, v] = torch::linalg_svd(centred, false);
+  auto p = centred.matmul(v.slice(0, 0, std::min<std::int64_t>(2, v.size(0))).t());
+  std::vector<double> a, b;
+  for (std::int64_t i = 0; i < p.size(0); ++i) {
+    a.push_back(p[i][0].item<double>());
+    b.push_back(p.size(1) > 1 ? p[i][1].item<double>() : 0.0);
+  }
+  return {a, b};
+}
+
+std::string fmt(const nlohmann::json& v) {
+  if (v.is_null()) return "n/a";
+  if (v.is_number_float()) {
+    char buffer[32];
+    std::snprintf(buffer, sizeof buffer, "%.4g", v.get<double>());
+    return buffer;
+  }
+  return v.dump();
+}
+
+}  // namespace
+
+nlohmann::json evaluate_twins(const EvaluateOptions& options) {
+  const torch::Device device = model::resolve_device(options.device);
+  data::Cache cache = data::Cache::open(options.data);
+  const data::Split split = parse_split(options.split);
+  std::vector<data::RecordPair> pairs = cache.pairs(split);
+  if (pairs.empty())
+    throw InputError(options.data.string(), "the " + options.split + " split has no same-patient pair to evaluate");
+  if (options.max_pairs > 0 && static_cast<std::int64_t>(pairs.size()) > options.max_pairs)
+    pairs.resize(static_cast<std::size_t>(options.max_pairs));
+  TwinModel twin_model = TwinModel::load(options.model, device, /*with_evaluator=*/true);
+  const std::int64_t leads = twin_model.leads(), samples = twin_model.samples();
+  const double fs = twin_model.sampling_rate();
+  if (cache.samples() != samples)
+    throw InputError(options.data.string(), "cache windows have " + std::to_string(cache.samples()) +
+                                                " samples, the model takes " + std::to_string(samples));
+
+  util::OutputGuard guard;
+  guard.create_directory(options.out);
+  guard.create_directory(options.out / "images");
+
+  const auto n = static_cast<std::int64_t>(pairs.size());
+  std::vector<std::int64_t> ref_rows, target_rows;
+  std::vector<std::string> patients;
+  for (const auto& p : pairs) {
+    ref_rows.push_back(static_cast<std::int64_t>(p.reference));
+    target_rows.push_back(static_cast<std::int64_t>(p.target));
+    patients.push_back(cache.entries()[p.target].patient_id);
+  }
+  auto ref_signals = train::cache_signals(cache, ref_rows);
+  auto target_signals = train::cache_signals(cache, target_rows);
+  auto ref_reports = train::cache_reports(cache, ref_rows);
+  auto target_reports = train::cache_reports(cache, target_rows);
+
+  // Target heart rate: the record's own, else measured on the real target.
+  std::vector<double> target_hr;
+  for (std::int64_t i = 0; i < n; ++i) {
+    auto hr = cache.entries()[static_cast<std::size_t>(target_rows[static_cast<std::size_t>(i)])].heart_rate;
+    if (!hr) hr = measure_heart_rate(target_signals[i].contiguous().data_ptr<float>(), leads, samples, fs);
+    target_hr.push_back(hr.value_or(NAN));
+  }
+  {
+    std::vector<double> age;
+    std::vector<std::int64_t> sex;
+    for (std::int64_t r : target_rows) {
+      const auto& e = cache.entries()[static_cast<std::size_t>(r)];
+      age.push_back(e.age.value_or(NAN));
+      sex.push_back(static_cast<std::int64_t>(e.sex));
+    }
+    target_reports.demographics = model::Demographics::from(target_hr, age, sex);
+  }
+
+  // ---- twins ----
+  spdlog::info("evaluate: {} pairs of the {} split, {} {} steps", n, options.split, options.sampler.sampler(),
+               options.sampler.sampler() == "ddpm" ? twin_model.schedule().timesteps() : options.sampler.steps());
+  torch::Tensor ref_base, real_base, twin_base;
+  std::vector<torch::Tensor> twin_parts;
+  util::Progress progress("evaluate", n, "twin");
+  std::vector<torch::Tensor> ref_base_parts;
+  for (std::int64_t start = 0; start < n; start += options.batch) {
+    const std::int64_t end = std::min(n, start + options.batch);
+    std::vector<std::int64_t> rows(ref_rows.begin() + start, ref_rows.begin() + end);
+    std::vector<std::int64_t> trows(target_rows.begin() + start, target_rows.begin() + end);
+    auto base = twin_model.base_vectors(ref_signals.slice(0, start, end), train::cache_reports(cache, rows));
+    ref_base_parts.push_back(base.to(torch::kCPU));
+    train::Reports targets;
+    for (std::int64_t i = start; i < end; ++i) targets.statements.push_back(target_reports.statements[static_cast<std::size_t>(i)]);
+    targets.demographics = {target_reports.demographics.heart_rate.slice(0, start, end),
+                            target_reports.demographics.age.slice(0, start, end),
+                            target_reports.demographics.sex.slice(0, start, end)};
+    std::vector<torch::Tensor> noise;
+    for (std::int64_t i = start; i < end; ++i)
+      noise.push_back(twin_model.initial_noise(util::derive_seed(options.seed, static_cast<std::uint64_t>(i))));
+    diffusion::SamplerOptions sampler = options.sampler;
+    sampler.seed(util::derive_seed(options.seed ^ 0x5eedULL, static_cast<std::uint64_t>(start)));
+    twin_parts.push_back(twin_model.generate(base, targets, sampler, torch::stack(noise, 0)));
+    progress.advance(end - start);
+  }
+  progress.finish();
+  auto twins = torch::cat(twin_parts, 0).contiguous();
+  ref_base = torch::cat(ref_base_parts, 0);
+  real_base = twin_model.base_vectors(target_signals, target_reports).to(torch::kCPU);
+  twin_base = twin_model.base_vectors(twins, target_reports).to(torch::kCPU);
+
+  nlohmann::json m;
+  m["pairs"] = n;
+  m["twins"] = twins.size(0);
+  m["split"] = options.split;
+  m["sampler"] = {{"sampler", options.sampler.sampler()}, {"steps", options.sampler.steps()},
+                  {"eta", options.sampler.eta()}, {"guidance_scale", options.sampler.guidance_scale()}};
+  m["patients"] = std::set<std::string>(patients.begin(), patients.end()).size();
+
+  // ---- heart rate ----
+  std::vector<double> measured_hr(static_cast<std::size_t>(n), NAN);
+  double hr_error = 0;
+  std::int64_t hr_count = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    auto hr = measure_heart_rate(twins[i].data_ptr<float>(), leads, samples, fs);
+    if (hr) measured_hr[static_cast<std::size_t>(i)] = *hr;
+    if (hr && std::isfinite(target_hr[static_cast<std::size_t>(i)])) {
+      hr_error += std::abs(*hr - target_hr[static_cast<std::size_t>(i)]);
+      ++hr_count;
+    }
+  }
+  m["hr_mae_bpm"] = hr_count ? nlohmann::json(hr_error / double(hr_count)) : nlohmann::json(nullptr);
+  m["hr_detected_fraction"] = double(hr_count) / double(n);
+
+  // ---- personal consistency (base vectors of the frozen extractor) ----
+  m["base_cosine_reference_twin"] = eval::cosine_rows(ref_base, twin_base).mean().item<double>();
+  m["base_cosine_reference_real"] = eval::cosine_rows(ref_base, real_base).mean().item<double>();
+  {
+    // Gallery: the real target records of the split, one entry per distinct record.
+    std::map<std::int64_t, std::int64_t> first;
+    std::vector<std::int64_t> gallery_index;
+    std::vector<std::string> gallery_labels;
+    for (std::int64_t i = 0; i < n; ++i)
+      if (first.emplace(target_rows[static_cast<std::size_t>(i)], i).second) {
+        gallery_index.push_back(i);
+        gallery_labels.push_back(patients[static_cast<std::size_t>(i)]);
+      }
+    auto gallery = real_base.index_select(0, torch::tensor(gallery_index, torch::kLong));
+    m["identification_top1"] = eval::identification_top1(twin_base, patients, gallery, gallery_labels);
+    // The real targets identified among the references: what the extractor itself achieves.
+    m["identification_top1_real"] = eval::identification_top1(real_base, patients, ref_base, patients);
+    m["identification_gallery"] = gallery_index.size();
+  }
+  m["silhouette_twins"] = eval::silhouette(twin_base, patients);
+  m["silhouette_real"] = eval::silhouette(real_base, patients);
+
+  // ---- distribution and condition adherence (evaluator features) ----
+  auto twin_features = twin_model.ecg_features(twins);
+  auto real_features = twin_model.ecg_features(target_signals);
+  std::vector<std::int64_t> all_rows = ref_rows;
+  all_rows.insert(all_rows.end(), target_rows.begin(), target_rows.end());
+  std::sort(all_rows.begin(), all_rows.end());
+  all_rows.erase(std::unique(all_rows.begin(), all_rows.end()), all_rows.end());
+  auto all_features = twin_model.ecg_features(train::cache_signals(cache, all_rows));
+  // The Fréchet distance needs two rows per set; tiny splits get null instead.
+  auto fid = [](const torch::Tensor& a, const torch::Tensor& b) {
+    return a.size(0) >= 2 && b.size(0) >= 2 ? number_or_null(eval::frechet_distance(a, b)) : nlohmann::json(nullptr);
+  };
+  m["fid"] = fid(real_features, twin_features);
+  {
+    auto even = torch::arange(0, all_features.size(0), 2, torch::kLong);
+    auto odd = torch::arange(1, all_features.size(0), 2, torch::kLong);
+    m["fid_real_baseline"] =
+        fid(all_features.index_select(0, even), all_features.index_select(0, odd));
+    m["fid_real_records"] = all_features.size(0);
+  }
+  if (real_features.size(0) > 3 && twin_features.size(0) > 3) {
+    auto pr = eval::precision_recall(real_features, twin_features, 3);
+    m["precision"] = pr.precision;
+    m["recall"] = pr.recall;
+    m["f1"] = pr.f1;
+  } else {  // k-NN manifolds with k = 3 need more than 3 rows per set
+    m["precision"] = m["recall"] = m["f1"] = nullptr;
+  }
+  auto text = twin_model.text_features(target_reports.statements);
+  m["clip_score"] = eval::clip_score(twin_features, text);
+  m["clip_score_real"] = eval::clip_score(real_features, text);
+  {
+    std::map<std::vector<std::string>, std::int64_t> report_index;
+    std::vector<std::vector<std::string>> distinct;
+    std::vector<std::int64_t> target_index;
+    for (const auto& r : target_reports.statements) {
+      auto it = report_index.find(r);
+      if (it == report_index.end()) {
+        it = report_index.emplace(r, static_cast<std::int64_t>(distinct.size())).first;
+        distinct.push_back(r);
+      }
+      target_index.push_back(it->second);
+    }
+    auto candidates = twin_model.text_features(distinct);
+    m["retrieval_top1_twins"] = eval::retrieval_top1(twin_features, candidates, target_index);
+    m["retrieval_top1_real"] = eval::retrieval_top1(real_features, candidates, target_index);
+    m["distinct_reports"] = distinct.size();
+  }
+
+  // ---- ground truth (simulated cohorts) ----
+  std::vector<std::vector<float>> ground_truth(static_cast<std::size_t>(n));
+  if (!options.ground_truth.empty()) {
+    const fs::path persons_dir = options.ground_truth / "persons";
+    if (!fs::is_directory(persons_dir))
+      throw InputError(options.ground_truth.string(), "not a simulated cohort (no persons/ folder)");
+    std::map<std::string, signal::Person> persons;
+    for (const auto& id : std::set<std::string>(patients.begin(), patients.end())) {
+      const fs::path file = persons_dir / (id + ".json");
+      if (!fs::exists(file)) throw InputError(file.string(), "person of patient " + id + " not found");
+      persons[id] = signal::person_from_json(nlohmann::json::parse(util::read_file(file)), file.string());
+    }
+    auto render_window = [&](const signal::Person& person, std::int64_t pair) -> std::vector<float> {
+      const auto& statements = target_reports.statements[static_cast<std::size_t>(pair)];
+      std::string joined;
+      for (const auto& s : statements) joined += (joined.empty() ? "" : "|") + s;
+      signal::SimCondition condition = signal::parse_condition(joined);
+      condition.heart_rate = target_hr[static_cast<std::size_t>(pair)];
+      signal::RenderOptions render;
+      render.noise = false;
+      render.seed = util::derive_seed(options.seed, "ground truth");
+      signal::SimEcg ecg;
+      try {
+        ecg = signal::render(person, condition, render);
+      } catch (const InputError&) {
+        condition.heart_rate = 0;  // the measured rate fell outside the rhythm's range
+        ecg = signal::render(person, condition, render);
+      }
+      signal::FitOptions fit;
+      fit.samples = samples;
+      fit.seconds = twin_model.window_seconds();
+      return signal::fit_to_window(ecg.signal.data(), 12, ecg.samples, ecg.fs, fit).signal;
+    };
+    std::int64_t wins = 0, compared = 0;
+    double own_sum = 0, other_sum = 0;
+    std::int64_t other_count = 0;
+    util::Progress gt_progress("ground truth", n, "twin");
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::string& own_id = patients[static_cast<std::size_t>(i)];
+      ground_truth[static_cast<std::size_t>(i)] = render_window(persons.at(own_id), i);
+      auto twin_template = eval::beat_template(twins[i].data_ptr<float>(), leads, samples, fs);
+      auto own_template = eval::beat_template(ground_truth[static_cast<std::size_t>(i)].data(), leads, samples, fs);
+      gt_progress.advance(1);
+      if (!twin_template || !own_template) continue;
+      const double own = eval::template_distance(*twin_template, *own_template);
+      double nearest_other = INFINITY;
+      for (const auto& [id, person] : persons) {
+        if (id == own_id) continue;
+        auto other = render_window(person, i);
+        auto other_template = eval::beat_template(other.data(), leads, samples, fs);
+        if (!other_template) continue;
+        const double d = eval::template_distance(*twin_template, *other_template);
+        nearest_other = std::min(nearest_other, d);
+        other_sum += d;
+        ++other_count;
+      }
+      ++compared;
+      own_sum += own;
+      if (own < nearest_other) ++wins;
+    }
+    gt_progress.finish();
+    m["ground_truth_win_rate"] = compared ? nlohmann::json(double(wins) / double(compared)) : nlohmann::json(nullptr);
+    m["ground_truth_compared"] = compared;
+    m["ground_truth_distance_mv"] = compared ? nlohmann::json(own_sum / double(compared)) : nlohmann::json(nullptr);
+    m["other_person_distance_mv"] = other_count ? nlohmann::json(other_sum / double(other_count)) : nlohmann::json(nullptr);
+  }
+
+  // ---- pictures ----
+  std::vector<std::string> images;
+  const std::int64_t examples = std::min<std::int64_t>(options.example_plots, n);
+  for (std::int64_t i = 0; i < examples; ++i) {
+    const auto& target_entry = cache.entries()[static_cast<std::size_t>(target_rows[static_cast<std::size_t>(i)])];
+    const auto& ref_entry = cache.entries()[static_cast<std::size_t>(ref_rows[static_cast<std::size_t>(i)])];
+    auto twin = window_record(twins[i].data_ptr<float>(), leads, samples, fs, "twin", target_entry.statements,
+                              target_hr[static_cast<std::size_t>(i)]);
+    twin.patient_id = target_entry.patient_id;
+    auto ref = window_record(ref_signals[i].contiguous().data_ptr<float>(), leads, samples, fs, ref_entry.id,
+                             ref_entry.statements, ref_entry.heart_rate);
+    const std::string name = "pair" + std::to_string(i);
+    auto twin_input = data::plot_input(twin, "twin");
+    auto ref_input = data::plot_input(ref, "reference");
+    io::plot_ecg12(twin_input, &ref_input, {}, options.out / "images" / (name + "_reference.png"));
+    images.push_back("images/" + name + "_reference.png");
+    guard.add_file(options.out / images.back());
+    const data::Record other =
+        ground_truth[static_cast<std::size_t>(i)].empty()
+            ? window_record(target_signals[i].contiguous().data_ptr<float>(), leads, samples, fs, target_entry.id,
+                            target_entry.statements, target_entry.heart_rate)
+            : window_record(ground_truth[static_cast<std::size_t>(i)].data(), leads, samples, fs, "ground truth",
+                            target_entry.statements, target_hr[static_cast<std::size_t>(i)]);
+    auto other_input = data::plot_input(other, ground_truth[static_cast<std::size_t>(i)].empty() ? "real target" : "ground truth");
+    const std::string suffix = ground_truth[static_cast<std::size_t>(i)].empty() ? "_target.png" : "_ground_truth.png";
+    io::plot_ecg12(twin_input, &other_input, {}, options.out / "images" / (name + suffix));
+    images.push_back("images/" + name + suffix);
+    guard.add_file(options.out / images.back());
+  }
+  {
+    io::ScatterChart chart;
+    chart.title = "Heart rate: target vs measured on the twin";
+    chart.x_label = "target heart rate (bpm)";
+    chart.y_label = "twin heart rate (bpm)";
+    chart.x = target_hr;
+    chart.y = measured_hr;
+    chart.diagonal = true;
+    io::plot_scatter(chart, options.out / "images" / "heart_rate.png");
+    guard.add_file(options.out / "images" / "heart_rate.png");
+    std::map<std::string, int> colour;
+    for (const auto& p : patients) colour.emplace(p, static_cast<int>(colour.size()));
+    auto [a, b] = project_2d(torch::cat({real_base, twin_base}, 0));
+    io::ScatterChart bases;
+    bases.title = "Base vectors (first two principal components), coloured by patient";
+    bases.x_label = "PC 1";
+    bases.y_label = "PC 2";
+    bases.x = a;
+    bases.y = b;
+    for (int pass = 0; pass < 2; ++pass)
+      for (const auto& p : patients) bases.group.push_back(colour[p]);
+    io::plot_scatter(bases, options.out / "images" / "base_vectors.png");
+    guard.add_file(options.out / "images" / "base_vectors.png");
+  }
+
+  // ---- files ----
+  util::write_file_atomic(options.out / "metrics.json", m.dump(2) + "\n");
+  guard.add_file(options.out / "metrics.json");
+  std::ostringstream md;
+  md << "# ecgtwin evaluation\n\n"
+     << "Model `" << options.model.string() << "`, data `" << options.data.string() << "` (" << options.split
+     << " split: " << n << " same-patient pairs, " << m["patients"].get<std::size_t>() << " patients), sampler "
+     << options.sampler.sampler() << " " << options.sampler.steps() << " steps, seed " << options.seed << ".\n\n"
+     << "| metric | twins | real records (baseline) |\n|---|---|---|\n"
+     << "| heart-rate MAE (bpm) | " << fmt(m["hr_mae_bpm"]) << " | |\n"
+     << "| FID (evaluator features) | " << fmt(m["fid"]) << " | " << fmt(m["fid_real_baseline"]) << " |\n"
+     << "| precision / recall / F1 (k = 3) | " << fmt(m["precision"]) << " / " << fmt(m["recall"]) << " / "
+     << fmt(m["f1"]) << " | |\n"
+     << "| CLIP score | " << fmt(m["clip_score"]) << " | " << fmt(m["clip_score_real"]) << " |\n"
+     << "| statement retrieval top-1 | " << fmt(m["retrieval_top1_twins"]) << " | " << fmt(m["retrieval_top1_real"])
+     << " |\n"
+     << "| base-vector cosine to the reference | " << fmt(m["base_cosine_reference_twin"]) << " | "
+     << fmt(m["base_cosine_reference_real"]) << " |\n"
+     << "| patient identification top-1 | " << fmt(m["identification_top1"]) << " | "
+     << fmt(m["identification_top1_real"]) << " |\n"
+     << "| silhouette by patient | " << fmt(m["silhouette_twins"]) << " | " << fmt(m["silhouette_real"]) << " |\n";
+  if (m.contains("ground_truth_win_rate"))
+    md << "| nearer own ground-truth twin than any other person's | " << fmt(m["ground_truth_win_rate"]) << " | |\n"
+       << "| beat-template distance to own / other ground truth (mV) | " << fmt(m["ground_truth_distance_mv"])
+       << " / " << fmt(m["other_person_distance_mv"]) << " | |\n";
+  md << "\nIdentification: each twin's base vector against the real target records of the split (nearest by "
+        "cosine); the real column identifies the real targets among the references. Ground truth: average-beat "
+        "templates (median over beats, R-peak aligned) of the twin against the noise-free simulator rendering of "
+        "the same person, and of every other person of the split, under the target condition and rate.\n\n"
+     << "![heart rate](images/heart_rate.png)\n\n![base vectors](images/base_vectors.png)\n\n";
+  for (const auto& image : images) md << "![" << image << "](" << image << ")\n\n";
+  util::write_file_atomic(options.out / "report.md", md.str());
+  guard.add_file(options.out / "report.md");
+  guard.keep();
+  return m;
+}
+
+}  // namespace ecgtwin::pipeline

@@ -1,0 +1,279 @@
+#include "ecgtwin/pipeline/generate.hpp"
+
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "ecgtwin/config/tree.hpp"
+#include "ecgtwin/data/dataset.hpp"
+#include "ecgtwin/data/preprocess.hpp"
+#include "ecgtwin/data/record_io.hpp"
+#include "ecgtwin/io/npy.hpp"
+#include "ecgtwin/io/plot.hpp"
+#include "ecgtwin/model/device.hpp"
+#include "ecgtwin/pipeline/twin_model.hpp"
+#include "ecgtwin/util/error.hpp"
+#include "ecgtwin/util/files.hpp"
+#include "ecgtwin/util/log.hpp"
+#include "ecgtwin/util/random.hpp"
+
+namespace ecgtwin::pipeline {
+
+namespace {
+
+std::string slug(const std::vector<std::string>& statements) {
+  std::string out;
+  for (const auto& s : statements) {
+    if (!out.empty()) out += "+";
+    for (char c : s) {
+      if (std::isalnum(static_cast<unsigned char>(c))) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      else if (!out.empty() && out.back() != '_' && out.back() != '+') out += '_';
+    }
+    while (!out.empty() && out.back() == '_') out.pop_back();
+  }
+  if (out.size() > 80) out = out.substr(0, 64) + "_" + util::hex64(util::fnv1a64(out)).substr(0, 8);
+  return out;
+}
+
+void check_rate(double hr, const std::string& where) {
+  if (!(hr >= 20 && hr <= 300)) throw InputError(where, "heart rate must be in 20..300 bpm, got " + std::to_string(hr));
+}
+
+bool is_record_file(const fs::path& p) {
+  const std::string ext = p.extension().string();
+  return ext == ".hea" || ext == ".npy" || (ext == ".csv" && p.filename() != "ptbxl_database.csv" &&
+                                            p.filename() != "scp_statements.csv");
+}
+
+struct Reference {
+  fs::path path;
+  std::optional<data::DatasetEntry> entry;  // manifest metadata
+};
+
+std::vector<Reference> references_of(const std::vector<fs::path>& inputs) {
+  std::vector<Reference> out;
+  for (const auto& p : inputs) {
+    if (p.extension() == ".csv" && fs::is_regular_file(p)) {
+      // A manifest when it has a 'path' column; otherwise a CSV record.
+      std::string head = util::read_file(p).substr(0, 4096);
+      std::string first_line = head.substr(0, head.find('\n'));
+      if (first_line.find("path") != std::string::npos && first_line.find("patient_id") != std::string::npos) {
+        for (auto& e : data::index_manifest(p).entries) out.push_back({e.path, e});
+        continue;
+      }
+    }
+    out.push_back({p, std::nullopt});
+  }
+  return out;
+}
+
+}  // namespace
+
+TwinTarget make_target(const std::string& statements, double heart_rate) {
+  TwinTarget t;
+  t.statements = data::split_statements(statements);
+  if (t.statements.empty()) throw InputError("--condition", "no statement given (separate statements with '|')");
+  check_rate(heart_rate, "--hr");
+  t.heart_rate = heart_rate;
+  t.name = slug(t.statements) + "_" + std::to_string(static_cast<int>(std::lround(heart_rate))) + "bpm";
+  return t;
+}
+
+std::vector<TwinTarget> read_targets(const fs::path& file) {
+  config::Json tree = config::load_file(file);
+  if (tree.is_object() && tree.contains("conditions")) tree = tree.at("conditions");
+  if (!tree.is_array() || tree.empty())
+    throw InputError(file.string(), "expected a list of conditions ({statements, hr, age?, sex?, name?})");
+  std::vector<TwinTarget> out;
+  for (std::size_t i = 0; i < tree.size(); ++i) {
+    const std::string where = file.string() + ": conditions[" + std::to_string(i) + "]";
+    config::Section s(tree[i], where);
+    config::Json statements = s.raw("statements");
+    std::string joined;
+    if (statements.is_string()) joined = statements.get<std::string>();
+    else if (statements.is_array())
+      for (const auto& x : statements) joined += (joined.empty() ? "" : "|") + x.get<std::string>();
+    else throw InputError(where + ".statements", "expected a list of statements or 'a|b'");
+    if (!s.has("hr")) throw InputError(where + ".hr", "the target heart rate is required");
+    TwinTarget t = make_target(joined, s.get("hr", 0.0));
+    if (s.has("age")) t.age = s.get_in("age", 0.0, 0.0, 130.0);
+    if (s.has("sex")) t.sex = data::parse_sex(s.get("sex", ""));
+    t.name = s.get("name", t.name);
+    s.finish();
+    out.push_back(t);
+  }
+  return out;
+}
+
+std::vector<fs::path> resolve_references(const fs::path& reference) {
+  if (fs::is_directory(reference)) {
+    std::vector<fs::path> out;
+    for (const auto& item : fs::recursive_directory_iterator(reference))
+      if (item.is_regular_file() && is_record_file(item.path())) out.push_back(item.path());
+    std::sort(out.begin(), out.end());
+    if (out.empty()) throw InputError(reference.string(), "no record (.hea, .npy, .csv) in this folder");
+    return out;
+  }
+  if (!fs::exists(reference) && !fs::exists(fs::path(reference.string() + ".hea")))
+    throw InputError(reference.string(), "reference not found");
+  return {reference};
+}
+
+GenerateSummary generate_twins(const GenerateOptions& options) {
+  if (options.targets.empty()) throw InputError("--condition", "no target condition given");
+  if (options.samples < 1) throw InputError("--samples", "expected at least 1");
+  const torch::Device device = model::resolve_device(options.device);
+  TwinModel twin_model = TwinModel::load(options.model, device);
+  const std::int64_t leads = twin_model.leads(), samples = twin_model.samples();
+  const double fs = twin_model.sampling_rate();
+
+  util::OutputGuard guard;
+  guard.create_directory(options.out);
+  GenerateSummary summary;
+  summary.json = {{"model", options.model.string()},
+                  {"sampler", {{"sampler", options.sampler.sampler()}, {"steps", options.sampler.steps()},
+                               {"eta", options.sampler.eta()}, {"guidance_scale", options.sampler.guidance_scale()}}},
+                  {"seed", options.seed},
+                  {"samples_per_condition", options.samples},
+                  {"sampling_rate", fs},
+                  {"references", nlohmann::json::array()},
+                  {"failures", nlohmann::json::array()}};
+  auto& conditions_json = summary.json["conditions"] = nlohmann::json::array();
+  for (const auto& t : options.targets)
+    conditions_json.push_back({{"name", t.name}, {"statements", t.statements}, {"hr", t.heart_rate}});
+
+  auto references = references_of(options.references);
+  util::Progress progress("generate", static_cast<std::int64_t>(references.size() * options.targets.size()) * options.samples,
+                          "twin");
+  std::int64_t reference_index = 0;
+  for (const auto& reference : references) {
+    data::Record record;
+    torch::Tensor window;
+    try {
+      record = data::load_record(reference.path);
+      if (reference.entry) {
+        const auto& e = *reference.entry;
+        if (record.statements.empty()) record.statements = e.statements;
+        if (!record.age) record.age = e.age;
+        if (record.sex == data::Sex::kUnknown) record.sex = e.sex;
+        if (!record.heart_rate) record.heart_rate = e.heart_rate;
+        if (record.patient_id.empty()) record.patient_id = e.patient_id;
+      }
+      data::PreprocessOptions pre;
+      pre.samples = samples;
+      pre.seconds = twin_model.window_seconds();
+      pre.stride_seconds = 0;
+      auto prepared = data::preprocess_record(record, pre);
+      auto& first = prepared.windows.at(0);
+      if (!record.heart_rate) record.heart_rate = first.heart_rate;
+      window = torch::from_blob(first.signal.data(), {1, leads, samples}, torch::kFloat).clone();
+    } catch (const Error& e) {
+      spdlog::warn("skipping reference {}: {}", reference.path.string(), e.what());
+      summary.failures.push_back({reference.path.string(), e.what()});
+      summary.json["failures"].push_back({{"reference", reference.path.string()}, {"reason", e.what()}});
+      ++reference_index;
+      progress.advance(static_cast<std::int64_t>(options.targets.size()) * options.samples);
+      continue;
+    }
+    std::string reference_id = record.id.empty() ? reference.path.stem().string() : record.id;
+    data::Condition own{record.statements, record.heart_rate.value_or(0), record.age, record.sex};
+    auto base = twin_model.base_vectors(window, make_reports({own}));
+
+    data::Record reference_window = record;
+    reference_window.signal.assign(window.data_ptr<float>(), window.data_ptr<float>() + leads * samples);
+    reference_window.sampling_rate = fs;
+    reference_window.lead_names = data::standard_leads();
+    reference_window.units.assign(static_cast<std::size_t>(leads), "mV");
+    nlohmann::json reference_json = {{"reference", reference.path.string()},
+                                      {"id", reference_id},
+                                      {"statements", record.statements},
+                                      {"hr", record.heart_rate ? nlohmann::json(*record.heart_rate) : nlohmann::json(nullptr)},
+                                      {"twins", nlohmann::json::array()}};
+
+    // Every (target, sample) of this reference, sampled in batches.
+    struct Job {
+      std::size_t target;
+      std::int64_t sample;
+      std::uint64_t seed;
+    };
+    std::vector<Job> jobs;
+    for (std::size_t t = 0; t < options.targets.size(); ++t)
+      for (std::int64_t k = 0; k < options.samples; ++k)
+        jobs.push_back({t, k, util::derive_seed(util::derive_seed(options.seed, static_cast<std::uint64_t>(reference_index)),
+                                                static_cast<std::uint64_t>(t * 1000003 + static_cast<std::size_t>(k)))});
+    for (std::size_t start = 0; start < jobs.size(); start += static_cast<std::size_t>(options.batch)) {
+      const std::size_t end = std::min(jobs.size(), start + static_cast<std::size_t>(options.batch));
+      std::vector<data::Condition> targets;
+      std::vector<torch::Tensor> noise;
+      for (std::size_t j = start; j < end; ++j) {
+        const auto& t = options.targets[jobs[j].target];
+        targets.push_back({t.statements, t.heart_rate, t.age ? t.age : record.age,
+                           t.sex == data::Sex::kUnknown ? record.sex : t.sex});
+        noise.push_back(twin_model.initial_noise(jobs[j].seed));
+      }
+      const auto count = static_cast<std::int64_t>(end - start);
+      diffusion::SamplerOptions sampler = options.sampler;
+      sampler.seed(jobs[start].seed);
+      auto twins = twin_model.generate(base.expand({count, base.size(1)}), make_reports(targets), sampler,
+                                       torch::stack(noise, 0)).contiguous();
+      for (std::size_t j = start; j < end; ++j) {
+        const auto& job = jobs[j];
+        const auto& target = options.targets[job.target];
+        const float* x = twins.data_ptr<float>() + static_cast<std::int64_t>(j - start) * leads * samples;
+        data::Record twin;
+        twin.id = "twin_" + std::to_string(job.sample);
+        twin.sampling_rate = fs;
+        twin.lead_names = data::standard_leads();
+        twin.units.assign(static_cast<std::size_t>(leads), "mV");
+        twin.signal.assign(x, x + leads * samples);
+        twin.patient_id = record.patient_id;
+        twin.age = targets[j - start].age;
+        twin.sex = targets[j - start].sex;
+        twin.statements = target.statements;
+        twin.heart_rate = target.heart_rate;
+        const fs::path dir = options.out / reference_id / target.name;
+        guard.create_directory(dir);
+        auto header = data::save_record(twin, dir / (twin.id + ".hea"), data::RecordFormat::kWfdb);
+        guard.add_file(header);
+        guard.add_file(dir / (twin.id + ".dat"));
+        auto npy = data::save_record(twin, dir / (twin.id + ".npy"), data::RecordFormat::kNpy);
+        guard.add_file(npy);
+        guard.add_file(dir / (twin.id + ".json"));
+        auto measured = measure_heart_rate(x, leads, samples, fs);
+        nlohmann::json twin_json = {{"target", target.name},
+                                    {"sample", job.sample},
+                                    {"seed", job.seed},
+                                    {"wfdb", header.string()},
+                                    {"npy", npy.string()},
+                                    {"target_hr", target.heart_rate},
+                                    {"measured_hr", measured ? nlohmann::json(*measured) : nlohmann::json(nullptr)}};
+        if (options.plots) {
+          const fs::path png = dir / (twin.id + ".png");
+          auto main_input = data::plot_input(twin, "twin");
+          main_input.title = reference_id + " -> " + target.name + " (twin " + std::to_string(job.sample) + ")";
+          auto overlay = data::plot_input(reference_window, "reference");
+          io::plot_ecg12(main_input, &overlay, {}, png);
+          guard.add_file(png);
+          twin_json["plot"] = png.string();
+        }
+        reference_json["twins"].push_back(twin_json);
+        ++summary.twins;
+        progress.advance(1);
+      }
+    }
+    summary.json["references"].push_back(reference_json);
+    ++reference_index;
+  }
+  progress.finish();
+  summary.json["twins"] = summary.twins;
+  util::write_file_atomic(options.out / "summary.json", summary.json.dump(2) + "\n");
+  guard.add_file(options.out / "summary.json");
+  if (summary.twins == 0)
+    throw InputError(options.out.string(), "no twin generated: every reference failed (see the messages above)");
+  guard.keep();
+  return summary;
+}
+
+}  // namespace ecgtwin::pipeline

@@ -1,0 +1,99 @@
+#include "ecgtwin/pipeline/twin_model.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include "ecgtwin/signal/heart_rate.hpp"
+#include "ecgtwin/signal/rpeaks.hpp"
+#include "ecgtwin/util/error.hpp"
+
+namespace ecgtwin::pipeline {
+
+train::Reports make_reports(const std::vector<data::Condition>& conditions) {
+  train::Reports out;
+  std::vector<double> hr, age;
+  std::vector<std::int64_t> sex;
+  for (const auto& c : conditions) {
+    out.statements.push_back(c.statements);
+    hr.push_back(c.heart_rate > 0 ? c.heart_rate : NAN);
+    age.push_back(c.age.value_or(NAN));
+    sex.push_back(static_cast<std::int64_t>(c.sex));
+  }
+  out.demographics = model::Demographics::from(hr, age, sex);
+  return out;
+}
+
+TwinModel TwinModel::load(const fs::path& dir, const torch::Device& device, bool with_evaluator) {
+  if (!fs::is_directory(dir)) throw InputError(dir.string(), "model folder not found");
+  TwinModel m;
+  m.device_ = device;
+  auto autoencoder = train::load_autoencoder(dir / "autoencoder.pt", device);
+  auto extractor = train::load_extractor(dir / "extractor.pt", device);
+  auto diffusion = train::load_diffusion(dir / "diffusion.pt", device);
+  m.config_ = diffusion.config;
+  m.autoencoder_ = autoencoder.network;
+  m.extractor_ = extractor.network;
+  m.diffusion_ = diffusion.network;
+  m.signal_space_ = m.config_.model.denoiser.kind() == "signal_dit";
+  m.schedule_ = diffusion::NoiseSchedule(m.config_.schedule).to(device);
+  if (with_evaluator) m.evaluator_ = train::load_evaluator(dir / "evaluator.pt", device).network;
+  return m;
+}
+
+torch::Tensor TwinModel::encode(const torch::Tensor& signals) {
+  return train::encode_latents(*autoencoder_, signals.to(device_));
+}
+
+torch::Tensor TwinModel::base_vectors(const torch::Tensor& signals, const train::Reports& reports) {
+  torch::NoGradGuard no_grad;
+  return extractor_->base_vectors(encode(signals), reports);
+}
+
+std::vector<std::int64_t> TwinModel::noise_shape() const {
+  const auto& d = config_.model.denoiser;
+  return {d.in_channels(), d.length()};
+}
+
+torch::Tensor TwinModel::initial_noise(std::uint64_t seed) const {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  return torch::randn(noise_shape(), generator, torch::kFloat);
+}
+
+torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train::Reports& targets,
+                                  const diffusion::SamplerOptions& options, const torch::Tensor& initial_noise) {
+  torch::NoGradGuard no_grad;
+  auto conditions = diffusion_->conditions(base_vectors.to(device_), targets);
+  diffusion::SamplerOptions o = options;
+  o.device(device_).initial_noise(initial_noise.to(device_));
+  model::DenoiserConditions unconditional;
+  if (o.guidance_scale() != 1.0) unconditional = diffusion_->null_conditions();
+  auto sample = diffusion::sample(*diffusion_->denoiser, schedule_, initial_noise.sizes(), conditions, o,
+                                  unconditional);
+  if (signal_space_) return sample.to(torch::kCPU, torch::kFloat);
+  std::vector<torch::Tensor> parts;
+  for (std::int64_t start = 0; start < sample.size(0); start += 64)
+    parts.push_back(autoencoder_->decode(sample.slice(0, start, std::min(sample.size(0), start + 64))));
+  return torch::cat(parts, 0).to(torch::kCPU, torch::kFloat);
+}
+
+torch::Tensor TwinModel::ecg_features(const torch::Tensor& signals) {
+  if (!has_evaluator()) throw Error("the twin model was loaded without its evaluator");
+  torch::NoGradGuard no_grad;
+  std::vector<torch::Tensor> parts;
+  for (std::int64_t start = 0; start < signals.size(0); start += 64)
+    parts.push_back(evaluator_->ecg_features(signals.slice(0, start, std::min(signals.size(0), start + 64)).to(device_)));
+  return torch::cat(parts, 0).to(torch::kCPU);
+}
+
+torch::Tensor TwinModel::text_features(const std::vector<std::vector<std::string>>& reports) {
+  if (!has_evaluator()) throw Error("the twin model was loaded without its evaluator");
+  torch::NoGradGuard no_grad;
+  return evaluator_->text_features(reports).to(torch::kCPU);
+}
+
+std::optional<double> measure_heart_rate(const float* signal, std::int64_t leads, std::int64_t samples, double fs) {
+  auto peaks = signal::detect_r_peaks_leads(signal, leads, samples, fs);
+  return signal::heart_rate_bpm(peaks, fs);
+}
+
+}  // namespace ecgtwin::pipeline

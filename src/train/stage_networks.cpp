@@ -1,0 +1,269 @@
+// The networks of each stage, how the config describes them, and how a model folder's files
+// are read back.
+#include <torch/torch.h>
+
+#include "ecgtwin/config/tree.hpp"
+#include "ecgtwin/diffusion/config.hpp"
+#include "ecgtwin/train/checkpoint.hpp"
+#include "ecgtwin/train/stages.hpp"
+#include "ecgtwin/util/error.hpp"
+
+namespace ecgtwin::train {
+
+TwinConfig read_twin_config(const nlohmann::json& root) {
+  TwinConfig out;
+  config::Section top(root, "");
+  config::Section model = top.child("model");
+  out.model = model::read_model_options(model);
+  config::Section diffusion = top.child("diffusion");
+  out.schedule = diffusion::read_schedule_options(diffusion);
+  config::Section dropout = diffusion.child("dropout");
+  out.dropout = diffusion::read_dropout_options(dropout);
+  dropout.finish();
+  out.guidance_training = diffusion.get("guidance", false);
+  diffusion.finish();
+  return out;
+}
+
+TrainOptions read_train_options(const nlohmann::json& root, const std::string& stage,
+                                nlohmann::json* stage_keys) {
+  config::Section top(root, "");
+  config::Section train = top.child("train");
+  config::Section s = train.child(stage);
+  TrainOptions o;
+  o.steps = s.get_in("steps", o.steps, 1, std::int64_t{1} << 40);
+  o.batch_size = s.get_in("batch_size", o.batch_size, 1, std::int64_t{1} << 24);
+  o.shards = s.get_in("shards", o.shards, 0, std::int64_t{1} << 20);
+  o.accumulation = s.get_in("accumulation", o.accumulation, 1, std::int64_t{1} << 20);
+  o.lr = s.get_in("lr", o.lr, 0.0, 10.0);
+  o.weight_decay = s.get_in("weight_decay", o.weight_decay, 0.0, 10.0);
+  o.beta1 = s.get_in("beta1", o.beta1, 0.0, 1.0);
+  o.beta2 = s.get_in("beta2", o.beta2, 0.0, 1.0);
+  o.warmup_steps = s.get_in("warmup_steps", o.warmup_steps, 0, std::int64_t{1} << 40);
+  o.min_lr_ratio = s.get_in("min_lr_ratio", o.min_lr_ratio, 0.0, 1.0);
+  o.clip_norm = s.get_in("clip_norm", o.clip_norm, 0.0, 1e9);
+  o.ema_decay = s.get_in("ema_decay", o.ema_decay, 0.0, 1.0);
+  o.checkpoint_every = s.get_in("checkpoint_every", o.checkpoint_every, 0, std::int64_t{1} << 40);
+  o.log_every = s.get_in("log_every", o.log_every, 1, std::int64_t{1} << 40);
+  o.seed = static_cast<std::uint64_t>(s.get_in("seed", std::int64_t{0}, 0, std::int64_t{1} << 62));
+  o.bf16 = s.get("bf16", o.bf16);
+  o.device = s.get("device", o.device);
+  o.resume = s.get("resume", false);
+  o.pause_after_step = s.get_in("pause_after_step", std::int64_t{0}, 0, std::int64_t{1} << 40);
+  o.halt_after_step = s.get_in("halt_after_step", std::int64_t{0}, 0, std::int64_t{1} << 40);
+  // The stage's own keys are the caller's to read; every other key must be known.
+  static const std::map<std::string, std::vector<std::string>> kStageKeys = {
+      {"autoencoder", {"kl_weight", "kl_warmup_steps"}},
+      {"extractor", {"augment", "encode_batch"}},
+      {"diffusion", {"base_from"}},
+      {"evaluator", {}}};
+  nlohmann::json extra = nlohmann::json::object();
+  for (const auto& key : kStageKeys.at(stage)) {
+    nlohmann::json value = s.raw(key);
+    if (!value.is_null()) extra[key] = value;
+  }
+  if (stage_keys) *stage_keys = extra;
+  s.finish();
+  return o;
+}
+
+// ---- statements and cache rows ------------------------------------------------------------
+
+nlohmann::json build_vocabulary(const model::ModelOptions& options,
+                                const std::vector<std::vector<std::string>>& reports) {
+  if (options.statement_kind == "precomputed")
+    return {{"kind", "precomputed"}, {"npy", options.statement_npy}, {"json", options.statement_json}};
+  nlohmann::json out = model::StatementVocabulary::build(reports).to_json();
+  out["kind"] = "learned";
+  return out;
+}
+
+std::shared_ptr<model::StatementEncoderImpl> make_statement_encoder(
+    const model::ModelOptions& options, const nlohmann::json& vocabulary) {
+  const std::string kind = vocabulary.value("kind", options.statement_kind);
+  if (kind == "precomputed") {
+    return model::load_precomputed_statements(vocabulary.at("npy").get<std::string>(),
+                                              vocabulary.at("json").get<std::string>(),
+                                              options.statements.max_statements());
+  }
+  auto vocab = model::StatementVocabulary::from_json(vocabulary, "statement vocabulary");
+  return std::make_shared<model::LearnedStatementEncoderImpl>(options.statements, std::move(vocab));
+}
+
+std::vector<std::int64_t> split_rows(const data::Cache& cache, data::Split split) {
+  std::vector<std::int64_t> rows;
+  for (std::size_t i = 0; i < cache.entries().size(); ++i)
+    if (cache.entries()[i].split == split) rows.push_back(static_cast<std::int64_t>(i));
+  return rows;
+}
+
+Reports cache_reports(const data::Cache& cache, const std::vector<std::int64_t>& rows) {
+  Reports out;
+  std::vector<double> hr, age;
+  std::vector<std::int64_t> sex;
+  for (std::int64_t row : rows) {
+    const auto& e = cache.entries().at(static_cast<std::size_t>(row));
+    out.statements.push_back(e.statements);
+    hr.push_back(e.heart_rate.value_or(NAN));
+    age.push_back(e.age.value_or(NAN));
+    sex.push_back(static_cast<std::int64_t>(e.sex));
+  }
+  out.demographics = model::Demographics::from(hr, age, sex);
+  return out;
+}
+
+torch::Tensor cache_signals(const data::Cache& cache, const std::vector<std::int64_t>& rows) {
+  const std::int64_t leads = cache.leads(), samples = cache.samples();
+  auto out = torch::empty({static_cast<std::int64_t>(rows.size()), leads, samples}, torch::kFloat);
+  float* dst = out.data_ptr<float>();
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const float* src = cache.signal(static_cast<std::size_t>(rows[i]));
+    std::copy(src, src + leads * samples, dst + static_cast<std::int64_t>(i) * leads * samples);
+  }
+  return out;
+}
+
+// ---- stage networks -----------------------------------------------------------------------
+
+ExtractorStageImpl::ExtractorStageImpl(const model::ModelOptions& options,
+                                       std::shared_ptr<model::StatementEncoderImpl> statements_in)
+    : statements(std::move(statements_in)) {
+  register_module("statements", statements);
+  extractor = register_module("extractor", model::Extractor(options.extractor));
+}
+
+torch::Tensor ExtractorStageImpl::base_vectors(const torch::Tensor& latent, const Reports& reports,
+                                               const torch::Tensor& drop) {
+  auto batch = statements->forward(reports.statements);
+  const torch::Device device = latent.device();
+  torch::Tensor no_statement = batch.mask.to(device).any(1).logical_not();
+  torch::Tensor dropped = drop.defined() ? drop.to(device).logical_or(no_statement) : no_statement;
+  return extractor->extract(latent, batch.embeddings.to(device), batch.mask.to(device),
+                            reports.demographics.to(device), dropped);
+}
+
+DiffusionStageImpl::DiffusionStageImpl(const model::ModelOptions& options,
+                                       std::shared_ptr<model::StatementEncoderImpl> statements_in)
+    : statements(std::move(statements_in)) {
+  register_module("statements", statements);
+  const auto& d = options.denoiser;
+  condition = register_module(
+      "condition", model::ConditionEncoder(model::ConditionEncoderOptions(options.condition).token_dim(d.token_dim())));
+  denoiser = register_module("denoiser", model::make_denoiser(d));
+  null_token = register_parameter("null_token", torch::randn({1, 1, d.token_dim()}) * 0.02);
+}
+
+model::DenoiserConditions DiffusionStageImpl::conditions(const torch::Tensor& base_vector,
+                                                         const Reports& reports) {
+  const torch::Device device = base_vector.device();
+  auto batch = statements->forward(reports.statements);
+  auto tokens = condition->forward(batch.embeddings.to(device), batch.mask.to(device),
+                                   reports.demographics.to(device));
+  // A report without statements gets the null token, so that it still has one real token.
+  torch::Tensor empty = tokens.mask.any(1).logical_not();
+  torch::Tensor first = torch::zeros_like(tokens.mask);
+  first.select(1, 0).fill_(true);
+  torch::Tensor use_null = empty.view({-1, 1, 1}).logical_and(first.unsqueeze(-1));
+  tokens.tokens = torch::where(use_null, null_token.to(tokens.tokens.dtype()).expand_as(tokens.tokens),
+                               tokens.tokens);
+  tokens.mask = tokens.mask.logical_or(empty.view({-1, 1}).logical_and(first));
+  return {base_vector, tokens.tokens, tokens.mask};
+}
+
+model::DenoiserConditions DiffusionStageImpl::null_conditions() {
+  auto mask = torch::ones({1, 1}, torch::TensorOptions().dtype(torch::kBool).device(null_token.device()));
+  return {torch::Tensor(), null_token, mask};
+}
+
+EvaluatorStageImpl::EvaluatorStageImpl(const model::ModelOptions& options,
+                                       std::shared_ptr<model::StatementEncoderImpl> statements_in)
+    : statements(std::move(statements_in)) {
+  register_module("statements", statements);
+  evaluator = register_module("evaluator", model::EvaluatorNet(options.evaluator));
+}
+
+torch::Tensor EvaluatorStageImpl::ecg_features(const torch::Tensor& signals) {
+  return evaluator->ecg_features(signals);
+}
+
+torch::Tensor EvaluatorStageImpl::text_features(const std::vector<std::vector<std::string>>& reports) {
+  auto batch = statements->forward(reports);
+  const torch::Device device = evaluator->logit_scale().device();
+  return evaluator->text_features(batch.embeddings.to(device), batch.mask.to(device));
+}
+
+torch::Tensor encode_latents(model::AutoencoderImpl& autoencoder, const torch::Tensor& signals,
+                             std::int64_t batch) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = autoencoder.is_training();
+  autoencoder.eval();
+  const torch::Device device = autoencoder.parameters().front().device();
+  std::vector<torch::Tensor> parts;
+  for (std::int64_t start = 0; start < signals.size(0); start += batch) {
+    auto x = signals.slice(0, start, std::min(signals.size(0), start + batch)).to(device);
+    parts.push_back(autoencoder.encode_latent(x));
+  }
+  autoencoder.train(was_training);
+  return torch::cat(parts, 0);
+}
+
+// ---- loading -------------------------------------------------------------------------------
+
+namespace {
+
+nlohmann::json module_meta(const fs::path& file, const std::string& stage) {
+  if (!fs::exists(file))
+    throw InputError(file.string(), "model file not found (train the " + stage + " stage first: ecgtwin train-" +
+                                        stage + ")");
+  nlohmann::json meta = read_module_meta(file);
+  if (meta.value("stage", "") != stage)
+    throw InputError(file.string(), "holds the '" + meta.value("stage", "?") + "' stage, expected '" + stage + "'");
+  return meta;
+}
+
+}  // namespace
+
+LoadedAutoencoder load_autoencoder(const fs::path& file, const torch::Device& device) {
+  nlohmann::json meta = module_meta(file, "autoencoder");
+  LoadedAutoencoder out;
+  out.config = read_twin_config(meta.at("config"));
+  out.network = model::Autoencoder(out.config.model.autoencoder);
+  load_module(file, *out.network, device);
+  out.network->eval();
+  return out;
+}
+
+LoadedExtractor load_extractor(const fs::path& file, const torch::Device& device) {
+  nlohmann::json meta = module_meta(file, "extractor");
+  LoadedExtractor out;
+  out.config = read_twin_config(meta.at("config"));
+  auto statements = make_statement_encoder(out.config.model, meta.at("extra").at("vocabulary"));
+  out.network = ExtractorStage(out.config.model, statements);
+  load_module(file, *out.network, device);
+  out.network->eval();
+  return out;
+}
+
+LoadedDiffusion load_diffusion(const fs::path& file, const torch::Device& device) {
+  nlohmann::json meta = module_meta(file, "diffusion");
+  LoadedDiffusion out;
+  out.config = read_twin_config(meta.at("config"));
+  auto statements = make_statement_encoder(out.config.model, meta.at("extra").at("vocabulary"));
+  out.network = DiffusionStage(out.config.model, statements);
+  load_module(file, *out.network, device);
+  out.network->eval();
+  return out;
+}
+
+LoadedEvaluator load_evaluator(const fs::path& file, const torch::Device& device) {
+  nlohmann::json meta = module_meta(file, "evaluator");
+  LoadedEvaluator out;
+  out.config = read_twin_config(meta.at("config"));
+  auto statements = make_statement_encoder(out.config.model, meta.at("extra").at("vocabulary"));
+  out.network = EvaluatorStage(out.config.model, statements);
+  load_module(file, *out.network, device);
+  out.network->eval();
+  return out;
+}
+
+}  // namespace ecgtwin::train

@@ -1,0 +1,404 @@
+// One trainer per stage: each is a TrainingTask over the cache's training split, run by the
+// one training loop.
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <map>
+
+#include "ecgtwin/config/tree.hpp"
+#include "ecgtwin/model/device.hpp"
+#include "ecgtwin/train/distributed.hpp"
+#include "ecgtwin/train/stages.hpp"
+#include "ecgtwin/util/error.hpp"
+#include "ecgtwin/util/random.hpp"
+
+namespace ecgtwin::train {
+
+namespace {
+
+torch::Device device_of(torch::nn::Module& module) { return module.parameters().front().device(); }
+
+std::vector<std::int64_t> pick(const std::vector<std::int64_t>& table, const std::vector<std::int64_t>& indices) {
+  std::vector<std::int64_t> out;
+  out.reserve(indices.size());
+  for (std::int64_t i : indices) out.push_back(table.at(static_cast<std::size_t>(i)));
+  return out;
+}
+
+std::vector<std::vector<std::string>> reports_of(const data::Cache& cache, const std::vector<std::int64_t>& rows) {
+  std::vector<std::vector<std::string>> out;
+  for (std::int64_t r : rows) out.push_back(cache.entries().at(static_cast<std::size_t>(r)).statements);
+  return out;
+}
+
+std::vector<std::int64_t> training_rows(const data::Cache& cache) {
+  auto rows = split_rows(cache, data::Split::kTrain);
+  if (rows.empty()) throw InputError("training data", "the cache has no record in its training split");
+  return rows;
+}
+
+// Train rows grouped by patient, in first-seen order.
+std::vector<std::vector<std::int64_t>> rows_by_patient(const data::Cache& cache, const std::vector<std::int64_t>& rows) {
+  std::map<std::string, std::size_t> slot;
+  std::vector<std::vector<std::int64_t>> out;
+  for (std::int64_t r : rows) {
+    const auto& id = cache.entries().at(static_cast<std::size_t>(r)).patient_id;
+    auto it = slot.find(id);
+    if (it == slot.end()) {
+      slot[id] = out.size();
+      out.push_back({r});
+    } else {
+      out[it->second].push_back(r);
+    }
+  }
+  return out;
+}
+
+// The initial weights come from the stage's seed, not from whatever the global generator
+// holds, so that a run is a function of its config.
+void seed_initialisation(const TrainOptions& options, const std::string& stage) {
+  torch::manual_seed(util::derive_seed(options.seed, "init " + stage));
+}
+
+void write_stage_config(const nlohmann::json& config, const fs::path& out, const std::string& stage) {
+  if (!DistributedContext::from_environment().is_main()) return;  // rank 0 writes
+  fs::create_directories(out);
+  config::write_file(config, out / (stage + "_config.yaml"));
+}
+
+// ---- autoencoder -------------------------------------------------------------------------
+
+class AutoencoderTask : public TrainingTask {
+ public:
+  AutoencoderTask(const data::Cache& cache, const TwinConfig& config, double kl_weight, std::int64_t kl_warmup)
+      : cache_(cache), rows_(training_rows(cache)), net_(config.model.autoencoder), kl_weight_(kl_weight),
+        kl_warmup_(kl_warmup) {}
+  std::string stage() const override { return "autoencoder"; }
+  torch::nn::Module& model() override { return *net_; }
+  std::int64_t dataset_size() const override { return static_cast<std::int64_t>(rows_.size()); }
+  torch::Tensor loss(const std::vector<std::int64_t>& indices, std::int64_t step, at::Generator& generator,
+                     std::map<std::string, torch::Tensor>& metrics) override {
+    auto x = cache_signals(cache_, pick(rows_, indices)).to(device_of(*net_));
+    auto out = net_->forward(x, generator);
+    const double warm = kl_warmup_ > 0 ? std::min(1.0, double(step + 1) / double(kl_warmup_)) : 1.0;
+    auto l = model::autoencoder_loss(out.reconstruction, x, out.posterior, kl_weight_ * warm);
+    metrics["reconstruction"] = l.reconstruction.detach();
+    metrics["kl"] = l.kl.detach();
+    return l.total;
+  }
+
+ private:
+  const data::Cache& cache_;
+  std::vector<std::int64_t> rows_;
+  model::Autoencoder net_;
+  double kl_weight_;
+  std::int64_t kl_warmup_;
+};
+
+// ---- extractor ---------------------------------------------------------------------------
+
+class ExtractorTask : public TrainingTask {
+ public:
+  ExtractorTask(const data::Cache& cache, const TwinConfig& config, model::Autoencoder autoencoder,
+                std::string augment, std::int64_t encode_batch)
+      : cache_(cache), autoencoder_(std::move(autoencoder)), augment_(std::move(augment)) {
+    auto rows = training_rows(cache);
+    for (auto& group : rows_by_patient(cache, rows))
+      if (group.size() >= 2 || augment_ != "none") patients_.push_back(group);
+    if (patients_.size() < 2)
+      throw InputError("train.extractor.augment",
+                       "the training split has " + std::to_string(patients_.size()) +
+                           " patient(s) with two or more records; contrastive training needs at least 2 "
+                           "(set train.extractor.augment: single to pair augmented views of one record)");
+    vocabulary_ = build_vocabulary(config.model, reports_of(cache, rows));
+    net_ = ExtractorStage(config.model, make_statement_encoder(config.model, vocabulary_));
+    autoencoder_->eval();
+    for (auto& p : autoencoder_->parameters()) p.set_requires_grad(false);
+    if (augment_ != "all") {
+      // The frozen autoencoder's latents of every training record, computed once.
+      latent_row_.assign(cache.entries().size(), -1);
+      for (std::size_t i = 0; i < rows.size(); ++i) latent_row_[static_cast<std::size_t>(rows[i])] = static_cast<std::int64_t>(i);
+      latents_ = encode_latents(*autoencoder_, cache_signals(cache, rows), encode_batch).to(torch::kCPU);
+    }
+    spdlog::info("extractor: {} training patients ({} records), augmentation '{}'", patients_.size(), rows.size(),
+                 augment_);
+  }
+  std::string stage() const override { return "extractor"; }
+  torch::nn::Module& model() override { return *net_; }
+  std::int64_t dataset_size() const override { return static_cast<std::int64_t>(patients_.size()); }
+  nlohmann::json extra_meta() const override { return {{"vocabulary", vocabulary_}}; }
+
+  torch::Tensor loss(const std::vector<std::int64_t>& indices, std::int64_t, at::Generator& generator,
+                     std::map<std::string, torch::Tensor>& metrics) override {
+    const torch::Device device = device_of(*net_);
+    std::vector<std::int64_t> rows_a, rows_b;
+    std::vector<bool> augmented;
+    for (std::int64_t p : indices) {
+      const auto& group = patients_.at(static_cast<std::size_t>(p));
+      const auto n = static_cast<std::int64_t>(group.size());
+      std::int64_t a = torch::randint(n, {1}, generator, torch::kLong).item<std::int64_t>();
+      std::int64_t b = a;
+      if (n >= 2) {
+        b = torch::randint(n - 1, {1}, generator, torch::kLong).item<std::int64_t>();
+        if (b >= a) ++b;
+      }
+      rows_a.push_back(group[static_cast<std::size_t>(a)]);
+      rows_b.push_back(group[static_cast<std::size_t>(b)]);
+      augmented.push_back(augment_ == "all" || n == 1);
+    }
+    auto latent_a = view_latents(rows_a, augmented, generator).to(device);
+    auto latent_b = view_latents(rows_b, augmented, generator).to(device);
+    const auto batch = static_cast<std::int64_t>(indices.size());
+    auto drop_a = net_->extractor->sample_condition_drop(batch, generator);
+    auto drop_b = net_->extractor->sample_condition_drop(batch, generator);
+    auto va = net_->base_vectors(latent_a, cache_reports(cache_, rows_a), drop_a);
+    auto vb = net_->base_vectors(latent_b, cache_reports(cache_, rows_b), drop_b);
+    auto loss = model::info_nce(va, vb, net_->extractor->logit_scale());
+    {
+      torch::NoGradGuard no_grad;
+      auto similarity = torch::nn::functional::normalize(va, torch::nn::functional::NormalizeFuncOptions().dim(1))
+                            .matmul(torch::nn::functional::normalize(vb, torch::nn::functional::NormalizeFuncOptions().dim(1)).t());
+      auto target = torch::arange(batch, torch::TensorOptions().dtype(torch::kLong).device(device));
+      metrics["pair_accuracy"] = similarity.argmax(1).eq(target).to(torch::kFloat).mean();
+      metrics["temperature"] = net_->extractor->logit_scale().exp().reciprocal().detach();
+    }
+    return loss;
+  }
+
+ private:
+  torch::Tensor view_latents(const std::vector<std::int64_t>& rows, const std::vector<bool>& augmented,
+                             at::Generator& generator) {
+    std::vector<torch::Tensor> out(rows.size());
+    std::vector<std::int64_t> to_augment;
+    std::vector<std::size_t> where;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (augmented[i]) {
+        to_augment.push_back(rows[i]);
+        where.push_back(i);
+      } else {
+        out[i] = latents_[latent_row_[static_cast<std::size_t>(rows[i])]];
+      }
+    }
+    if (!to_augment.empty()) {
+      auto signals = augment_signals(cache_signals(cache_, to_augment), cache_.sampling_rate(), generator);
+      auto latents = encode_latents(*autoencoder_, signals).to(torch::kCPU);
+      for (std::size_t k = 0; k < where.size(); ++k) out[where[k]] = latents[static_cast<std::int64_t>(k)];
+    }
+    return torch::stack(out, 0);
+  }
+
+  const data::Cache& cache_;
+  model::Autoencoder autoencoder_;
+  std::string augment_;
+  std::vector<std::vector<std::int64_t>> patients_;
+  nlohmann::json vocabulary_;
+  ExtractorStage net_{nullptr};
+  std::vector<std::int64_t> latent_row_;
+  torch::Tensor latents_;
+};
+
+// ---- diffusion ---------------------------------------------------------------------------
+
+class DiffusionTask : public TrainingTask {
+ public:
+  DiffusionTask(const data::Cache& cache, const TwinConfig& config, model::Autoencoder autoencoder,
+                ExtractorStage extractor, std::string base_from)
+      : cache_(cache), rows_(training_rows(cache)), config_(config), schedule_(config.schedule),
+        base_from_(std::move(base_from)) {
+    vocabulary_ = build_vocabulary(config.model, reports_of(cache, rows_));
+    net_ = DiffusionStage(config.model, make_statement_encoder(config.model, vocabulary_));
+    torch::NoGradGuard no_grad;
+    auto signals = cache_signals(cache, rows_);
+    auto latents = encode_latents(*autoencoder, signals);
+    signal_space_ = config.model.denoiser.kind() == "signal_dit";
+    x0_ = signal_space_ ? signals : latents.to(torch::kCPU);
+    // The frozen extractor's base vector of every training record under its own conditions.
+    extractor->eval();
+    const torch::Device extractor_device = device_of(*extractor);
+    std::vector<torch::Tensor> parts;
+    for (std::size_t start = 0; start < rows_.size(); start += 64) {
+      std::vector<std::int64_t> chunk(rows_.begin() + static_cast<std::ptrdiff_t>(start),
+                                      rows_.begin() + static_cast<std::ptrdiff_t>(std::min(rows_.size(), start + 64)));
+      auto lat = latents.slice(0, static_cast<std::int64_t>(start), static_cast<std::int64_t>(start + chunk.size()));
+      parts.push_back(extractor->base_vectors(lat.to(extractor_device), cache_reports(cache, chunk)).to(torch::kCPU));
+    }
+    base_ = torch::cat(parts, 0);
+    for (auto& group : rows_by_patient(cache, rows_)) {
+      for (std::int64_t r : group) same_patient_[r] = group;
+    }
+    for (std::size_t i = 0; i < rows_.size(); ++i) position_[rows_[i]] = static_cast<std::int64_t>(i);
+    spdlog::info("diffusion: {} training records; {} std {:.3f} (the schedule assumes about 1)", rows_.size(),
+                 signal_space_ ? "signal" : "scaled latent", x0_.std().item<double>());
+  }
+  std::string stage() const override { return "diffusion"; }
+  torch::nn::Module& model() override { return *net_; }
+  std::int64_t dataset_size() const override { return static_cast<std::int64_t>(rows_.size()); }
+  nlohmann::json extra_meta() const override {
+    return {{"vocabulary", vocabulary_}, {"signal_space", signal_space_}};
+  }
+
+  torch::Tensor loss(const std::vector<std::int64_t>& indices, std::int64_t, at::Generator& generator,
+                     std::map<std::string, torch::Tensor>& metrics) override {
+    const torch::Device device = device_of(*net_);
+    if (schedule_.device() != device) schedule_ = schedule_.to(device);
+    const auto batch = static_cast<std::int64_t>(indices.size());
+    std::vector<std::int64_t> rows, reference_positions;
+    for (std::int64_t i : indices) {
+      const std::int64_t row = rows_.at(static_cast<std::size_t>(i));
+      rows.push_back(row);
+      std::int64_t reference = row;
+      const auto& group = same_patient_.at(row);
+      if (base_from_ == "other" && group.size() >= 2) {
+        auto k = torch::randint(static_cast<std::int64_t>(group.size()) - 1, {1}, generator, torch::kLong)
+                     .item<std::int64_t>();
+        std::int64_t self = static_cast<std::int64_t>(std::find(group.begin(), group.end(), row) - group.begin());
+        reference = group[static_cast<std::size_t>(k >= self ? k + 1 : k)];
+      }
+      reference_positions.push_back(position_.at(reference));
+    }
+    auto index = torch::tensor(indices, torch::kLong);
+    auto x0 = x0_.index_select(0, index).to(device);
+    auto base = base_.index_select(0, torch::tensor(reference_positions, torch::kLong)).to(device);
+    auto conditions = net_->conditions(base, cache_reports(cache_, rows));
+    if (config_.guidance_training) {
+      auto drop = diffusion::draw_condition_drop(batch, config_.dropout, torch::kCPU, generator);
+      drop.statements = drop.statements.to(device);
+      drop.base_vector = drop.base_vector.to(device);
+      conditions = diffusion::apply_condition_drop(conditions, drop, net_->null_conditions());
+    }
+    // t from 1 .. T-1 and epsilon drawn on the CPU, so a seed gives the same run on every device.
+    auto t = torch::randint(1, schedule_.timesteps(), {batch}, generator, torch::kLong).to(device);
+    auto noise = torch::randn(x0.sizes(), generator, torch::kFloat).to(device);
+    auto noisy = diffusion::add_noise(schedule_, x0, noise, t);
+    auto predicted = net_->denoiser->forward(noisy, t, conditions);
+    auto loss = torch::mse_loss(predicted.to(torch::kFloat), noise);
+    metrics["mse"] = loss.detach();
+    return loss;
+  }
+
+ private:
+  const data::Cache& cache_;
+  std::vector<std::int64_t> rows_;
+  TwinConfig config_;
+  diffusion::NoiseSchedule schedule_;
+  std::string base_from_;
+  nlohmann::json vocabulary_;
+  DiffusionStage net_{nullptr};
+  bool signal_space_ = false;
+  torch::Tensor x0_, base_;
+  std::map<std::int64_t, std::vector<std::int64_t>> same_patient_;
+  std::map<std::int64_t, std::int64_t> position_;
+};
+
+// ---- evaluator ---------------------------------------------------------------------------
+
+class EvaluatorTask : public TrainingTask {
+ public:
+  EvaluatorTask(const data::Cache& cache, const TwinConfig& config) : cache_(cache), rows_(training_rows(cache)) {
+    vocabulary_ = build_vocabulary(config.model, reports_of(cache, rows_));
+    net_ = EvaluatorStage(config.model, make_statement_encoder(config.model, vocabulary_));
+  }
+  std::string stage() const override { return "evaluator"; }
+  torch::nn::Module& model() override { return *net_; }
+  std::int64_t dataset_size() const override { return static_cast<std::int64_t>(rows_.size()); }
+  nlohmann::json extra_meta() const override { return {{"vocabulary", vocabulary_}}; }
+  torch::Tensor loss(const std::vector<std::int64_t>& indices, std::int64_t, at::Generator& generator,
+                     std::map<std::string, torch::Tensor>&) override {
+    auto rows = pick(rows_, indices);
+    auto x = augment_signals(cache_signals(cache_, rows), cache_.sampling_rate(), generator).to(device_of(*net_));
+    auto ecg = net_->ecg_features(x);
+    auto text = net_->text_features(reports_of(cache_, rows));
+    return net_->evaluator->clip_loss(ecg, text);
+  }
+
+ private:
+  const data::Cache& cache_;
+  std::vector<std::int64_t> rows_;
+  nlohmann::json vocabulary_;
+  EvaluatorStage net_{nullptr};
+};
+
+template <typename T>
+T stage_key(const nlohmann::json& keys, const std::string& stage, const std::string& key, T fallback) {
+  if (!keys.contains(key)) return fallback;
+  try {
+    return keys.at(key).get<T>();
+  } catch (const nlohmann::json::exception&) {
+    throw InputError("train." + stage + "." + key, "has the wrong type");
+  }
+}
+
+}  // namespace
+
+torch::Tensor augment_signals(const torch::Tensor& signals, double fs, at::Generator& generator) {
+  const std::int64_t batch = signals.size(0), samples = signals.size(2);
+  auto scale = torch::rand({batch, 1, 1}, generator, torch::kFloat) * 0.2 + 0.9;
+  auto out = signals * scale;
+  auto shifts = (torch::rand({batch}, generator, torch::kFloat) * 0.4 - 0.2) * fs;
+  std::vector<torch::Tensor> rows;
+  for (std::int64_t i = 0; i < batch; ++i)
+    rows.push_back(torch::roll(out[i], {static_cast<std::int64_t>(std::lround(shifts[i].item<double>()))}, {1}));
+  out = torch::stack(rows, 0);
+  auto time = torch::arange(samples, torch::kFloat) / fs;
+  auto frequency = torch::rand({batch, 1, 1}, generator, torch::kFloat) * 0.4 + 0.1;
+  auto phase = torch::rand({batch, 1, 1}, generator, torch::kFloat) * 2 * M_PI;
+  auto amplitude = torch::rand({batch, 1, 1}, generator, torch::kFloat) * 0.1;
+  out = out + amplitude * torch::sin(2 * M_PI * frequency * time.view({1, 1, -1}) + phase);
+  return out + torch::randn(signals.sizes(), generator, torch::kFloat) * 0.02;
+}
+
+TrainResult train_autoencoder(const data::Cache& cache, const nlohmann::json& config, const fs::path& out) {
+  TwinConfig twin = read_twin_config(config);
+  nlohmann::json keys;
+  TrainOptions options = read_train_options(config, "autoencoder", &keys);
+  const double kl_weight = stage_key<double>(keys, "autoencoder", "kl_weight", 1e-4);
+  const auto kl_warmup = stage_key<std::int64_t>(keys, "autoencoder", "kl_warmup_steps", options.steps / 5);
+  write_stage_config(config, out, "autoencoder");
+  seed_initialisation(options, "autoencoder");
+  AutoencoderTask task(cache, twin, kl_weight, kl_warmup);
+  return run_training(task, options, out, config);
+}
+
+TrainResult train_extractor(const data::Cache& cache, const nlohmann::json& config, const fs::path& out) {
+  TwinConfig twin = read_twin_config(config);
+  nlohmann::json keys;
+  TrainOptions options = read_train_options(config, "extractor", &keys);
+  const std::string augment = stage_key<std::string>(keys, "extractor", "augment", "single");
+  if (augment != "none" && augment != "single" && augment != "all")
+    throw InputError("train.extractor.augment", "expected none, single or all, got '" + augment + "'");
+  const auto encode_batch = stage_key<std::int64_t>(keys, "extractor", "encode_batch", 64);
+  const torch::Device device = model::resolve_device(options.device);
+  auto autoencoder = load_autoencoder(out / "autoencoder.pt", device);
+  write_stage_config(config, out, "extractor");
+  seed_initialisation(options, "extractor");
+  ExtractorTask task(cache, twin, autoencoder.network, augment, encode_batch);
+  return run_training(task, options, out, config);
+}
+
+TrainResult train_diffusion(const data::Cache& cache, const nlohmann::json& config, const fs::path& out) {
+  TwinConfig twin = read_twin_config(config);
+  nlohmann::json keys;
+  TrainOptions options = read_train_options(config, "diffusion", &keys);
+  const std::string base_from = stage_key<std::string>(keys, "diffusion", "base_from", "other");
+  if (base_from != "other" && base_from != "same")
+    throw InputError("train.diffusion.base_from", "expected other or same, got '" + base_from + "'");
+  const torch::Device device = model::resolve_device(options.device);
+  auto autoencoder = load_autoencoder(out / "autoencoder.pt", device);
+  auto extractor = load_extractor(out / "extractor.pt", device);
+  write_stage_config(config, out, "diffusion");
+  seed_initialisation(options, "diffusion");
+  DiffusionTask task(cache, twin, autoencoder.network, extractor.network, base_from);
+  return run_training(task, options, out, config);
+}
+
+TrainResult train_evaluator(const data::Cache& cache, const nlohmann::json& config, const fs::path& out) {
+  TwinConfig twin = read_twin_config(config);
+  TrainOptions options = read_train_options(config, "evaluator");
+  write_stage_config(config, out, "evaluator");
+  seed_initialisation(options, "evaluator");
+  EvaluatorTask task(cache, twin);
+  return run_training(task, options, out, config);
+}
+
+}  // namespace ecgtwin::train

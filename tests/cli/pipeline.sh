@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# Program-level cases for train-*, generate and evaluate: pipeline.sh CASE ECGTWIN_BIN WORK_DIR
+set -u
+case_name=$1
+bin=$2
+work=$3
+fail() { echo "FAIL: $*" >&2; exit 1; }
+config=$work/tiny.yaml
+cache=$work/cache
+model=$work/model
+
+# The digest of a model file's weights, stored in its header line.
+weights() { sed -n 2p "$1" | grep -o '"weights":"[0-9a-f]*"'; }
+
+case "$case_name" in
+  setup)
+    rm -rf "$work"
+    mkdir -p "$work"
+    cat > "$config" <<'YAML'
+model:
+  statements: {embedding_dim: 16, hash_buckets: 64, max_statements: 6}
+  autoencoder: {channels: [8, 16, 16, 16], layers_per_block: 1, norm_groups: 4}
+  extractor: {hidden: 32, depth: 1, heads: 2, ffn: 64}
+  denoiser: {kind: dit, hidden: 32, depth: 2, heads: 2}
+  evaluator: {channels: [8, 16], blocks_per_stage: 1, embed_dim: 8, text_hidden: 16, se_reduction: 4}
+train:
+  autoencoder: {steps: 6, batch_size: 4, lr: 1.0e-3, log_every: 1}
+  extractor: {steps: 4, batch_size: 4, lr: 1.0e-3}
+  diffusion: {steps: 6, batch_size: 4, lr: 1.0e-3, ema_decay: 0.9}
+  evaluator: {steps: 4, batch_size: 4, lr: 1.0e-3}
+YAML
+    "$bin" -q simulate --patients 8 --records-per-patient 3 --fs 100 --seed 2 --out "$work/cohort" || fail "simulate $?"
+    "$bin" -q prepare --dataset ptbxl "$work/cohort" --out "$cache" || fail "prepare $?"
+    for stage in autoencoder extractor diffusion evaluator; do
+      "$bin" -q --threads 1 train-$stage --config "$config" --data "$cache" --out "$model" || fail "train-$stage exit $?"
+      [ -s "$model/$stage.pt" ] || fail "no $stage.pt"
+      [ -s "$model/${stage}_config.yaml" ] || fail "no resolved config for $stage"
+      [ -s "$model/${stage}_metrics.jsonl" ] || fail "no metrics for $stage"
+    done
+    # A flag overrides its config key, and the resolved config says so.
+    grep -q "steps: 6" "$model/diffusion_config.yaml" || fail "resolved config"
+    ;;
+  kill_resume)
+    # 6 steps in one run == 3 steps, SIGKILL, --resume for the rest: identical weights.
+    rm -rf "$work/resume"
+    for run in straight killed; do
+      mkdir -p "$work/resume/$run"
+      cp "$model/autoencoder.pt" "$model/extractor.pt" "$work/resume/$run/"
+    done
+    "$bin" -q --threads 1 train-diffusion --config "$config" --data "$cache" --out "$work/resume/straight" \
+      --checkpoint-every 3 || fail "straight run exit $?"
+    "$bin" -q --threads 1 train-diffusion --config "$config" --data "$cache" --out "$work/resume/killed" \
+      --checkpoint-every 3 --halt-after-step 3
+    code=$?
+    [ "$code" -eq 137 ] || fail "the halted run should die by SIGKILL (137), got $code"
+    [ -s "$work/resume/killed/checkpoints/diffusion.ckpt" ] || fail "no checkpoint before the kill"
+    [ -e "$work/resume/killed/diffusion.pt" ] && fail "a killed run must not leave a final model"
+    "$bin" -q --threads 1 train-diffusion --config "$config" --data "$cache" --out "$work/resume/killed" \
+      --checkpoint-every 3 --resume || fail "resume exit $?"
+    a=$(weights "$work/resume/straight/diffusion.pt")
+    b=$(weights "$work/resume/killed/diffusion.pt")
+    [ -n "$a" ] && [ "$a" = "$b" ] || fail "weights differ after resume: $a vs $b"
+    # A corrupt checkpoint is refused with exit 2 and the file named.
+    ckpt="$work/resume/killed/checkpoints/diffusion.ckpt"
+    printf 'x' | dd of="$ckpt" bs=1 seek=$(( $(stat -c %s "$ckpt") - 100 )) conv=notrunc 2>/dev/null
+    out=$("$bin" -q train-diffusion --config "$config" --data "$cache" --out "$work/resume/killed" --resume 2>&1)
+    code=$?
+    [ "$code" -eq 2 ] || fail "corrupt checkpoint: exit $code"
+    echo "$out" | grep -q "diffusion.ckpt" || fail "message does not name the checkpoint: $out"
+    ;;
+  generate)
+    rm -rf "$work/refs" "$work/twins"
+    mkdir -p "$work/refs"
+    cp "$work/cohort/records100/00000/00001_lr.hea" "$work/cohort/records100/00000/00001_lr.dat" "$work/refs/"
+    printf 'broken 12 100\n' > "$work/refs/broken.hea"
+    "$bin" -q generate --model "$model" --reference "$work/refs" \
+      --condition "sinus rhythm|ventricular premature complex" --hr 80 --samples 2 --sampler ddim --steps 4 \
+      --seed 1 --out "$work/twins" 2> "$work/generate.err"
+    code=$?
+    [ "$code" -eq 2 ] || fail "a failed reference should give exit 2 after the others, got $code"
+    grep -q "broken.hea" "$work/generate.err" || fail "the failed reference is not named"
+    for k in 0 1; do
+      for ext in hea dat npy json png; do
+        f=$(ls "$work"/twins/*/*/twin_$k.$ext 2>/dev/null | head -1)
+        [ -s "$f" ] || fail "missing twin_$k.$ext"
+      done
+    done
+    grep -q '"measured_hr"' "$work/twins/summary.json" || fail "summary without measured heart rates"
+    [ -s "$work/twins/config.yaml" ] || fail "no resolved config"
+    "$bin" -q inspect "$(ls "$work"/twins/*/*/twin_0.hea | head -1)" > /dev/null || fail "twin WFDB unreadable"
+    ;;
+  evaluate)
+    rm -rf "$work/eval"
+    "$bin" -q evaluate --model "$model" --data "$cache" --ground-truth "$work/cohort" --steps 3 \
+      --out "$work/eval" > /dev/null || fail "evaluate exit $?"
+    for key in hr_mae_bpm identification_top1 fid fid_real_baseline precision recall clip_score \
+               ground_truth_win_rate; do
+      grep -q "\"$key\"" "$work/eval/metrics.json" || fail "metrics.json lacks $key"
+    done
+    [ -s "$work/eval/report.md" ] || fail "no report"
+    ;;
+  bad_input)
+    out=$("$bin" train-diffusion --data "$work/nowhere" --out "$work/bad_model" 2>&1)
+    [ $? -eq 2 ] || fail "missing cache: expected exit 2"
+    echo "$out" | grep -q "nowhere" || fail "message does not name the cache: $out"
+    out=$("$bin" train-diffusion --config "$config" --set train.diffusion.stepz=3 --data "$cache" \
+          --out "$work/bad_model" 2>&1)
+    [ $? -eq 2 ] || fail "bad config key: expected exit 2"
+    echo "$out" | grep -q "train.diffusion.stepz" || fail "message does not name the key: $out"
+    out=$("$bin" generate --model "$work/nowhere" --reference "$work/cohort/records100/00000/00001_lr" \
+          --condition "sinus rhythm" --hr 70 --out "$work/bad_twins" 2>&1)
+    [ $? -eq 2 ] || fail "missing model: expected exit 2"
+    [ -e "$work/bad_twins" ] && fail "output left behind"
+    out=$("$bin" generate --model "$model" --reference "$work/cohort/records100/00000/00001_lr" \
+          --condition "sinus rhythm" --out "$work/bad_twins" 2>&1)
+    [ $? -eq 2 ] || fail "missing --hr: expected exit 2"
+    ;;
+  *) fail "unknown case $case_name" ;;
+esac
+echo "ok"

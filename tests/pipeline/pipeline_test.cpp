@@ -1,0 +1,255 @@
+// The whole path on a small simulated cohort: prepare, the four trainers, loading the model
+// folder, generating twins and evaluating them. Tiny networks and a few steps: these tests
+// check that the parts fit, that seeds reproduce, that bad input is refused and that the
+// outputs are complete, not the quality of the twins (the demo measures that).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <fstream>
+
+#include "ecgtwin/config/tree.hpp"
+#include "ecgtwin/data/cache.hpp"
+#include "ecgtwin/data/record_io.hpp"
+#include "ecgtwin/io/npy.hpp"
+#include "ecgtwin/pipeline/evaluate.hpp"
+#include "ecgtwin/pipeline/generate.hpp"
+#include "ecgtwin/pipeline/twin_model.hpp"
+#include "ecgtwin/signal/simulator_cohort.hpp"
+#include "ecgtwin/train/checkpoint.hpp"
+#include "ecgtwin/train/stages.hpp"
+#include "ecgtwin/util/error.hpp"
+#include "ecgtwin/util/files.hpp"
+#include "test_support.hpp"
+
+namespace ecgtwin {
+namespace {
+
+const char* kConfig = R"(
+model:
+  statements: {embedding_dim: 16, hash_buckets: 64, max_statements: 6}
+  autoencoder: {channels: [8, 16, 16, 16], layers_per_block: 1, norm_groups: 4}
+  extractor: {hidden: 32, depth: 1, heads: 2, ffn: 64}
+  denoiser: {kind: dit, hidden: 32, depth: 2, heads: 2}
+  evaluator: {channels: [8, 16], blocks_per_stage: 1, embed_dim: 8, text_hidden: 16, se_reduction: 4}
+train:
+  autoencoder: {steps: 3, batch_size: 4, lr: 1.0e-3, log_every: 1}
+  extractor: {steps: 3, batch_size: 4, lr: 1.0e-3, log_every: 1}
+  diffusion: {steps: 4, batch_size: 4, lr: 1.0e-3, log_every: 1, ema_decay: 0.9}
+  evaluator: {steps: 3, batch_size: 4, lr: 1.0e-3, log_every: 1}
+)";
+
+// One cohort, cache and model folder for every test of this file.
+class PipelineTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    torch::manual_seed(0);
+    dir_ = new test::TempDir();
+    config_ = new nlohmann::json(config::parse_yaml(kConfig, "test config"));
+    signal::CohortOptions cohort;
+    cohort.patients = 8;
+    cohort.records_per_patient = 3;
+    cohort.fs = 100;
+    cohort.seed = 3;
+    util::OutputGuard guard;
+    signal::write_cohort(root() / "cohort", cohort, guard);
+    guard.keep();
+    data::PrepareOptions prepare;
+    prepare.input = root() / "cohort";
+    prepare.out = root() / "cache";
+    prepare.ptbxl.fs_source = 100;
+    prepare.split.validation_fraction = 0;
+    prepare.split.test_fraction = 0.25;
+    data::prepare_cache(prepare);
+    cache_ = new data::Cache(data::Cache::open(root() / "cache"));
+    train::train_autoencoder(*cache_, *config_, root() / "model");
+    train::train_extractor(*cache_, *config_, root() / "model");
+    train::train_diffusion(*cache_, *config_, root() / "model");
+    train::train_evaluator(*cache_, *config_, root() / "model");
+  }
+  static void TearDownTestSuite() {
+    delete cache_;
+    delete config_;
+    delete dir_;
+  }
+  static std::filesystem::path root() { return dir_->path(); }
+
+  static test::TempDir* dir_;
+  static nlohmann::json* config_;
+  static data::Cache* cache_;
+};
+
+test::TempDir* PipelineTest::dir_ = nullptr;
+nlohmann::json* PipelineTest::config_ = nullptr;
+data::Cache* PipelineTest::cache_ = nullptr;
+
+TEST_F(PipelineTest, EveryStageWritesItsModelConfigAndMetrics) {
+  for (const char* stage : {"autoencoder", "extractor", "diffusion", "evaluator"}) {
+    const auto model = root() / "model" / (std::string(stage) + ".pt");
+    ASSERT_TRUE(std::filesystem::exists(model)) << model;
+    EXPECT_TRUE(std::filesystem::exists(root() / "model" / (std::string(stage) + "_config.yaml")));
+    EXPECT_TRUE(std::filesystem::exists(root() / "model" / "checkpoints" / (std::string(stage) + ".ckpt")));
+    std::ifstream metrics(root() / "model" / (std::string(stage) + "_metrics.jsonl"));
+    std::string line;
+    int lines = 0;
+    while (std::getline(metrics, line)) {
+      auto json = nlohmann::json::parse(line);
+      EXPECT_TRUE(std::isfinite(json.at("loss").get<double>()));
+      ++lines;
+    }
+    EXPECT_EQ(lines, stage == std::string("diffusion") ? 4 : 3) << stage;
+    EXPECT_EQ(train::read_module_meta(model).at("stage"), stage);
+  }
+}
+
+TEST_F(PipelineTest, LoadedStagesMatchTheTrainedShapes) {
+  auto twin_model = pipeline::TwinModel::load(root() / "model", torch::kCPU, true);
+  EXPECT_EQ(twin_model.noise_shape(), (std::vector<std::int64_t>{4, 128}));
+  auto signals = train::cache_signals(*cache_, {0, 1, 2});
+  auto reports = train::cache_reports(*cache_, {0, 1, 2});
+  auto base = twin_model.base_vectors(signals, reports);
+  EXPECT_EQ(base.sizes(), (std::vector<std::int64_t>{3, 32}));
+  EXPECT_TRUE(torch::isfinite(base).all().item<bool>());
+  EXPECT_EQ(twin_model.ecg_features(signals).sizes(), (std::vector<std::int64_t>{3, 8}));
+}
+
+TEST_F(PipelineTest, GenerationIsSeededAndConditionDependent) {
+  auto twin_model = pipeline::TwinModel::load(root() / "model", torch::kCPU);
+  auto signals = train::cache_signals(*cache_, {0});
+  auto base = twin_model.base_vectors(signals, train::cache_reports(*cache_, {0}));
+  diffusion::SamplerOptions sampler;
+  sampler.steps(5);
+  auto targets = pipeline::make_reports({{{"sinus rhythm"}, 70, 50.0, data::Sex::kFemale}});
+  auto a = twin_model.generate(base, targets, sampler, twin_model.initial_noise(7).unsqueeze(0));
+  auto b = twin_model.generate(base, targets, sampler, twin_model.initial_noise(7).unsqueeze(0));
+  auto c = twin_model.generate(base, targets, sampler, twin_model.initial_noise(8).unsqueeze(0));
+  auto other = pipeline::make_reports({{{"sinus rhythm"}, 140, 50.0, data::Sex::kFemale}});
+  auto d = twin_model.generate(base, other, sampler, twin_model.initial_noise(7).unsqueeze(0));
+  EXPECT_EQ(a.sizes(), (std::vector<std::int64_t>{1, 12, 1024}));
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_FALSE(torch::equal(a, c));
+  EXPECT_FALSE(torch::equal(a, d)) << "the heart rate token must reach the denoiser";
+}
+
+TEST_F(PipelineTest, GenerateWritesEveryTwinAndSkipsBadReferences) {
+  const auto references = root() / "references";
+  std::filesystem::create_directories(references);
+  auto record = data::load_record(root() / "cohort" / "records100" / "00000" / "00001_lr");
+  data::save_record(record, references / "good.hea", data::RecordFormat::kWfdb);
+  util::write_file_atomic(references / "bad.hea", "bad 12 100\n");
+
+  pipeline::GenerateOptions o;
+  o.model = root() / "model";
+  o.references = pipeline::resolve_references(references);
+  ASSERT_EQ(o.references.size(), 2u);
+  o.targets = {pipeline::make_target("sinus rhythm|left bundle branch block", 75),
+               pipeline::make_target("atrial fibrillation", 110)};
+  o.samples = 2;
+  o.sampler.steps(3);
+  o.seed = 5;
+  o.device = "cpu";
+  o.out = root() / "twins";
+  auto summary = pipeline::generate_twins(o);
+  EXPECT_EQ(summary.twins, 4);
+  ASSERT_EQ(summary.failures.size(), 1u);
+  EXPECT_NE(summary.failures[0].first.find("bad.hea"), std::string::npos);
+  auto json = nlohmann::json::parse(util::read_file(o.out / "summary.json"));
+  ASSERT_EQ(json.at("references").size(), 1u);
+  const auto& twins = json.at("references")[0].at("twins");
+  ASSERT_EQ(twins.size(), 4u);
+  for (const auto& twin : twins) {
+    auto loaded = data::load_record(twin.at("wfdb").get<std::string>());
+    EXPECT_EQ(loaded.leads(), 12);
+    EXPECT_EQ(loaded.samples(), 1024);
+    EXPECT_DOUBLE_EQ(loaded.sampling_rate, 102.4);
+    EXPECT_TRUE(std::filesystem::exists(twin.at("npy").get<std::string>()));
+    EXPECT_TRUE(std::filesystem::exists(twin.at("plot").get<std::string>()));
+    EXPECT_TRUE(twin.contains("measured_hr"));
+  }
+  // Twin k of a (reference, target) is the same whatever else is generated with it (up to
+  // float rounding: the batch it is sampled in differs).
+  o.targets.resize(1);
+  o.samples = 1;
+  o.out = root() / "twins_again";
+  pipeline::generate_twins(o);
+  const auto first = json.at("references")[0].at("twins")[0].at("npy").get<std::string>();
+  const auto again = root() / "twins_again" / std::filesystem::relative(first, root() / "twins");
+  auto x = io::read_npy(first).to_float();
+  auto y = io::read_npy(again).to_float();
+  ASSERT_EQ(x.size(), y.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) worst = std::max(worst, double(std::abs(x[i] - y[i])));
+  EXPECT_LT(worst, 1e-3);
+}
+
+TEST_F(PipelineTest, GenerateRefusesWhenNoReferenceCanBeRead) {
+  util::write_file_atomic(root() / "only_bad.hea", "only_bad 12 100\n");
+  pipeline::GenerateOptions o;
+  o.model = root() / "model";
+  o.references = {root() / "only_bad.hea"};
+  o.targets = {pipeline::make_target("sinus rhythm", 70)};
+  o.sampler.steps(2);
+  o.out = root() / "nothing";
+  EXPECT_THROW(pipeline::generate_twins(o), InputError);
+  EXPECT_FALSE(std::filesystem::exists(o.out)) << "a failed run leaves nothing behind";
+  EXPECT_THROW(pipeline::make_target("", 70), InputError);
+  EXPECT_THROW(pipeline::make_target("sinus rhythm", 400), InputError);
+}
+
+TEST_F(PipelineTest, EvaluateWritesEveryMetricWithTheGroundTruth) {
+  pipeline::EvaluateOptions o;
+  o.model = root() / "model";
+  o.data = root() / "cache";
+  o.ground_truth = root() / "cohort";
+  o.sampler.steps(3);
+  o.device = "cpu";
+  o.example_plots = 1;
+  o.out = root() / "evaluation";
+  auto m = pipeline::evaluate_twins(o);
+  for (const char* key : {"hr_mae_bpm", "identification_top1", "fid", "fid_real_baseline", "precision", "recall",
+                          "clip_score", "ground_truth_win_rate"})
+    EXPECT_TRUE(m.contains(key)) << key;
+  EXPECT_EQ(m.at("pairs").get<std::int64_t>(), static_cast<std::int64_t>(cache_->pairs(data::Split::kTest).size()));
+  EXPECT_GE(m.at("identification_top1").get<double>(), 0.0);
+  EXPECT_LE(m.at("identification_top1").get<double>(), 1.0);
+  EXPECT_TRUE(std::filesystem::exists(o.out / "metrics.json"));
+  EXPECT_TRUE(std::filesystem::exists(o.out / "report.md"));
+  EXPECT_TRUE(std::filesystem::exists(o.out / "images" / "heart_rate.png"));
+  EXPECT_TRUE(std::filesystem::exists(o.out / "images" / "pair0_ground_truth.png"));
+}
+
+TEST_F(PipelineTest, UnknownTrainKeysAndMissingStagesAreRefused) {
+  nlohmann::json bad = *config_;
+  bad["train"]["diffusion"]["stepz"] = 3;
+  EXPECT_THROW(train::read_train_options(bad, "diffusion"), InputError);
+  test::TempDir empty;
+  EXPECT_THROW(train::train_diffusion(*cache_, *config_, empty.path()), InputError);
+  EXPECT_THROW(pipeline::TwinModel::load(empty.path(), torch::kCPU), InputError);
+}
+
+}  // namespace
+}  // namespace ecgtwin
+
+namespace ecgtwin {
+namespace {
+
+// Seeded and deterministic on CPU: the same config trains the same weights, bit for bit.
+TEST_F(PipelineTest, DiffusionTrainingIsDeterministic) {
+  std::vector<train::LoadedDiffusion> runs;
+  for (int run = 0; run < 2; ++run) {
+    test::TempDir dir;
+    for (const char* stage : {"autoencoder", "extractor"})
+      std::filesystem::copy_file(root() / "model" / (std::string(stage) + ".pt"),
+                                 dir.path() / (std::string(stage) + ".pt"));
+    nlohmann::json config = *config_;
+    config["train"]["diffusion"]["steps"] = 3;
+    train::train_diffusion(*cache_, config, dir.path());
+    runs.push_back(train::load_diffusion(dir.path() / "diffusion.pt", torch::kCPU));
+  }
+  auto a = runs[0].network->named_parameters(true);
+  auto b = runs[1].network->named_parameters(true);
+  for (const auto& item : a)
+    EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key() << " differs between two identical runs";
+}
+
+}  // namespace
+}  // namespace ecgtwin

@@ -28,7 +28,8 @@ void print_text(const nlohmann::json& j) {
   std::printf("  record      %s (%s)\n", j["id"].get<std::string>().c_str(),
               j["format"].get<std::string>().c_str());
   std::printf("  leads       %zu: %s\n", j["leads"].size(), joined(j["leads"]).c_str());
-  if (!j["missing_leads"].empty()) std::printf("  missing     %s\n", joined(j["missing_leads"]).c_str());
+  if (!j["missing_leads"].empty())
+    std::printf("  missing     %s\n", joined(j["missing_leads"]).c_str());
   if (!j["dropped_channels"].empty())
     std::printf("  dropped     %s\n", joined(j["dropped_channels"]).c_str());
   std::printf("  rate        %g Hz, %lld samples, %g s\n", j["sampling_rate"].get<double>(),
@@ -42,14 +43,17 @@ void print_text(const nlohmann::json& j) {
     std::printf("  heart rate  %.1f bpm (R peaks)\n", j["heart_rate_bpm"].get<double>());
   else
     std::printf("  heart rate  - (fewer than two R peaks found)\n");
-  for (const auto& [key, value] : j["metadata"].items())
-    std::printf("  %-11s %s\n", key.c_str(),
-                value.is_array() ? joined(value).c_str()
-                                 : (value.is_string() ? value.get<std::string>() : value.dump()).c_str());
+  for (const auto& [key, value] : j["metadata"].items()) {
+    const std::string text = value.is_array()    ? joined(value)
+                             : value.is_string() ? value.get<std::string>()
+                                                 : value.dump();
+    std::printf("  %-11s %s\n", key.c_str(), text.c_str());
+  }
   std::printf("  amplitude   lead   min mV   max mV\n");
   for (const auto& lead : j["amplitude"]) {
     if (lead["min_mv"].is_null()) {
-      std::printf("              %-4s      (no finite sample)\n", lead["lead"].get<std::string>().c_str());
+      std::printf("              %-4s      (no finite sample)\n",
+                  lead["lead"].get<std::string>().c_str());
       continue;
     }
     std::printf("              %-4s %8.3f %8.3f\n", lead["lead"].get<std::string>().c_str(),
@@ -97,7 +101,8 @@ const Registrar kInspect{
           } catch (const std::exception& e) {
             ++internal;
             entry = {{"file", file}, {"error", std::string("internal error: ") + e.what()}};
-            std::fprintf(stderr, "ecgtwin inspect: internal error: %s: %s\n", file.c_str(), e.what());
+            std::fprintf(stderr, "ecgtwin inspect: internal error: %s: %s\n", file.c_str(),
+                         e.what());
           }
           if (args->json) {
             all.push_back(entry);

@@ -59,7 +59,8 @@ data::PrepareOptions resolve(const PrepareCommand& c) {
   o.pairs.both_orders = s.get("pairs_both_orders", o.pairs.both_orders);
   o.pairs.skip_same_condition = s.get("pairs_skip_same_condition", o.pairs.skip_same_condition);
   o.shard_size = s.get_in("shard_size", o.shard_size, std::int64_t{1}, std::int64_t{1} << 24);
-  o.threads = static_cast<int>(s.get_in("threads", std::int64_t{2}, std::int64_t{1}, std::int64_t{256}));
+  o.threads =
+      static_cast<int>(s.get_in("threads", std::int64_t{2}, std::int64_t{1}, std::int64_t{256}));
   s.finish();
   root.finish();
   return o;
@@ -76,7 +77,8 @@ int run(const PrepareCommand& c) {
   std::map<std::string, int> reasons;
   for (const auto& s : summary.skipped) {
     std::string reason = s.reason;
-    if (auto colon = reason.rfind(": "); colon != std::string::npos) reason = reason.substr(colon + 2);
+    if (auto colon = reason.rfind(": "); colon != std::string::npos)
+      reason = reason.substr(colon + 2);
     ++reasons[reason];
   }
   spdlog::info("read {} records ({} windows) of {} patients, {} with several records, {} pairs",
@@ -102,8 +104,10 @@ Registrar registrar(
       app.add_option("--out", c->out, "cache folder (required)")->required();
       app.add_option("--fs-source", c->fs_source,
                      "PTB-XL records to read: 100 or 500 Hz (default: 500; key prepare.fs_source)");
-      app.add_option("--length", c->length, "samples per window (default: 1024; key prepare.length)");
-      app.add_option("--seconds", c->seconds, "window length in s (default: 10; key prepare.seconds)");
+      app.add_option("--length", c->length,
+                     "samples per window (default: 1024; key prepare.length)");
+      app.add_option("--seconds", c->seconds,
+                     "window length in s (default: 10; key prepare.seconds)");
       app.add_option("--seed", c->seed, "seed of the patient split (default: 0; key prepare.seed)");
       app.add_option("--threads", c->threads,
                      "records read and preprocessed in parallel (default: 2; key prepare.threads)");

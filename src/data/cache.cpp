@@ -61,7 +61,8 @@ Cache Cache::open(const fs::path& dir) {
   }
   for (const auto& e : cache.entries_)
     if (e.shard < 0 || e.shard >= static_cast<std::int64_t>(cache.shards_->data.size()))
-      throw InputError(index_path.string(), "record " + e.id + " names a shard that does not exist");
+      throw InputError(index_path.string(),
+                       "record " + e.id + " names a shard that does not exist");
   return cache;
 }
 

@@ -195,7 +195,8 @@ DatasetIndex index_ptbxl(const fs::path& root, const PtbxlOptions& options) {
 
 DatasetIndex index_mimic(const fs::path& root) {
   const fs::path list_path = root / "record_list.csv";
-  if (!fs::exists(list_path)) throw InputError(list_path.string(), "MIMIC-IV-ECG record list not found");
+  if (!fs::exists(list_path))
+    throw InputError(list_path.string(), "MIMIC-IV-ECG record list not found");
   io::CsvTable list = io::read_csv(list_path);
   const std::size_t c_subject = list.column("subject_id");
   const std::size_t c_study = list.column("study_id");

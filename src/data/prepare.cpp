@@ -191,10 +191,11 @@ PrepareSummary prepare_cache(const PrepareOptions& options) {
   }
   flush();
   progress.finish();
-  if (summary.records == 0)
-    throw InputError(options.input.string(),
-                     "none of the " + std::to_string(entries.size()) + " records could be read" +
-                         (summary.skipped.empty() ? "" : " (" + summary.skipped.front().reason + ")"));
+  if (summary.records == 0) {
+    std::string first = summary.skipped.empty() ? "" : " (" + summary.skipped.front().reason + ")";
+    throw InputError(options.input.string(), "none of the " + std::to_string(entries.size()) +
+                                                 " records could be read" + first);
+  }
   if (summary.non_finite > 0)
     spdlog::warn("{} NaN/Inf samples replaced by 0", summary.non_finite);
 

@@ -48,7 +48,9 @@ nlohmann::json describe_record(const Record& record, const LoadInfo& info) {
     auto microvolts = [&](float v) {
       return any ? nlohmann::json(std::round(double(v) * 1e6) / 1e6) : nlohmann::json(nullptr);
     };
-    ranges.push_back({{"lead", record.lead_names[l]}, {"min_mv", microvolts(lo)}, {"max_mv", microvolts(hi)}});
+    ranges.push_back({{"lead", record.lead_names[l]},
+                      {"min_mv", microvolts(lo)},
+                      {"max_mv", microvolts(hi)}});
   }
   j["amplitude"] = ranges;
   // Measured on the signal (multi-lead R peaks), whatever the metadata says.

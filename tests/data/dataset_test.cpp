@@ -164,7 +164,8 @@ TEST(MimicIndex, ReportsRateAndSubject) {
   std::vector<std::string> many;
   for (int k = 0; k < 18; ++k) many.push_back("statement " + std::to_string(k));
   write_text(dir / "machine_measurements.csv",
-             header + row("10000032", "40689238", {"Sinus rhythm", "Possible anterior infarct"}, "800") +
+             header +
+                 row("10000032", "40689238", {"Sinus rhythm", "Possible anterior infarct"}, "800") +
                  row("10000032", "44458630", many, "659") +
                  row("10000117", "45090959", {"Atrial fibrillation", "", "Abnormal ECG"}, "0"));
   DatasetIndex index = index_mimic(dir.path());

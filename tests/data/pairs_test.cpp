@@ -54,7 +54,8 @@ TEST(Pairs, EarlierRecordIsTheReference) {
   PairOptions both;
   both.both_orders = true;
   EXPECT_EQ(ids(entries, make_pairs(entries, both)),
-            (Pairs{{"a1", "a3"}, {"a3", "a1"}, {"a2", "a3"}, {"a3", "a2"}, {"9", "10"}, {"10", "9"}}));
+            (Pairs{{"a1", "a3"}, {"a3", "a1"}, {"a2", "a3"}, {"a3", "a2"}, {"9", "10"},
+                   {"10", "9"}}));
 }
 
 TEST(Pairs, CountIsAllPairsOfEachPatient) {

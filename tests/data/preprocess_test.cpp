@@ -121,7 +121,8 @@ TEST(Preprocess, HeartRateFromTheRecordOrItsRPeaks) {
   for (double rate : {62.0, 78.0, 95.0}) {
     signal::SimCondition condition = signal::parse_condition("sinus");
     condition.heart_rate = rate;
-    signal::SimEcg ecg = signal::render(signal::draw_person(5, 2), condition, {500, 10, true, 24, 9});
+    signal::SimEcg ecg =
+        signal::render(signal::draw_person(5, 2), condition, {500, 10, true, 24, 9});
     Record sim;
     sim.source = "sim";
     sim.sampling_rate = ecg.fs;

@@ -2,6 +2,7 @@
 // and 212: whole-record reads (physical and digital values, checksums verified) of
 // PTB-XL-sized records (12 leads, 10 s, 500 Hz) written by the WFDB writer, read in a loop
 // as `ecgtwin prepare` reads a data set.
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -54,6 +55,9 @@ BenchRegistrar suite("io", "WFDB decoding speed, MB/s of signal file, formats 16
         {"seconds_per_record_median", s},
         {"records_per_s", 1.0 / s},
         {"mb_per_s", static_cast<double>(bytes) / 1e6 / s},
+        // The fastest repeat: the least disturbed one when other work shares the machine.
+        {"mb_per_s_best",
+         static_cast<double>(bytes) / 1e6 / *std::min_element(seconds.begin(), seconds.end())},
         {"samples_per_s", static_cast<double>(samples * 12) / s}};
   }
   return out;

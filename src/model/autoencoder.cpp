@@ -246,4 +246,10 @@ AutoencoderLoss autoencoder_loss(const torch::Tensor& reconstruction, const torc
   return {mse + kl_weight * kl, mse, kl};
 }
 
+void AutoencoderImpl::set_scaling_factor(double factor) {
+  if (!(factor > 0) || !std::isfinite(factor))
+    throw InputError("model.autoencoder.scaling_factor", "expected a positive finite value");
+  options_.scaling_factor(factor);
+}
+
 }  // namespace ecgtwin::model

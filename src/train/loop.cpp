@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/autocast_mode.h>
+#include <torch/version.h>
 #include <spdlog/spdlog.h>
 #include <torch/optim/adamw.h>
 
@@ -67,6 +68,17 @@ void clip_gradients(const std::vector<torch::Tensor>& parameters, double max_nor
   auto coefficient = torch::clamp(max_norm / (total + 1e-6), c10::nullopt, 1.0);
   for (const auto& p : parameters)
     if (p.grad().defined()) p.grad().detach().mul_(coefficient.to(p.grad().dtype()));
+}
+
+// bf16 autocast on CUDA; the per-device calls replace the GPU-only ones from LibTorch 2.4 on.
+void set_cuda_autocast(bool enabled) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+  at::autocast::set_autocast_enabled(at::kCUDA, enabled);
+  if (enabled) at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+#else
+  at::autocast::set_enabled(enabled);
+  if (enabled) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+#endif
 }
 
 void set_lr(torch::optim::AdamW& optimizer, double lr) {
@@ -223,10 +235,9 @@ TrainResult run_training(TrainingTask& task, const TrainOptions& options,
       std::map<std::string, torch::Tensor> metrics;
       torch::Tensor loss;
       {
-        at::autocast::set_enabled(autocast);
-        if (autocast) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+        set_cuda_autocast(autocast);
         loss = task.loss(indices, step, generator, metrics);
-        at::autocast::set_enabled(false);
+        set_cuda_autocast(false);
         if (autocast) at::autocast::clear_cache();
       }
       (loss / parts_per_step).backward();

@@ -53,7 +53,7 @@ TrainOptions read_train_options(const nlohmann::json& root, const std::string& s
   o.halt_after_step = s.get_in("halt_after_step", std::int64_t{0}, 0, std::int64_t{1} << 40);
   // The stage's own keys are the caller's to read; every other key must be known.
   static const std::map<std::string, std::vector<std::string>> kStageKeys = {
-      {"autoencoder", {"kl_weight", "kl_warmup_steps"}},
+      {"autoencoder", {"kl_weight", "kl_warmup_steps", "fit_scaling_factor"}},
       {"extractor", {"augment", "encode_batch"}},
       {"diffusion", {"base_from"}},
       {"evaluator", {}}};
@@ -227,6 +227,9 @@ LoadedAutoencoder load_autoencoder(const fs::path& file, const torch::Device& de
   nlohmann::json meta = module_meta(file, "autoencoder");
   LoadedAutoencoder out;
   out.config = read_twin_config(meta.at("config"));
+  const auto& extra = meta.value("extra", nlohmann::json::object());
+  if (extra.contains("scaling_factor"))
+    out.config.model.autoencoder.scaling_factor(extra.at("scaling_factor").get<double>());
   out.network = model::Autoencoder(out.config.model.autoencoder);
   load_module(file, *out.network, device);
   out.network->eval();

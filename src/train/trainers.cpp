@@ -8,6 +8,7 @@
 
 #include "ecgtwin/config/tree.hpp"
 #include "ecgtwin/model/device.hpp"
+#include "ecgtwin/train/checkpoint.hpp"
 #include "ecgtwin/train/distributed.hpp"
 #include "ecgtwin/train/stages.hpp"
 #include "ecgtwin/util/error.hpp"
@@ -354,10 +355,25 @@ TrainResult train_autoencoder(const data::Cache& cache, const nlohmann::json& co
   TrainOptions options = read_train_options(config, "autoencoder", &keys);
   const double kl_weight = stage_key<double>(keys, "autoencoder", "kl_weight", 1e-4);
   const auto kl_warmup = stage_key<std::int64_t>(keys, "autoencoder", "kl_warmup_steps", options.steps / 5);
+  const bool fit_scaling = stage_key<bool>(keys, "autoencoder", "fit_scaling_factor", false);
   write_stage_config(config, out, "autoencoder");
   seed_initialisation(options, "autoencoder");
   AutoencoderTask task(cache, twin, kl_weight, kl_warmup);
-  return run_training(task, options, out, config);
+  TrainResult result = run_training(task, options, out, config);
+  if (fit_scaling && !result.model_file.empty() && DistributedContext::from_environment().is_main()) {
+    // Latent diffusion assumes latents of unit variance (Rombach et al. 2022, sec. 4.3.2 and
+    // appendix G: the 0.18215 of Stable Diffusion is 1 / std of its own VAE's latents).
+    auto loaded = load_autoencoder(result.model_file, torch::kCPU);
+    loaded.network->set_scaling_factor(1.0);
+    auto latents = encode_latents(*loaded.network, cache_signals(cache, training_rows(cache)));
+    const double factor = 1.0 / latents.std().item<double>();
+    nlohmann::json meta = read_module_meta(result.model_file);
+    meta["extra"]["scaling_factor"] = factor;
+    save_module(result.model_file, *loaded.network, meta);
+    spdlog::info("autoencoder: latent scaling factor fitted to the training data: {:.5f} (configured {:.5f})",
+                 factor, twin.model.autoencoder.scaling_factor());
+  }
+  return result;
 }
 
 TrainResult train_extractor(const data::Cache& cache, const nlohmann::json& config, const fs::path& out) {

@@ -137,6 +137,8 @@ class AutoencoderImpl : public torch::nn::Module {
                             std::optional<at::Generator> generator = std::nullopt);
 
   const AutoencoderOptions& options() const { return options_; }
+  // A factor measured on the training data (1 / std of mu) instead of the configured one.
+  void set_scaling_factor(double factor);
 
  private:
   AutoencoderOptions options_;

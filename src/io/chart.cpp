@@ -106,3 +106,78 @@ void plot_scatter(const ScatterChart& chart, const std::filesystem::path& out, i
 }
 
 }  // namespace ecgtwin::io
+
+namespace ecgtwin::io {
+
+void plot_attention(const AttentionChart& chart, const std::filesystem::path& out, int width) {
+  const auto rows = static_cast<std::int64_t>(chart.rows.size());
+  if (chart.columns <= 0 || static_cast<std::int64_t>(chart.weights.size()) != rows * chart.columns)
+    throw InputError(out.string(), "attention chart: weights do not match rows x columns");
+  if (chart.trace.empty() || !(chart.sampling_rate > 0)) throw InputError(out.string(), "attention chart: no trace");
+  const double left = 320, right = 20, top = 50, trace_h = 160, row_h = 34;
+  const int height = static_cast<int>(top + trace_h + 20 + row_h * double(rows) + 40);
+  const double plot_w = width - left - right;
+  cairo_surface_t* surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
+  cairo_t* cr = cairo_create(surface);
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_paint(cr);
+  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_source_rgb(cr, 0, 0, 0);
+  cairo_set_font_size(cr, 16);
+  cairo_move_to(cr, 20, 30);
+  cairo_show_text(cr, chart.title.c_str());
+
+  // The trace, scaled to its own range.
+  float lo = chart.trace[0], hi = chart.trace[0];
+  for (float v : chart.trace) lo = std::min(lo, v), hi = std::max(hi, v);
+  const double span = std::max(1e-3, double(hi - lo));
+  cairo_set_font_size(cr, 13);
+  cairo_move_to(cr, 20, top + trace_h / 2);
+  cairo_show_text(cr, chart.trace_label.c_str());
+  cairo_set_line_width(cr, 1.2);
+  const auto n = static_cast<double>(chart.trace.size());
+  for (std::size_t i = 0; i < chart.trace.size(); ++i) {
+    const double x = left + double(i) / n * plot_w;
+    const double y = top + trace_h - (chart.trace[i] - lo) / span * trace_h;
+    if (i == 0) cairo_move_to(cr, x, y);
+    else cairo_line_to(cr, x, y);
+  }
+  cairo_stroke(cr);
+
+  // One heat strip per statement, each normalised to its own maximum (white -> dark red).
+  const double strip_top = top + trace_h + 20;
+  const double cell_w = plot_w / double(chart.columns);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* w = chart.weights.data() + r * chart.columns;
+    float peak = 1e-12f;
+    for (std::int64_t c = 0; c < chart.columns; ++c) peak = std::max(peak, w[c]);
+    const double y = strip_top + row_h * double(r);
+    for (std::int64_t c = 0; c < chart.columns; ++c) {
+      const double v = std::clamp(double(w[c] / peak), 0.0, 1.0);
+      cairo_set_source_rgb(cr, 1.0 - 0.3 * v, 1.0 - 0.9 * v, 1.0 - 0.9 * v);
+      cairo_rectangle(cr, left + cell_w * double(c), y, cell_w + 0.5, row_h - 4);
+      cairo_fill(cr);
+    }
+    cairo_set_source_rgb(cr, 0, 0, 0);
+    std::string label = chart.rows[static_cast<std::size_t>(r)];
+    if (label.size() > 44) label = label.substr(0, 41) + "...";
+    cairo_move_to(cr, 20, y + row_h / 2 + 2);
+    cairo_show_text(cr, label.c_str());
+  }
+  cairo_set_source_rgb(cr, 0.3, 0.3, 0.3);
+  const double seconds = n / chart.sampling_rate;
+  for (int s = 0; s <= static_cast<int>(seconds); ++s) {
+    const double x = left + s / seconds * plot_w;
+    cairo_move_to(cr, x - 4, height - 15);
+    cairo_show_text(cr, (std::to_string(s) + " s").c_str());
+  }
+  cairo_surface_flush(surface);
+  std::string bytes;
+  cairo_status_t status = cairo_surface_write_to_png_stream(surface, append_bytes, &bytes);
+  cairo_destroy(cr);
+  cairo_surface_destroy(surface);
+  if (status != CAIRO_STATUS_SUCCESS) throw Error(out.string() + ": could not encode the PNG");
+  util::write_file_atomic(out, bytes);
+}
+
+}  // namespace ecgtwin::io

@@ -69,6 +69,11 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
   if (o.guidance_scale() != 1.0) unconditional = diffusion_->null_conditions();
   auto sample = diffusion::sample(*diffusion_->denoiser, schedule_, initial_noise.sizes(), conditions, o,
                                   unconditional);
+  return decode(sample);
+}
+
+torch::Tensor TwinModel::decode(const torch::Tensor& sample) {
+  torch::NoGradGuard no_grad;
   if (signal_space_) return sample.to(torch::kCPU, torch::kFloat);
   std::vector<torch::Tensor> parts;
   for (std::int64_t start = 0; start < sample.size(0); start += 64)

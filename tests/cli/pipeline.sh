@@ -99,6 +99,16 @@ YAML
     done
     [ -s "$work/eval/report.md" ] || fail "no report"
     ;;
+  edit)
+    rm -rf "$work/edit"
+    "$bin" -q edit --model "$model" --reference "$work/cohort/records100/00000/00001_lr" \
+      --condition "sinus rhythm" --hr 70 --to "atrial fibrillation" --mode swap --steps 4 --seed 2 \
+      --out "$work/edit" > /dev/null || fail "edit exit $?"
+    for f in source.hea edited.hea edited.npy edit.png maps_source.png maps_edited.png edit.json config.yaml; do
+      [ -s "$work/edit/$f" ] || fail "edit: missing $f"
+    done
+    grep -q '"atrial fibrillation"' "$work/edit/edit.json" || fail "edit.json lacks the edited statement"
+    ;;
   bad_input)
     out=$("$bin" train-diffusion --data "$work/nowhere" --out "$work/bad_model" 2>&1)
     [ $? -eq 2 ] || fail "missing cache: expected exit 2"

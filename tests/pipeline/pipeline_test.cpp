@@ -11,6 +11,7 @@
 #include "ecgtwin/data/cache.hpp"
 #include "ecgtwin/data/record_io.hpp"
 #include "ecgtwin/io/npy.hpp"
+#include "ecgtwin/pipeline/edit.hpp"
 #include "ecgtwin/pipeline/evaluate.hpp"
 #include "ecgtwin/pipeline/generate.hpp"
 #include "ecgtwin/pipeline/twin_model.hpp"
@@ -249,6 +250,39 @@ TEST_F(PipelineTest, DiffusionTrainingIsDeterministic) {
   auto b = runs[1].network->named_parameters(true);
   for (const auto& item : a)
     EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key() << " differs between two identical runs";
+}
+
+}  // namespace
+}  // namespace ecgtwin
+
+namespace ecgtwin {
+namespace {
+
+TEST_F(PipelineTest, EditWritesBothTwinsAndTheirAttentionMaps) {
+  const auto reference = root() / "cohort" / "records100" / "00000" / "00001_lr";
+  pipeline::EditTwinOptions o;
+  o.model = root() / "model";
+  o.reference = reference;
+  o.source = pipeline::make_target("sinus rhythm", 70);
+  o.changed = {"sinus tachycardia"};
+  o.sampler.steps(4);
+  o.seed = 3;
+  o.device = "cpu";
+  o.out = root() / "edit";
+  auto json = pipeline::edit_twin(o);
+  EXPECT_EQ(json.at("edited").at("statements"), nlohmann::json({"sinus tachycardia"}));
+  for (const char* file : {"source.hea", "source.npy", "edited.hea", "edited.npy", "edit.png", "maps_source.png",
+                           "maps_edited.png", "edit.json"})
+    EXPECT_TRUE(std::filesystem::exists(o.out / file)) << file;
+  // The same statements on both sides: the edit reproduces the source bit for bit.
+  o.changed = {"sinus rhythm"};
+  o.out = root() / "edit_same";
+  pipeline::edit_twin(o);
+  EXPECT_EQ(util::read_file(o.out / "source.npy"), util::read_file(o.out / "edited.npy"));
+  o.changed = {"sinus rhythm", "left bundle branch block"};
+  o.out = root() / "edit_bad";
+  EXPECT_THROW(pipeline::edit_twin(o), InputError) << "swap needs at most as many statements as the source";
+  EXPECT_FALSE(std::filesystem::exists(o.out));
 }
 
 }  // namespace

@@ -44,6 +44,8 @@ class TwinModel {
   // one row per twin) with the base vectors and the target conditions, then decoded.
   torch::Tensor generate(const torch::Tensor& base_vectors, const train::Reports& targets,
                          const diffusion::SamplerOptions& options, const torch::Tensor& initial_noise);
+  // Sampled latents [B, C, L] (or signals for a signal-space denoiser) -> signals on the CPU.
+  torch::Tensor decode(const torch::Tensor& sample);
   // The shape of one twin's initial noise [C, L].
   std::vector<std::int64_t> noise_shape() const;
   // Initial noise of one twin from its own seed (drawn on the CPU).

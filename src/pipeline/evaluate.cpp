@@ -286,7 +286,7 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
       return signal::fit_to_window(ecg.signal.data(), 12, ecg.samples, ecg.fs, fit).signal;
     };
     std::int64_t wins = 0, compared = 0;
-    double own_sum = 0, other_sum = 0;
+    double own_sum = 0, other_sum = 0, pairwise_sum = 0;
     std::int64_t other_count = 0;
     util::Progress gt_progress("ground truth", n, "twin");
     for (std::int64_t i = 0; i < n; ++i) {
@@ -298,6 +298,7 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
       if (!twin_template || !own_template) continue;
       const double own = eval::template_distance(*twin_template, *own_template);
       double nearest_other = INFINITY;
+      std::int64_t farther = 0, others = 0;
       for (const auto& [id, person] : persons) {
         if (id == own_id) continue;
         auto other = render_window(person, i);
@@ -307,7 +308,10 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
         nearest_other = std::min(nearest_other, d);
         other_sum += d;
         ++other_count;
+        ++others;
+        if (own < d) ++farther;
       }
+      if (others > 0) pairwise_sum += double(farther) / double(others);
       ++compared;
       own_sum += own;
       if (own < nearest_other) ++wins;
@@ -315,6 +319,9 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     gt_progress.finish();
     m["ground_truth_win_rate"] = compared ? nlohmann::json(double(wins) / double(compared)) : nlohmann::json(nullptr);
     m["ground_truth_compared"] = compared;
+    // The share of other persons whose ground truth is farther from the twin than its own.
+    m["ground_truth_pairwise_win_rate"] =
+        compared ? nlohmann::json(pairwise_sum / double(compared)) : nlohmann::json(nullptr);
     m["ground_truth_distance_mv"] = compared ? nlohmann::json(own_sum / double(compared)) : nlohmann::json(nullptr);
     m["other_person_distance_mv"] = other_count ? nlohmann::json(other_sum / double(other_count)) : nlohmann::json(nullptr);
   }
@@ -396,6 +403,8 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
      << "| silhouette by patient | " << fmt(m["silhouette_twins"]) << " | " << fmt(m["silhouette_real"]) << " |\n";
   if (m.contains("ground_truth_win_rate"))
     md << "| nearer own ground-truth twin than any other person's | " << fmt(m["ground_truth_win_rate"]) << " | |\n"
+       << "| share of other persons' ground truths farther than the own | "
+       << fmt(m["ground_truth_pairwise_win_rate"]) << " | |\n"
        << "| beat-template distance to own / other ground truth (mV) | " << fmt(m["ground_truth_distance_mv"])
        << " / " << fmt(m["other_person_distance_mv"]) << " | |\n";
   md << "\nIdentification: each twin's base vector against the real target records of the split (nearest by "

@@ -11,6 +11,9 @@ SETUP_ARGS=()
 BUILD_DIR=build
 if [ "${1:-}" = "--sanitize" ]; then
   SETUP_ARGS+=(--sanitize); BUILD_DIR=build-asan; shift
+  # fontconfig (through cairo) keeps caches until exit; everything else must be leak-free.
+  export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
+  export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 fi
 scripts/setup.sh "${SETUP_ARGS[@]}"
 

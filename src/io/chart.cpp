@@ -23,6 +23,17 @@ cairo_status_t append_bytes(void* closure, const unsigned char* data, unsigned i
   return CAIRO_STATUS_SUCCESS;
 }
 
+// Encodes the surface as PNG, frees the drawing and writes the file atomically.
+void write_png(cairo_surface_t* surface, cairo_t* cr, const std::filesystem::path& out) {
+  cairo_surface_flush(surface);
+  std::string bytes;
+  cairo_status_t status = cairo_surface_write_to_png_stream(surface, append_bytes, &bytes);
+  cairo_destroy(cr);
+  cairo_surface_destroy(surface);
+  if (status != CAIRO_STATUS_SUCCESS) throw Error(out.string() + ": could not encode the PNG");
+  util::write_file_atomic(out, bytes);
+}
+
 std::string tick_text(double v) {
   char buffer[32];
   std::snprintf(buffer, sizeof buffer, "%.3g", v);
@@ -96,13 +107,7 @@ void plot_scatter(const ScatterChart& chart, const std::filesystem::path& out, i
     cairo_arc(cr, px(chart.x[i]), py(chart.y[i]), 4, 0, 2 * M_PI);
     cairo_fill(cr);
   }
-  cairo_surface_flush(surface);
-  std::string bytes;
-  cairo_status_t status = cairo_surface_write_to_png_stream(surface, append_bytes, &bytes);
-  cairo_destroy(cr);
-  cairo_surface_destroy(surface);
-  if (status != CAIRO_STATUS_SUCCESS) throw Error(out.string() + ": could not encode the PNG");
-  util::write_file_atomic(out, bytes);
+  write_png(surface, cr, out);
 }
 
 }  // namespace ecgtwin::io
@@ -171,13 +176,7 @@ void plot_attention(const AttentionChart& chart, const std::filesystem::path& ou
     cairo_move_to(cr, x - 4, height - 15);
     cairo_show_text(cr, (std::to_string(s) + " s").c_str());
   }
-  cairo_surface_flush(surface);
-  std::string bytes;
-  cairo_status_t status = cairo_surface_write_to_png_stream(surface, append_bytes, &bytes);
-  cairo_destroy(cr);
-  cairo_surface_destroy(surface);
-  if (status != CAIRO_STATUS_SUCCESS) throw Error(out.string() + ": could not encode the PNG");
-  util::write_file_atomic(out, bytes);
+  write_png(surface, cr, out);
 }
 
 }  // namespace ecgtwin::io

@@ -236,37 +236,33 @@ LoadedAutoencoder load_autoencoder(const fs::path& file, const torch::Device& de
   return out;
 }
 
-LoadedExtractor load_extractor(const fs::path& file, const torch::Device& device) {
-  nlohmann::json meta = module_meta(file, "extractor");
-  LoadedExtractor out;
+namespace {
+
+// The stages with a statement encoder: build from the file's config and vocabulary, then load.
+template <typename Loaded, typename Network>
+Loaded load_with_statements(const fs::path& file, const std::string& stage, const torch::Device& device) {
+  nlohmann::json meta = module_meta(file, stage);
+  Loaded out;
   out.config = read_twin_config(meta.at("config"));
   auto statements = make_statement_encoder(out.config.model, meta.at("extra").at("vocabulary"));
-  out.network = ExtractorStage(out.config.model, statements);
+  out.network = Network(out.config.model, statements);
   load_module(file, *out.network, device);
   out.network->eval();
   return out;
+}
+
+}  // namespace
+
+LoadedExtractor load_extractor(const fs::path& file, const torch::Device& device) {
+  return load_with_statements<LoadedExtractor, ExtractorStage>(file, "extractor", device);
 }
 
 LoadedDiffusion load_diffusion(const fs::path& file, const torch::Device& device) {
-  nlohmann::json meta = module_meta(file, "diffusion");
-  LoadedDiffusion out;
-  out.config = read_twin_config(meta.at("config"));
-  auto statements = make_statement_encoder(out.config.model, meta.at("extra").at("vocabulary"));
-  out.network = DiffusionStage(out.config.model, statements);
-  load_module(file, *out.network, device);
-  out.network->eval();
-  return out;
+  return load_with_statements<LoadedDiffusion, DiffusionStage>(file, "diffusion", device);
 }
 
 LoadedEvaluator load_evaluator(const fs::path& file, const torch::Device& device) {
-  nlohmann::json meta = module_meta(file, "evaluator");
-  LoadedEvaluator out;
-  out.config = read_twin_config(meta.at("config"));
-  auto statements = make_statement_encoder(out.config.model, meta.at("extra").at("vocabulary"));
-  out.network = EvaluatorStage(out.config.model, statements);
-  load_module(file, *out.network, device);
-  out.network->eval();
-  return out;
+  return load_with_statements<LoadedEvaluator, EvaluatorStage>(file, "evaluator", device);
 }
 
 }  // namespace ecgtwin::train

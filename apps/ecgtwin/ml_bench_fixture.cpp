@@ -152,7 +152,10 @@ int64_t TrainingStep::parameter_count() const {
 }
 
 torch::Tensor TrainingStep::run(const Batch& batch, at::Generator& generator) {
-  optimizer_->zero_grad();
+  // Gradients dropped rather than zeroed, as the training loop does (train/loop.cpp).
+  for (auto& p : parameters_) {
+    if (p.mutable_grad().defined()) p.mutable_grad() = torch::Tensor();
+  }
   torch::Tensor loss;
   {
     AutocastScope autocast(batch.signal.device(), bf16_);

@@ -23,6 +23,17 @@ cairo_status_t append_bytes(void* closure, const unsigned char* data, unsigned i
   return CAIRO_STATUS_SUCCESS;
 }
 
+// A white canvas with the sans-serif font and black ink selected.
+cairo_t* new_canvas(int width, int height, cairo_surface_t** surface) {
+  *surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
+  cairo_t* cr = cairo_create(*surface);
+  cairo_set_source_rgb(cr, 1, 1, 1);
+  cairo_paint(cr);
+  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_source_rgb(cr, 0, 0, 0);
+  return cr;
+}
+
 // Encodes the surface as PNG, frees the drawing and writes the file atomically.
 void write_png(cairo_surface_t* surface, cairo_t* cr, const std::filesystem::path& out) {
   cairo_surface_flush(surface);
@@ -66,12 +77,8 @@ void plot_scatter(const ScatterChart& chart, const std::filesystem::path& out, i
   auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * plot_w; };
   auto py = [&](double y) { return top + plot_h - (y - y0) / (y1 - y0) * plot_h; };
 
-  cairo_surface_t* surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
-  cairo_t* cr = cairo_create(surface);
-  cairo_set_source_rgb(cr, 1, 1, 1);
-  cairo_paint(cr);
-  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-  cairo_set_source_rgb(cr, 0, 0, 0);
+  cairo_surface_t* surface = nullptr;
+  cairo_t* cr = new_canvas(width, height, &surface);
   cairo_set_line_width(cr, 1);
   cairo_rectangle(cr, left, top, plot_w, plot_h);
   cairo_stroke(cr);
@@ -122,12 +129,8 @@ void plot_attention(const AttentionChart& chart, const std::filesystem::path& ou
   const double left = 320, right = 20, top = 50, trace_h = 160, row_h = 34;
   const int height = static_cast<int>(top + trace_h + 20 + row_h * double(rows) + 40);
   const double plot_w = width - left - right;
-  cairo_surface_t* surface = cairo_image_surface_create(CAIRO_FORMAT_RGB24, width, height);
-  cairo_t* cr = cairo_create(surface);
-  cairo_set_source_rgb(cr, 1, 1, 1);
-  cairo_paint(cr);
-  cairo_select_font_face(cr, "sans-serif", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-  cairo_set_source_rgb(cr, 0, 0, 0);
+  cairo_surface_t* surface = nullptr;
+  cairo_t* cr = new_canvas(width, height, &surface);
   cairo_set_font_size(cr, 16);
   cairo_move_to(cr, 20, 30);
   cairo_show_text(cr, chart.title.c_str());

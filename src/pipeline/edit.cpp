@@ -17,13 +17,8 @@ namespace {
 
 data::Record twin_record(const torch::Tensor& signal, double fs, const std::string& id, const TwinTarget& target,
                          const data::Record& reference) {
-  data::Record r;
-  r.id = id;
-  r.sampling_rate = fs;
-  r.lead_names = data::standard_leads();
-  r.units.assign(r.lead_names.size(), "mV");
   auto x = signal.contiguous();
-  r.signal.assign(x.data_ptr<float>(), x.data_ptr<float>() + x.numel());
+  data::Record r = window_record(x.data_ptr<float>(), x.size(0), x.size(1), fs, id);
   r.patient_id = reference.patient_id;
   r.age = target.age ? target.age : reference.age;
   r.sex = target.sex == data::Sex::kUnknown ? reference.sex : target.sex;

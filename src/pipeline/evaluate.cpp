@@ -37,14 +37,9 @@ data::Split parse_split(const std::string& name) {
 
 nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
-data::Record window_record(const float* x, std::int64_t leads, std::int64_t samples, double fs, const std::string& id,
+data::Record report_window(const float* x, std::int64_t leads, std::int64_t samples, double fs, const std::string& id,
                            const std::vector<std::string>& statements, std::optional<double> hr) {
-  data::Record r;
-  r.id = id;
-  r.sampling_rate = fs;
-  r.lead_names = data::standard_leads();
-  r.units.assign(static_cast<std::size_t>(leads), "mV");
-  r.signal.assign(x, x + leads * samples);
+  data::Record r = window_record(x, leads, samples, fs, id);
   r.statements = statements;
   r.heart_rate = hr;
   return r;
@@ -205,12 +200,16 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
 
   // ---- distribution and condition adherence (evaluator features) ----
   auto twin_features = twin_model.ecg_features(twins);
-  auto real_features = twin_model.ecg_features(target_signals);
+  // Features of every real record of the pairs, once; the targets' rows are taken from them.
   std::vector<std::int64_t> all_rows = ref_rows;
   all_rows.insert(all_rows.end(), target_rows.begin(), target_rows.end());
   std::sort(all_rows.begin(), all_rows.end());
   all_rows.erase(std::unique(all_rows.begin(), all_rows.end()), all_rows.end());
   auto all_features = twin_model.ecg_features(train::cache_signals(cache, all_rows));
+  std::vector<std::int64_t> target_positions;
+  for (std::int64_t row : target_rows)
+    target_positions.push_back(std::lower_bound(all_rows.begin(), all_rows.end(), row) - all_rows.begin());
+  auto real_features = all_features.index_select(0, torch::tensor(target_positions, torch::kLong));
   // The Fréchet distance needs two rows per set; tiny splits get null instead.
   auto fid = [](const torch::Tensor& a, const torch::Tensor& b) {
     return a.size(0) >= 2 && b.size(0) >= 2 ? number_or_null(eval::frechet_distance(a, b)) : nlohmann::json(nullptr);
@@ -332,10 +331,10 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
   for (std::int64_t i = 0; i < examples; ++i) {
     const auto& target_entry = cache.entries()[static_cast<std::size_t>(target_rows[static_cast<std::size_t>(i)])];
     const auto& ref_entry = cache.entries()[static_cast<std::size_t>(ref_rows[static_cast<std::size_t>(i)])];
-    auto twin = window_record(twins[i].data_ptr<float>(), leads, samples, fs, "twin", target_entry.statements,
+    auto twin = report_window(twins[i].data_ptr<float>(), leads, samples, fs, "twin", target_entry.statements,
                               target_hr[static_cast<std::size_t>(i)]);
     twin.patient_id = target_entry.patient_id;
-    auto ref = window_record(ref_signals[i].contiguous().data_ptr<float>(), leads, samples, fs, ref_entry.id,
+    auto ref = report_window(ref_signals[i].contiguous().data_ptr<float>(), leads, samples, fs, ref_entry.id,
                              ref_entry.statements, ref_entry.heart_rate);
     const std::string name = "pair" + std::to_string(i);
     auto twin_input = data::plot_input(twin, "twin");
@@ -345,9 +344,9 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     guard.add_file(options.out / images.back());
     const data::Record other =
         ground_truth[static_cast<std::size_t>(i)].empty()
-            ? window_record(target_signals[i].contiguous().data_ptr<float>(), leads, samples, fs, target_entry.id,
+            ? report_window(target_signals[i].contiguous().data_ptr<float>(), leads, samples, fs, target_entry.id,
                             target_entry.statements, target_entry.heart_rate)
-            : window_record(ground_truth[static_cast<std::size_t>(i)].data(), leads, samples, fs, "ground truth",
+            : report_window(ground_truth[static_cast<std::size_t>(i)].data(), leads, samples, fs, "ground truth",
                             target_entry.statements, target_hr[static_cast<std::size_t>(i)]);
     auto other_input = data::plot_input(other, ground_truth[static_cast<std::size_t>(i)].empty() ? "real target" : "ground truth");
     const std::string suffix = ground_truth[static_cast<std::size_t>(i)].empty() ? "_target.png" : "_ground_truth.png";

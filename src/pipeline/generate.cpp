@@ -181,11 +181,12 @@ GenerateSummary generate_twins(const GenerateOptions& options) {
     data::Condition own{record.statements, record.heart_rate.value_or(0), record.age, record.sex};
     auto base = twin_model.base_vectors(window, make_reports({own}));
 
-    data::Record reference_window = record;
-    reference_window.signal.assign(window.data_ptr<float>(), window.data_ptr<float>() + leads * samples);
-    reference_window.sampling_rate = fs;
-    reference_window.lead_names = data::standard_leads();
-    reference_window.units.assign(static_cast<std::size_t>(leads), "mV");
+    data::Record reference_window = window_record(window.data_ptr<float>(), leads, samples, fs, record.id);
+    reference_window.patient_id = record.patient_id;
+    reference_window.age = record.age;
+    reference_window.sex = record.sex;
+    reference_window.statements = record.statements;
+    reference_window.heart_rate = record.heart_rate;
     nlohmann::json reference_json = {{"reference", reference.path.string()},
                                       {"id", reference_id},
                                       {"statements", record.statements},
@@ -222,12 +223,7 @@ GenerateSummary generate_twins(const GenerateOptions& options) {
         const auto& job = jobs[j];
         const auto& target = options.targets[job.target];
         const float* x = twins.data_ptr<float>() + static_cast<std::int64_t>(j - start) * leads * samples;
-        data::Record twin;
-        twin.id = "twin_" + std::to_string(job.sample);
-        twin.sampling_rate = fs;
-        twin.lead_names = data::standard_leads();
-        twin.units.assign(static_cast<std::size_t>(leads), "mV");
-        twin.signal.assign(x, x + leads * samples);
+        data::Record twin = window_record(x, leads, samples, fs, "twin_" + std::to_string(job.sample));
         twin.patient_id = record.patient_id;
         twin.age = targets[j - start].age;
         twin.sex = targets[j - start].sex;

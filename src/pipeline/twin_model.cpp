@@ -96,6 +96,17 @@ torch::Tensor TwinModel::text_features(const std::vector<std::vector<std::string
   return evaluator_->text_features(reports).to(torch::kCPU);
 }
 
+data::Record window_record(const float* signal, std::int64_t leads, std::int64_t samples, double fs,
+                           const std::string& id) {
+  data::Record r;
+  r.id = id;
+  r.sampling_rate = fs;
+  r.lead_names = data::standard_leads();
+  r.units.assign(static_cast<std::size_t>(leads), "mV");
+  r.signal.assign(signal, signal + leads * samples);
+  return r;
+}
+
 std::optional<double> measure_heart_rate(const float* signal, std::int64_t leads, std::int64_t samples, double fs) {
   auto peaks = signal::detect_r_peaks_leads(signal, leads, samples, fs);
   return signal::heart_rate_bpm(peaks, fs);

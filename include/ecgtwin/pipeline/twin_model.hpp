@@ -70,6 +70,10 @@ class TwinModel {
   bool signal_space_ = false;
 };
 
+// A Record of one model window: [leads x samples] at fs Hz in mV, standard lead names.
+data::Record window_record(const float* signal, std::int64_t leads, std::int64_t samples, double fs,
+                           const std::string& id);
+
 // Heart rate of a [12 x samples] signal from the multi-lead R-peak detector; nullopt with
 // fewer than two beats.
 std::optional<double> measure_heart_rate(const float* signal, std::int64_t leads, std::int64_t samples, double fs);

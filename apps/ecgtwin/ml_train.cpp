@@ -1,4 +1,5 @@
-// ecgtwin train-autoencoder | train-extractor | train-diffusion | train-evaluator: one stage
+// ecgtwin train-autoencoder | train-extractor | train-diffusion | train-evaluator |
+// train-classifier: one stage
 // each, from a prepared cache into a model folder.
 #include <cstdio>
 #include <functional>
@@ -86,6 +87,9 @@ Registrar diffusion("train-diffusion", "train the conditional latent diffusion d
                     make_setup("diffusion", train::train_diffusion));
 Registrar evaluator("train-evaluator", "train the ECG-text feature network used by evaluate (FID, CLIP score)",
                     make_setup("evaluator", train::train_evaluator));
+Registrar classifier("train-classifier",
+                     "train the population diagnosis classifier of the personalised auto-diagnosis experiment (diagnose)",
+                     make_setup("classifier", train::train_classifier));
 
 }  // namespace
 }  // namespace ecgtwin::app

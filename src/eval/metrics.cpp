@@ -3,6 +3,7 @@
 #include <torch/linalg.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <map>
 
 #include "ecgtwin/util/error.hpp"
@@ -134,6 +135,34 @@ double retrieval_top1(const torch::Tensor& ecg_features, const torch::Tensor& ca
   int64_t hits = 0;
   for (int64_t i = 0; i < e.size(0); ++i) hits += accessor[i] == target_index[static_cast<size_t>(i)];
   return static_cast<double>(hits) / static_cast<double>(e.size(0));
+}
+
+MultilabelScores multilabel_scores(const torch::Tensor& predicted, const torch::Tensor& labels) {
+  TORCH_CHECK(predicted.dim() == 2 && predicted.sizes() == labels.sizes(),
+              "multilabel_scores: expected predictions and labels of one shape [N, C], got ", predicted.sizes(),
+              " and ", labels.sizes());
+  auto p = predicted.to(torch::kCPU).gt(0.5);
+  auto y = labels.to(torch::kCPU).gt(0.5);
+  MultilabelScores out;
+  const int64_t n = p.size(0), classes = p.size(1);
+  if (n == 0) return out;
+  out.exact_match = p.eq(y).all(1).to(torch::kDouble).mean().item<double>();
+  out.label_accuracy = p.eq(y).to(torch::kDouble).mean().item<double>();
+  auto tp = (p & y).sum(0).to(torch::kDouble), fp = (p & ~y).sum(0).to(torch::kDouble),
+       fn = (~p & y).sum(0).to(torch::kDouble);
+  double sum = 0;
+  for (int64_t c = 0; c < classes; ++c) {
+    const double t = tp[c].item<double>(), f = fp[c].item<double>() + fn[c].item<double>();
+    if (t + f == 0) {
+      out.f1.push_back(std::nan(""));
+      continue;
+    }
+    out.f1.push_back(2 * t / (2 * t + f));
+    sum += out.f1.back();
+    ++out.scored_classes;
+  }
+  out.macro_f1 = out.scored_classes ? sum / double(out.scored_classes) : 0.0;
+  return out;
 }
 
 }  // namespace ecgtwin::eval

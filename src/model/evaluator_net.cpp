@@ -56,23 +56,29 @@ torch::Tensor SEBasicBlock1dImpl::forward(const torch::Tensor& x) {
   return torch::relu(h + (downsample_ ? downsample_->forward(x) : x));
 }
 
+nn::ModuleList se_resnet_stages(int64_t in, const std::vector<int64_t>& channels, int64_t blocks_per_stage,
+                                int64_t kernel, int64_t reduction) {
+  auto stages = nn::ModuleList();
+  for (size_t stage = 0; stage < channels.size(); ++stage) {
+    auto blocks = nn::Sequential();
+    for (int64_t b = 0; b < blocks_per_stage; ++b) {
+      const int64_t stride = (b == 0 && stage > 0) ? 2 : 1;
+      blocks->push_back(SEBasicBlock1d(in, channels[stage], stride, kernel, reduction));
+      in = channels[stage];
+    }
+    stages->push_back(blocks);
+  }
+  return stages;
+}
+
 EvaluatorNetImpl::EvaluatorNetImpl(const EvaluatorOptions& options) : options_(options) {
   options_.validate();
   const auto& channels = options_.channels();
   conv1_ = register_module("conv1", conv(options_.leads(), channels.front(), 15, 2));
   bn1_ = register_module("bn1", nn::BatchNorm1d(channels.front()));
-  layers_ = register_module("layers", nn::ModuleList());
-  int64_t in = channels.front();
-  for (size_t stage = 0; stage < channels.size(); ++stage) {
-    auto blocks = nn::Sequential();
-    for (int64_t b = 0; b < options_.blocks_per_stage(); ++b) {
-      const int64_t stride = (b == 0 && stage > 0) ? 2 : 1;
-      blocks->push_back(SEBasicBlock1d(in, channels[stage], stride, options_.kernel(), options_.se_reduction()));
-      in = channels[stage];
-    }
-    layers_->push_back(blocks);
-  }
-  ecg_proj_ = register_module("ecg_proj", nn::Linear(in, options_.embed_dim()));
+  layers_ = register_module("layers", se_resnet_stages(channels.front(), channels, options_.blocks_per_stage(),
+                                                       options_.kernel(), options_.se_reduction()));
+  ecg_proj_ = register_module("ecg_proj", nn::Linear(channels.back(), options_.embed_dim()));
   text_mlp_ = register_module("text_mlp", nn::Sequential());
   text_mlp_->push_back("fc1", nn::Linear(options_.statement_dim(), options_.text_hidden()));
   text_mlp_->push_back("act", nn::GELU());

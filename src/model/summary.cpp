@@ -90,6 +90,14 @@ void read_evaluator(config::Section section, EvaluatorOptions& v) {
   section.finish();
 }
 
+void read_classifier(config::Section section, ClassifierOptions& v) {
+  v.channels(section.get("channels", v.channels()))
+      .blocks_per_stage(section.get_in("blocks_per_stage", v.blocks_per_stage(), 1, 64))
+      .kernel(section.get_in("kernel", v.kernel(), 1, 1025))
+      .se_reduction(section.get_in("se_reduction", v.se_reduction(), 1, 1024));
+  section.finish();
+}
+
 std::vector<int64_t> shape(std::initializer_list<int64_t> dims) { return dims; }
 
 }  // namespace
@@ -102,6 +110,7 @@ ModelOptions read_model_options(config::Section& model) {
   read_extractor(model.child("extractor"), options.extractor);
   read_denoiser(model.child("denoiser"), options.denoiser, options.autoencoder);
   read_evaluator(model.child("evaluator"), options.evaluator);
+  read_classifier(model.child("classifier"), options.classifier);
   model.finish();
 
   const int64_t statement_dim = options.statements.embedding_dim();
@@ -110,7 +119,9 @@ ModelOptions read_model_options(config::Section& model) {
   options.denoiser.base_dim(options.extractor.hidden()).token_dim(options.denoiser.hidden());
   options.evaluator.leads(options.autoencoder.leads()).statement_dim(statement_dim);
   options.denoiser.validate();
+  options.classifier.leads(options.autoencoder.leads());
   options.evaluator.validate();
+  options.classifier.validate();
   return options;
 }
 
@@ -161,6 +172,13 @@ nlohmann::json summarize_models(const ModelOptions& options) {
                       {"input", shape({v.leads(), a.length()})},
                       {"statements", shape({slots, v.statement_dim()})},
                       {"features", shape({v.embed_dim()})}};
+
+  // The class count depends on the training data; the summary counts one logit per class.
+  Classifier classifier(options.classifier);
+  const auto& k = classifier->options();
+  out["classifier"] = {{"parameters_without_head", count_parameters(*classifier) - (k.channels().back() + 1) * k.classes()},
+                       {"input", shape({k.leads(), a.length()})},
+                       {"channels", k.channels()}};
 
   out["statements"] = {{"kind", options.statement_kind},
                        {"embedding_dim", s.embedding_dim()},

@@ -3,10 +3,14 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
 
 #include "ecgtwin/config/tree.hpp"
 #include "ecgtwin/data/cache.hpp"
 #include "ecgtwin/diffusion/config.hpp"
+#include "ecgtwin/pipeline/diagnose.hpp"
 #include "ecgtwin/pipeline/evaluate.hpp"
 #include "ecgtwin/signal/simulator_cohort.hpp"
 #include "ecgtwin/train/stages.hpp"
@@ -35,12 +39,21 @@ nlohmann::json run_demo(const DemoOptions& options) {
   const std::int64_t test_patients = demo.get_in("test_patients", std::int64_t{20}, 2, cohort.patients - 2);
   cohort.seed = static_cast<std::uint64_t>(demo.get_in("seed", std::int64_t{1}, 0, std::int64_t{1} << 62));
   cohort.fs = demo.get_in("fs", 500.0, 50.0, 10000.0);
+  // The personalised auto-diagnosis experiment on the held-out persons (train-classifier +
+  // diagnose); `diagnosis_conditions` target conditions per person (0: one per class).
+  const bool diagnosis = demo.get("diagnosis", true);
+  DiagnoseOptions diagnose_options;
+  diagnose_options.conditions = demo.get_in("diagnosis_conditions", std::int64_t{0}, 0, 1000);
+  diagnose_options.twins_per_condition = demo.get_in("diagnosis_twins", std::int64_t{2}, 1, 1000);
+  diagnose_options.finetune_steps = demo.get_in("diagnosis_finetune_steps", std::int64_t{30}, 1, 1000000);
   demo.finish();
   config::Section sampling = root.child("sampling");
   diffusion::SamplerOptions sampler = diffusion::read_sampler_options(sampling);
   sampling.finish();
   train::read_twin_config(config);  // every model key checked before any work starts
-  for (const char* stage : {"autoencoder", "extractor", "diffusion", "evaluator"}) {
+  std::vector<std::string> stage_names{"autoencoder", "extractor", "diffusion", "evaluator"};
+  if (diagnosis) stage_names.push_back("classifier");
+  for (const auto& stage : stage_names) {
     config["train"][stage]["device"] = options.device;
     train::read_train_options(config, stage);
   }
@@ -79,14 +92,16 @@ nlohmann::json run_demo(const DemoOptions& options) {
   timing["prepare_s"] = since(step_start);
   data::Cache cache = data::Cache::open(prepare.out);
 
-  // 3. The four networks.
+  // 3. The networks (the classifier only for the diagnosis experiment).
   const fs::path model_dir = options.out / "model";
   using Trainer = train::TrainResult (*)(const data::Cache&, const nlohmann::json&, const fs::path&);
   const std::pair<const char*, Trainer> stages[] = {{"autoencoder", train::train_autoencoder},
                                                     {"extractor", train::train_extractor},
                                                     {"diffusion", train::train_diffusion},
-                                                    {"evaluator", train::train_evaluator}};
+                                                    {"evaluator", train::train_evaluator},
+                                                    {"classifier", train::train_classifier}};
   for (const auto& [stage, trainer] : stages) {
+    if (std::string(stage) == "classifier" && !diagnosis) continue;
     step_start = std::chrono::steady_clock::now();
     if (options.resume && fs::exists(model_dir / (std::string(stage) + ".pt"))) {
       spdlog::info("demo: {} already trained, kept", stage);
@@ -111,6 +126,41 @@ nlohmann::json run_demo(const DemoOptions& options) {
   evaluate.out = options.out;
   nlohmann::json metrics = evaluate_twins(evaluate);
   timing["evaluate_s"] = since(step_start);
+
+  // 5. Personalised auto-diagnosis: the population classifier fine-tuned on each held-out
+  // person's twins, tested on the person's other records.
+  if (diagnosis) {
+    step_start = std::chrono::steady_clock::now();
+    diagnose_options.model = model_dir;
+    diagnose_options.data = prepare.out;
+    diagnose_options.sampler = sampler;
+    diagnose_options.seed = cohort.seed;
+    diagnose_options.device = options.device;
+    diagnose_options.out = options.out / "diagnosis";
+    nlohmann::json result = diagnose(diagnose_options);
+    nlohmann::json summary;
+    for (const char* key : {"accuracy_without_twins", "macro_f1_without_twins", "accuracy_with_twins",
+                            "macro_f1_with_twins", "accuracy_reference_only", "macro_f1_reference_only",
+                            "patients", "held_out_records"})
+      summary[key] = result.at(key);
+    metrics["diagnosis"] = summary;
+    auto three = [](const nlohmann::json& v) {
+      char buffer[32];
+      std::snprintf(buffer, sizeof buffer, "%.3f", v.get<double>());
+      return std::string(buffer);
+    };
+    std::string report = util::read_file(options.out / "report.md");
+    report += "\n## Personalised auto-diagnosis\n\n| classifier | accuracy | macro-F1 |\n|---|---|---|\n";
+    for (const auto& [name, key] : std::vector<std::pair<std::string, std::string>>{
+             {"population (without twins)", "without_twins"},
+             {"fine-tuned on the reference only", "reference_only"},
+             {"fine-tuned on twins", "with_twins"}})
+      report += "| " + name + " | " + three(summary["accuracy_" + key]) + " | " + three(summary["macro_f1_" + key]) +
+                " |\n";
+    report += "\nDetails per class and patient: [diagnosis/diagnosis.md](diagnosis/diagnosis.md).\n";
+    util::write_file_atomic(options.out / "report.md", report);
+    timing["diagnose_s"] = since(step_start);
+  }
   timing["total_s"] = since(started);
   metrics["timing"] = timing;
   util::write_file_atomic(options.out / "metrics.json", metrics.dump(2) + "\n");

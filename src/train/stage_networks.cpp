@@ -2,6 +2,10 @@
 // are read back.
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <map>
+#include <set>
+
 #include "ecgtwin/config/tree.hpp"
 #include "ecgtwin/diffusion/config.hpp"
 #include "ecgtwin/train/checkpoint.hpp"
@@ -56,7 +60,8 @@ TrainOptions read_train_options(const nlohmann::json& root, const std::string& s
       {"autoencoder", {"kl_weight", "kl_warmup_steps", "fit_scaling_factor"}},
       {"extractor", {"augment", "encode_batch"}},
       {"diffusion", {"base_from"}},
-      {"evaluator", {}}};
+      {"evaluator", {}},
+      {"classifier", {"min_count"}}};
   nlohmann::json extra = nlohmann::json::object();
   for (const auto& key : kStageKeys.at(stage)) {
     nlohmann::json value = s.raw(key);
@@ -263,6 +268,44 @@ LoadedDiffusion load_diffusion(const fs::path& file, const torch::Device& device
 
 LoadedEvaluator load_evaluator(const fs::path& file, const torch::Device& device) {
   return load_with_statements<LoadedEvaluator, EvaluatorStage>(file, "evaluator", device);
+}
+
+std::vector<std::string> diagnosis_classes(const std::vector<std::vector<std::string>>& reports,
+                                           std::int64_t min_count) {
+  std::map<std::string, std::int64_t> count;
+  for (const auto& report : reports)
+    for (const auto& s : std::set<std::string>(report.begin(), report.end())) ++count[s];
+  std::vector<std::pair<std::string, std::int64_t>> kept;
+  for (const auto& [s, n] : count)
+    if (n >= min_count) kept.emplace_back(s, n);
+  std::stable_sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::vector<std::string> out;
+  for (const auto& [s, n] : kept) out.push_back(s);
+  return out;
+}
+
+torch::Tensor diagnosis_labels(const std::vector<std::vector<std::string>>& reports,
+                               const std::vector<std::string>& classes) {
+  std::map<std::string, std::int64_t> index;
+  for (std::size_t c = 0; c < classes.size(); ++c) index[classes[c]] = static_cast<std::int64_t>(c);
+  auto labels = torch::zeros({static_cast<std::int64_t>(reports.size()), static_cast<std::int64_t>(classes.size())});
+  auto a = labels.accessor<float, 2>();
+  for (std::size_t i = 0; i < reports.size(); ++i)
+    for (const auto& s : reports[i])
+      if (auto it = index.find(s); it != index.end()) a[static_cast<std::int64_t>(i)][it->second] = 1.0f;
+  return labels;
+}
+
+LoadedClassifier load_classifier(const fs::path& file, const torch::Device& device) {
+  nlohmann::json meta = module_meta(file, "classifier");
+  LoadedClassifier out;
+  out.config = read_twin_config(meta.at("config"));
+  out.classes = meta.at("extra").at("classes").get<std::vector<std::string>>();
+  out.network = model::Classifier(
+      model::ClassifierOptions(out.config.model.classifier).classes(static_cast<std::int64_t>(out.classes.size())));
+  load_module(file, *out.network, device);
+  out.network->eval();
+  return out;
 }
 
 }  // namespace ecgtwin::train

@@ -320,6 +320,43 @@ class EvaluatorTask : public TrainingTask {
   EvaluatorStage net_{nullptr};
 };
 
+// ---- classifier --------------------------------------------------------------------------
+
+class ClassifierTask : public TrainingTask {
+ public:
+  ClassifierTask(const data::Cache& cache, const TwinConfig& config, std::int64_t min_count)
+      : cache_(cache), rows_(training_rows(cache)) {
+    auto reports = reports_of(cache, rows_);
+    classes_ = diagnosis_classes(reports, min_count);
+    if (classes_.empty())
+      throw InputError("train.classifier.min_count", "no statement occurs in " + std::to_string(min_count) +
+                                                         " or more training records; lower it");
+    labels_ = diagnosis_labels(reports, classes_);
+    net_ = model::Classifier(
+        model::ClassifierOptions(config.model.classifier).classes(static_cast<std::int64_t>(classes_.size())));
+    spdlog::info("classifier: {} training records, {} classes (statements of at least {} records)", rows_.size(),
+                 classes_.size(), min_count);
+  }
+  std::string stage() const override { return "classifier"; }
+  torch::nn::Module& model() override { return *net_; }
+  std::int64_t dataset_size() const override { return static_cast<std::int64_t>(rows_.size()); }
+  nlohmann::json extra_meta() const override { return {{"classes", classes_}}; }
+  torch::Tensor loss(const std::vector<std::int64_t>& indices, std::int64_t, at::Generator& generator,
+                     std::map<std::string, torch::Tensor>&) override {
+    const torch::Device device = device_of(*net_);
+    auto x = augment_signals(cache_signals(cache_, pick(rows_, indices)), cache_.sampling_rate(), generator).to(device);
+    auto y = labels_.index_select(0, torch::tensor(indices, torch::kLong)).to(device);
+    return torch::binary_cross_entropy_with_logits(net_->forward(x), y);
+  }
+
+ private:
+  const data::Cache& cache_;
+  std::vector<std::int64_t> rows_;
+  std::vector<std::string> classes_;
+  torch::Tensor labels_;
+  model::Classifier net_{nullptr};
+};
+
 template <typename T>
 T stage_key(const nlohmann::json& keys, const std::string& stage, const std::string& key, T fallback) {
   if (!keys.contains(key)) return fallback;
@@ -414,6 +451,18 @@ TrainResult train_evaluator(const data::Cache& cache, const nlohmann::json& conf
   write_stage_config(config, out, "evaluator");
   seed_initialisation(options, "evaluator");
   EvaluatorTask task(cache, twin);
+  return run_training(task, options, out, config);
+}
+
+TrainResult train_classifier(const data::Cache& cache, const nlohmann::json& config, const fs::path& out) {
+  TwinConfig twin = read_twin_config(config);
+  nlohmann::json keys;
+  TrainOptions options = read_train_options(config, "classifier", &keys);
+  const auto min_count = stage_key<std::int64_t>(keys, "classifier", "min_count", 5);
+  if (min_count < 1) throw InputError("train.classifier.min_count", "expected at least 1");
+  write_stage_config(config, out, "classifier");
+  seed_initialisation(options, "classifier");
+  ClassifierTask task(cache, twin, min_count);
   return run_training(task, options, out, config);
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Program-level cases for train-*, generate and evaluate: pipeline.sh CASE ECGTWIN_BIN WORK_DIR
+# Program-level cases for train-*, generate, evaluate, edit and diagnose: pipeline.sh CASE ECGTWIN_BIN WORK_DIR
 set -u
 case_name=$1
 bin=$2
@@ -23,11 +23,13 @@ model:
   extractor: {hidden: 32, depth: 1, heads: 2, ffn: 64}
   denoiser: {kind: dit, hidden: 32, depth: 2, heads: 2}
   evaluator: {channels: [8, 16], blocks_per_stage: 1, embed_dim: 8, text_hidden: 16, se_reduction: 4}
+  classifier: {channels: [8, 16], blocks_per_stage: 1, se_reduction: 4}
 train:
   autoencoder: {steps: 6, batch_size: 4, lr: 1.0e-3, log_every: 1}
   extractor: {steps: 4, batch_size: 4, lr: 1.0e-3}
   diffusion: {steps: 6, batch_size: 4, lr: 1.0e-3, ema_decay: 0.9}
   evaluator: {steps: 4, batch_size: 4, lr: 1.0e-3}
+  classifier: {steps: 4, batch_size: 4, lr: 1.0e-3, min_count: 2}
 YAML
     "$bin" -q simulate --patients 8 --records-per-patient 3 --fs 100 --seed 2 --out "$work/cohort" || fail "simulate $?"
     "$bin" -q prepare --dataset ptbxl "$work/cohort" --out "$cache" || fail "prepare $?"
@@ -108,6 +110,30 @@ YAML
       [ -s "$work/edit/$f" ] || fail "edit: missing $f"
     done
     grep -q '"atrial fibrillation"' "$work/edit/edit.json" || fail "edit.json lacks the edited statement"
+    ;;
+  diagnose)
+    rm -rf "$work/diagnose_model" "$work/diagnosis" "$work/bad_diagnosis"
+    # Without classifier.pt: exit 2, the file named, nothing written.
+    out=$("$bin" diagnose --model "$model" --data "$cache" --out "$work/bad_diagnosis" 2>&1)
+    [ $? -eq 2 ] || fail "missing classifier: expected exit 2"
+    echo "$out" | grep -q "classifier.pt" || fail "message does not name classifier.pt: $out"
+    [ -e "$work/bad_diagnosis" ] && fail "output left behind"
+    mkdir -p "$work/diagnose_model"
+    cp "$model"/{autoencoder,extractor,diffusion}.pt "$work/diagnose_model/"
+    "$bin" -q --threads 1 train-classifier --config "$config" --data "$cache" --out "$work/diagnose_model" \
+      || fail "train-classifier exit $?"
+    [ -s "$work/diagnose_model/classifier.pt" ] || fail "no classifier.pt"
+    "$bin" -q diagnose --model "$work/diagnose_model" --data "$cache" --conditions 2 --twins-per-condition 2 \
+      --finetune-steps 2 --finetune-batch 4 --steps 2 --out "$work/diagnosis" > /dev/null || fail "diagnose exit $?"
+    for key in accuracy_without_twins macro_f1_without_twins accuracy_with_twins macro_f1_with_twins; do
+      grep -q "\"$key\"" "$work/diagnosis/diagnosis.json" || fail "diagnosis.json lacks $key"
+    done
+    [ -s "$work/diagnosis/diagnosis.md" ] || fail "no diagnosis report"
+    out=$("$bin" diagnose --model "$work/diagnose_model" --data "$cache" --replay-fraction 1.5 \
+          --out "$work/bad_diagnosis" 2>&1)
+    [ $? -eq 2 ] || fail "bad --replay-fraction: expected exit 2"
+    echo "$out" | grep -q -- "--replay-fraction" || fail "message does not name the flag: $out"
+    [ -e "$work/bad_diagnosis" ] && fail "output left behind"
     ;;
   bad_input)
     out=$("$bin" train-diffusion --data "$work/nowhere" --out "$work/bad_model" 2>&1)

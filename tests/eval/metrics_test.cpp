@@ -81,5 +81,24 @@ TEST(ClipScore, CosineTimesHundredClampedAtZero) {
   EXPECT_NEAR(clip_score(a, b), 100.0 * (std::sqrt(0.5) + 0.0) / 2.0, 1e-9);
 }
 
+TEST(MultilabelScores, HandComputedCase) {
+  // Rows: right, right, one false positive, one false negative; class 3 never occurs.
+  auto labels = torch::tensor({1, 0, 0, 0, /**/ 0, 1, 0, 0, /**/ 1, 0, 0, 0, /**/ 1, 1, 0, 0}, torch::kFloat).view({4, 4});
+  auto predicted = torch::tensor({1, 0, 0, 0, /**/ 0, 1, 0, 0, /**/ 1, 0, 1, 0, /**/ 1, 0, 0, 0}, torch::kFloat).view({4, 4});
+  auto s = multilabel_scores(predicted, labels);
+  EXPECT_DOUBLE_EQ(s.exact_match, 0.5);
+  EXPECT_DOUBLE_EQ(s.label_accuracy, 14.0 / 16.0);
+  // class 0: TP 3 -> 1; class 1: TP 1, FN 1 -> 2/3; class 2: FP 1 -> 0; class 3: not scored.
+  ASSERT_EQ(s.f1.size(), 4u);
+  EXPECT_DOUBLE_EQ(s.f1[0], 1.0);
+  EXPECT_NEAR(s.f1[1], 2.0 / 3.0, 1e-12);
+  EXPECT_DOUBLE_EQ(s.f1[2], 0.0);
+  EXPECT_TRUE(std::isnan(s.f1[3]));
+  EXPECT_EQ(s.scored_classes, 3);
+  EXPECT_NEAR(s.macro_f1, (1.0 + 2.0 / 3.0 + 0.0) / 3.0, 1e-12);
+  EXPECT_DOUBLE_EQ(multilabel_scores(labels, labels).macro_f1, 1.0);
+  EXPECT_THROW(multilabel_scores(predicted, labels.slice(0, 0, 2)), c10::Error);
+}
+
 }  // namespace
 }  // namespace ecgtwin::eval

@@ -11,6 +11,7 @@
 #include "ecgtwin/data/cache.hpp"
 #include "ecgtwin/data/record_io.hpp"
 #include "ecgtwin/io/npy.hpp"
+#include "ecgtwin/pipeline/diagnose.hpp"
 #include "ecgtwin/pipeline/edit.hpp"
 #include "ecgtwin/pipeline/evaluate.hpp"
 #include "ecgtwin/pipeline/generate.hpp"
@@ -32,11 +33,13 @@ model:
   extractor: {hidden: 32, depth: 1, heads: 2, ffn: 64}
   denoiser: {kind: dit, hidden: 32, depth: 2, heads: 2}
   evaluator: {channels: [8, 16], blocks_per_stage: 1, embed_dim: 8, text_hidden: 16, se_reduction: 4}
+  classifier: {channels: [8, 16], blocks_per_stage: 1, se_reduction: 4}
 train:
   autoencoder: {steps: 3, batch_size: 4, lr: 1.0e-3, log_every: 1}
   extractor: {steps: 3, batch_size: 4, lr: 1.0e-3, log_every: 1}
   diffusion: {steps: 4, batch_size: 4, lr: 1.0e-3, log_every: 1, ema_decay: 0.9}
   evaluator: {steps: 3, batch_size: 4, lr: 1.0e-3, log_every: 1}
+  classifier: {steps: 3, batch_size: 4, lr: 1.0e-3, log_every: 1, min_count: 2}
 )";
 
 // One cohort, cache and model folder for every test of this file.
@@ -66,6 +69,7 @@ class PipelineTest : public ::testing::Test {
     train::train_extractor(*cache_, *config_, root() / "model");
     train::train_diffusion(*cache_, *config_, root() / "model");
     train::train_evaluator(*cache_, *config_, root() / "model");
+    train::train_classifier(*cache_, *config_, root() / "model");
   }
   static void TearDownTestSuite() {
     delete cache_;
@@ -84,7 +88,7 @@ nlohmann::json* PipelineTest::config_ = nullptr;
 data::Cache* PipelineTest::cache_ = nullptr;
 
 TEST_F(PipelineTest, EveryStageWritesItsModelConfigAndMetrics) {
-  for (const char* stage : {"autoencoder", "extractor", "diffusion", "evaluator"}) {
+  for (const char* stage : {"autoencoder", "extractor", "diffusion", "evaluator", "classifier"}) {
     const auto model = root() / "model" / (std::string(stage) + ".pt");
     ASSERT_TRUE(std::filesystem::exists(model)) << model;
     EXPECT_TRUE(std::filesystem::exists(root() / "model" / (std::string(stage) + "_config.yaml")));
@@ -216,6 +220,45 @@ TEST_F(PipelineTest, EvaluateWritesEveryMetricWithTheGroundTruth) {
   EXPECT_TRUE(std::filesystem::exists(o.out / "report.md"));
   EXPECT_TRUE(std::filesystem::exists(o.out / "images" / "heart_rate.png"));
   EXPECT_TRUE(std::filesystem::exists(o.out / "images" / "pair0_ground_truth.png"));
+}
+
+TEST_F(PipelineTest, DiagnoseScoresEveryPatientAndIsSeeded) {
+  pipeline::DiagnoseOptions o;
+  o.model = root() / "model";
+  o.data = root() / "cache";
+  o.conditions = 2;
+  o.twins_per_condition = 2;
+  o.finetune_steps = 2;
+  o.finetune_batch = 4;
+  o.sampler.steps(2);
+  o.device = "cpu";
+  o.out = root() / "diagnosis_a";
+  auto a = pipeline::diagnose(o);
+  for (const char* key : {"accuracy_without_twins", "macro_f1_without_twins", "accuracy_with_twins",
+                          "macro_f1_with_twins", "accuracy_reference_only", "macro_f1_reference_only"}) {
+    ASSERT_TRUE(a.contains(key)) << key;
+    EXPECT_GE(a.at(key).get<double>(), 0.0) << key;
+    EXPECT_LE(a.at(key).get<double>(), 1.0) << key;
+  }
+  // Every test patient has 3 records: one reference and two held out.
+  const auto patients = a.at("patients").get<std::int64_t>();
+  EXPECT_GT(patients, 0);
+  EXPECT_EQ(a.at("held_out_records").get<std::int64_t>(), 2 * patients);
+  EXPECT_EQ(a.at("per_patient").size(), static_cast<std::size_t>(patients));
+  EXPECT_EQ(a.at("twins").get<std::int64_t>(), patients * 2 * std::int64_t(a.at("conditions").size()));
+  EXPECT_TRUE(std::filesystem::exists(o.out / "diagnosis.json"));
+  EXPECT_TRUE(std::filesystem::exists(o.out / "diagnosis.md"));
+  o.out = root() / "diagnosis_b";
+  EXPECT_EQ(pipeline::diagnose(o).dump(), a.dump());
+
+  o.split = "train";
+  o.out = root() / "diagnosis_bad";
+  EXPECT_THROW(pipeline::diagnose(o), InputError);
+  o.split = "test";
+  test::TempDir empty;
+  o.model = empty.path();
+  EXPECT_THROW(pipeline::diagnose(o), InputError);
+  EXPECT_FALSE(std::filesystem::exists(o.out));
 }
 
 TEST_F(PipelineTest, UnknownTrainKeysAndMissingStagesAreRefused) {

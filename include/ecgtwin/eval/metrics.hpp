@@ -44,4 +44,15 @@ double silhouette(const torch::Tensor& features, const std::vector<std::string>&
 double retrieval_top1(const torch::Tensor& ecg_features, const torch::Tensor& candidate_text,
                       const std::vector<int64_t>& target_index);
 
+// Multi-label classification scores of predictions and labels, both [N, C] with values 0/1.
+struct MultilabelScores {
+  double exact_match = 0;     // fraction of rows whose predicted label set equals the true one
+  double label_accuracy = 0;  // fraction of the N x C decisions that are right
+  double macro_f1 = 0;        // mean over the classes of 2 TP / (2 TP + FP + FN), over the classes
+                              // with at least one true or predicted positive
+  int64_t scored_classes = 0; // the classes the macro mean is taken over
+  std::vector<double> f1;     // per class; NaN for a class with no true and no predicted positive
+};
+MultilabelScores multilabel_scores(const torch::Tensor& predicted, const torch::Tensor& labels);
+
 }  // namespace ecgtwin::eval

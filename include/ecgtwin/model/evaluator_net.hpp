@@ -47,6 +47,11 @@ class SEBasicBlock1dImpl : public torch::nn::Module {
 };
 TORCH_MODULE(SEBasicBlock1d);
 
+// The SE-ResNet stages: per stage `blocks_per_stage` blocks, the first of every stage after
+// the first with stride 2; each stage a Sequential in the list.
+torch::nn::ModuleList se_resnet_stages(int64_t in, const std::vector<int64_t>& channels, int64_t blocks_per_stage,
+                                       int64_t kernel, int64_t reduction);
+
 class EvaluatorNetImpl : public torch::nn::Module {
  public:
   explicit EvaluatorNetImpl(const EvaluatorOptions& options = {});

@@ -9,6 +9,7 @@
 
 #include "ecgtwin/config/tree.hpp"
 #include "ecgtwin/model/autoencoder.hpp"
+#include "ecgtwin/model/classifier.hpp"
 #include "ecgtwin/model/denoiser.hpp"
 #include "ecgtwin/model/evaluator_net.hpp"
 #include "ecgtwin/model/extractor.hpp"
@@ -26,10 +27,11 @@ struct ModelOptions {
   ExtractorOptions extractor;
   DenoiserOptions denoiser;
   EvaluatorOptions evaluator;
+  ClassifierOptions classifier;  // its class count comes from the training data
 };
 
 // Reads model.statements, model.condition, model.autoencoder, model.extractor,
-// model.denoiser and model.evaluator from `model` (the "model" section), refusing unknown
+// model.denoiser, model.evaluator and model.classifier from `model` (the "model" section), refusing unknown
 // keys. The statement width, the latent shape and the base-vector width are carried
 // across networks so that they fit together. InputError naming the key path otherwise.
 ModelOptions read_model_options(config::Section& model);

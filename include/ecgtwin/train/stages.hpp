@@ -5,6 +5,8 @@
 //   extractor    statement encoder + Individual Base Extractor (same-patient InfoNCE)
 //   diffusion    statement encoder + condition tokens + denoiser (epsilon MSE)
 //   evaluator    statement encoder + ECG-text feature network (CLIP loss)
+//   classifier   diagnosis classifier, one sigmoid per statement class (binary cross-entropy);
+//                the population model of the personalised auto-diagnosis experiment
 // A model folder holds <stage>.pt for each stage; each file carries the resolved config it
 // was trained with and the statement vocabulary, so it can be rebuilt without the cache.
 #include <torch/nn/module.h>
@@ -22,6 +24,7 @@
 #include "ecgtwin/diffusion/guidance.hpp"
 #include "ecgtwin/diffusion/schedule.hpp"
 #include "ecgtwin/model/autoencoder.hpp"
+#include "ecgtwin/model/classifier.hpp"
 #include "ecgtwin/model/condition.hpp"
 #include "ecgtwin/model/denoiser.hpp"
 #include "ecgtwin/model/evaluator_net.hpp"
@@ -145,6 +148,20 @@ struct LoadedEvaluator {
 };
 LoadedEvaluator load_evaluator(const fs::path& file, const torch::Device& device);
 
+// The diagnosis classifier's classes: every statement of at least `min_count` of `reports`,
+// most frequent first (ties in name order).
+std::vector<std::string> diagnosis_classes(const std::vector<std::vector<std::string>>& reports,
+                                           std::int64_t min_count);
+// Multi-hot labels [B, classes] (float) of reports; statements outside `classes` are ignored.
+torch::Tensor diagnosis_labels(const std::vector<std::vector<std::string>>& reports,
+                               const std::vector<std::string>& classes);
+struct LoadedClassifier {
+  model::Classifier network{nullptr};
+  TwinConfig config;
+  std::vector<std::string> classes;
+};
+LoadedClassifier load_classifier(const fs::path& file, const torch::Device& device);
+
 // ---- trainers ----------------------------------------------------------------------------
 
 // Each runs one stage on the cache's training split and writes <out>/<stage>.pt, its
@@ -158,6 +175,9 @@ TrainResult train_diffusion(const data::Cache& cache, const nlohmann::json& conf
                             const fs::path& out);
 TrainResult train_evaluator(const data::Cache& cache, const nlohmann::json& config,
                             const fs::path& out);
+// train.classifier.min_count (default 5): the training records a statement needs to be a class.
+TrainResult train_classifier(const data::Cache& cache, const nlohmann::json& config,
+                             const fs::path& out);
 
 // Augmented view of signals [B, 12, L] at `fs` Hz: amplitude scaling (0.9-1.1), a circular
 // shift of up to 0.2 s, baseline wander (0.1-0.5 Hz, up to 0.1 mV) and white noise (0.02 mV).

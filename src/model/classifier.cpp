@@ -1,0 +1,43 @@
+#include "ecgtwin/model/classifier.hpp"
+
+#include <torch/torch.h>
+
+#include "ecgtwin/model/evaluator_net.hpp"
+#include "ecgtwin/util/error.hpp"
+
+namespace ecgtwin::model {
+
+void ClassifierOptions::validate() const {
+  const std::string prefix = "model.classifier.";
+  if (leads() < 1) throw InputError(prefix + "leads", "expected at least 1");
+  if (channels().empty()) throw InputError(prefix + "channels", "expected at least one stage");
+  for (int64_t c : channels())
+    if (c < se_reduction() || se_reduction() < 1)
+      throw InputError(prefix + "channels", "every stage needs at least se_reduction (" +
+                                                std::to_string(se_reduction()) + ") channels");
+  if (blocks_per_stage() < 1) throw InputError(prefix + "blocks_per_stage", "expected at least 1");
+  if (kernel() < 1 || kernel() % 2 == 0) throw InputError(prefix + "kernel", "expected an odd kernel size");
+  if (classes() < 1) throw InputError(prefix + "classes", "expected at least one class");
+}
+
+ClassifierImpl::ClassifierImpl(const ClassifierOptions& options) : options_(options) {
+  options_.validate();
+  const auto& channels = options_.channels();
+  conv1_ = register_module(
+      "conv1", torch::nn::Conv1d(torch::nn::Conv1dOptions(options_.leads(), channels.front(), 15).stride(2).padding(7).bias(false)));
+  bn1_ = register_module("bn1", torch::nn::BatchNorm1d(channels.front()));
+  layers_ = register_module("layers", se_resnet_stages(channels.front(), channels, options_.blocks_per_stage(),
+                                                       options_.kernel(), options_.se_reduction()));
+  head_ = register_module("head", torch::nn::Linear(channels.back(), options_.classes()));
+}
+
+torch::Tensor ClassifierImpl::forward(const torch::Tensor& x) {
+  TORCH_CHECK(x.dim() == 3 && x.size(1) == options_.leads(), "Classifier: expected [B, ", options_.leads(),
+              ", L], got ", x.sizes());
+  torch::Tensor h = torch::relu(bn1_->forward(conv1_->forward(x)));
+  h = torch::max_pool1d(h, 3, 2, 1);
+  for (const auto& stage : *layers_) h = stage->as<torch::nn::Sequential>()->forward(h);
+  return head_->forward(h.mean(2));
+}
+
+}  // namespace ecgtwin::model

@@ -129,10 +129,10 @@ nlohmann::json scores_json(const eval::MultilabelScores& s) {
           {"scored_classes", s.scored_classes}};
 }
 
-std::string fmt(double v) {
+std::string fmt(double v, int decimals = 3) {
   if (!std::isfinite(v)) return "n/a";
   char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.3f", v);
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, v);
   return buffer;
 }
 
@@ -331,8 +331,8 @@ nlohmann::json diagnose(const DiagnoseOptions& options) {
      << y.size(0) << " held-out records in all. The population classifier (" << classes.size()
      << " statement classes) is fine-tuned per patient for " << options.finetune_steps << " steps on "
      << conditions.size() << " x " << options.twins_per_condition
-     << " twins of the reference (with twins), or on the reference record alone (reference only), each batch "
-     << fmt(options.replay_fraction) << " population records.\n\n"
+     << " twins of the reference (with twins), or on the reference record alone (reference only), with "
+     << fmt(100 * options.replay_fraction, 0) << " % of each batch drawn from the population's records.\n\n"
      << "| classifier | accuracy (exact set) | label accuracy | macro-F1 |\n|---|---|---|---|\n";
   auto row = [&](const char* name, const eval::MultilabelScores& s) {
     md << "| " << name << " | " << fmt(s.exact_match) << " | " << fmt(s.label_accuracy) << " | " << fmt(s.macro_f1)
@@ -347,7 +347,7 @@ nlohmann::json diagnose(const DiagnoseOptions& options) {
     md << "| " << classes[c] << " | " << per_class[c]["held_out_positives"].get<double>() << " | "
        << fmt(s_without.f1[c]) << " | " << fmt(s_reference.f1[c]) << " | " << fmt(s_with.f1[c]) << " |\n";
   md << "\nTarget conditions of the twins:\n\n";
-  for (const auto& c : conditions) md << "- " << joined(c.statements) << " at " << fmt(c.heart_rate) << " bpm\n";
+  for (const auto& c : conditions) md << "- " << joined(c.statements) << " at " << fmt(c.heart_rate, 1) << " bpm\n";
   util::write_file_atomic(options.out / "diagnosis.md", md.str());
   guard.add_file(options.out / "diagnosis.md");
   guard.keep();

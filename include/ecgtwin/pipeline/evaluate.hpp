@@ -34,7 +34,11 @@ struct EvaluateOptions {
 // precision, recall, f1, clip_score, clip_score_real, base_cosine_reference_twin,
 // base_cosine_reference_real, identification_top1, identification_top1_real,
 // silhouette_twins, silhouette_real, retrieval_top1_twins, retrieval_top1_real, and with a
-// ground truth: ground_truth_win_rate, ground_truth_distance_mv, other_person_distance_mv.
+// ground truth: ground_truth_win_rate, ground_truth_pairwise_win_rate, ground_truth_distance_mv,
+// other_person_distance_mv and, as baselines, the win rates of the real targets
+// (ground_truth_win_rate_real_target), of the references copied unchanged
+// (ground_truth_win_rate_reference) and of the real targets passed through the autoencoder
+// (ground_truth_win_rate_reconstructed_target).
 nlohmann::json evaluate_twins(const EvaluateOptions& options);
 
 }  // namespace ecgtwin::pipeline

@@ -6,17 +6,18 @@
 
 #include "command.hpp"
 #include "ecgtwin/config/tree.hpp"
-#include "ecgtwin/diffusion/config.hpp"
 #include "ecgtwin/pipeline/diagnose.hpp"
+#include "ml_sampling.hpp"
 
 namespace ecgtwin::app {
 namespace {
 
 struct DiagnoseFlags {
   ConfigOptions config;
-  std::string model, data, out, split = "test", device = "auto", sampler;
-  std::int64_t conditions = 0, twins = 4, finetune_steps = 30, finetune_batch = 32, max_patients = 0, steps = 50,
-               seed = 0, batch = 64;
+  SamplingFlags sampling;
+  std::string model, data, out, split = "test", device = "auto";
+  std::int64_t conditions = 0, twins = 4, finetune_steps = 30, finetune_batch = 32, max_patients = 0, seed = 0,
+               batch = 64;
   double finetune_lr = 1e-4, replay = 0.75;
 };
 
@@ -38,21 +39,15 @@ Registrar registrar(
       app.add_option("--replay-fraction", f->replay,
                      "share of each fine-tuning batch drawn from the training split (default: 0.75)");
       app.add_option("--max-patients", f->max_patients, "at most N patients (default: 0 = all with two or more records)");
-      app.add_option("--sampler", f->sampler, "ddim or ddpm (default: ddim; key sampling.sampler)");
-      app.add_option("--steps", f->steps, "DDIM steps (default: 50; key sampling.steps)");
+      add_sampling_flags(app, f->sampling, /*eta_and_guidance=*/true);
       app.add_option("--seed", f->seed, "seed of the twins and of the fine-tuning batches (default: 0)");
       app.add_option("--device", f->device, "cpu, cuda, cuda:N or auto (default: auto)");
       app.add_option("--batch", f->batch, "twins sampled together (default: 64)");
-      app.add_option("--out", f->out, "output folder: diagnosis.json, diagnosis.md")->required();
+      app.add_option("--out", f->out, "output folder: diagnosis.json, diagnosis.md, config.yaml")->required();
       return [f, &app]() {
         config::Json tree = resolve_config(f->config);
-        if (app.count("--sampler")) config::set_key(tree, "sampling.sampler", f->sampler);
-        if (app.count("--steps")) config::set_key(tree, "sampling.steps", f->steps);
-        config::Section root(tree, "");
-        config::Section sampling = root.child("sampling");
         pipeline::DiagnoseOptions o;
-        o.sampler = diffusion::read_sampler_options(sampling);
-        sampling.finish();
+        o.sampler = sampler_from_flags(app, f->sampling, tree);
         o.model = f->model;
         o.data = f->data;
         o.split = f->split;
@@ -68,6 +63,8 @@ Registrar registrar(
         o.batch = f->batch;
         o.out = f->out;
         auto result = pipeline::diagnose(o);
+        tree["diagnose"] = {{"model", f->model}, {"data", f->data}, {"split", f->split}, {"seed", f->seed}};
+        config::write_file(tree, std::filesystem::path(f->out) / "config.yaml");
         std::printf(
             "accuracy %.3f -> %.3f with twins (%.3f reference only); macro-F1 %.3f -> %.3f (%.3f); %s patients, "
             "%s held-out records\nreport: %s/diagnosis.md\n",

@@ -5,16 +5,17 @@
 
 #include "command.hpp"
 #include "ecgtwin/config/tree.hpp"
-#include "ecgtwin/diffusion/config.hpp"
 #include "ecgtwin/pipeline/evaluate.hpp"
+#include "ml_sampling.hpp"
 
 namespace ecgtwin::app {
 namespace {
 
 struct EvaluateFlags {
   ConfigOptions config;
-  std::string model, data, out, ground_truth, split = "test", device = "auto", sampler;
-  std::int64_t max_pairs = 0, steps = 50, seed = 0, batch = 64;
+  SamplingFlags sampling;
+  std::string model, data, out, ground_truth, split = "test", device = "auto";
+  std::int64_t max_pairs = 0, seed = 0, batch = 64;
 };
 
 Registrar registrar("evaluate", "evaluate a twin model on the same-patient pairs of a prepared data set", [](CLI::App& app) {
@@ -26,21 +27,15 @@ Registrar registrar("evaluate", "evaluate a twin model on the same-patient pairs
                  "simulated cohort folder (ecgtwin simulate --out): also compare with the true twins");
   app.add_option("--split", f->split, "train, val or test (default: test)");
   app.add_option("--max-pairs", f->max_pairs, "evaluate at most N pairs (default: 0 = all)");
-  app.add_option("--sampler", f->sampler, "ddim or ddpm (default: ddim; key sampling.sampler)");
-  app.add_option("--steps", f->steps, "DDIM steps (default: 50; key sampling.steps)");
+  add_sampling_flags(app, f->sampling, /*eta_and_guidance=*/false);
   app.add_option("--seed", f->seed, "seed of the twins' initial noise (default: 0)");
   app.add_option("--device", f->device, "cpu, cuda, cuda:N or auto (default: auto)");
   app.add_option("--batch", f->batch, "twins sampled together (default: 64)");
   app.add_option("--out", f->out, "output folder: metrics.json, report.md, images/")->required();
   return [f, &app]() {
     config::Json tree = resolve_config(f->config);
-    if (app.count("--sampler")) config::set_key(tree, "sampling.sampler", f->sampler);
-    if (app.count("--steps")) config::set_key(tree, "sampling.steps", f->steps);
-    config::Section root(tree, "");
-    config::Section sampling = root.child("sampling");
     pipeline::EvaluateOptions o;
-    o.sampler = diffusion::read_sampler_options(sampling);
-    sampling.finish();
+    o.sampler = sampler_from_flags(app, f->sampling, tree);
     o.model = f->model;
     o.data = f->data;
     o.ground_truth = f->ground_truth;

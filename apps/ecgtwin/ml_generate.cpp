@@ -4,34 +4,22 @@
 
 #include "command.hpp"
 #include "ecgtwin/config/tree.hpp"
-#include "ecgtwin/diffusion/config.hpp"
 #include "ecgtwin/pipeline/generate.hpp"
 #include "ecgtwin/util/error.hpp"
+#include "ml_sampling.hpp"
 
 namespace ecgtwin::app {
 namespace {
 
 struct GenerateFlags {
   ConfigOptions config;
-  std::string model, out, condition, conditions_file, sex, device = "auto", sampler;
+  SamplingFlags sampling;
+  std::string model, out, condition, conditions_file, sex, device = "auto";
   std::vector<std::string> references;
-  double hr = 0, age = -1, guidance = 1.0, eta = 0;
-  std::int64_t samples = 1, steps = 50, batch = 64, seed = 0;
+  double hr = 0, age = -1;
+  std::int64_t samples = 1, batch = 64, seed = 0;
   bool no_plots = false;
 };
-
-// Flags given on the command line override the sampling section of --config.
-diffusion::SamplerOptions sampler_options(const GenerateFlags& f, CLI::App& app, config::Json& tree) {
-  if (app.count("--sampler")) config::set_key(tree, "sampling.sampler", f.sampler);
-  if (app.count("--steps")) config::set_key(tree, "sampling.steps", f.steps);
-  if (app.count("--eta")) config::set_key(tree, "sampling.eta", f.eta);
-  if (app.count("--guidance")) config::set_key(tree, "sampling.guidance_scale", f.guidance);
-  config::Section root(tree, "");
-  config::Section sampling = root.child("sampling");
-  auto options = diffusion::read_sampler_options(sampling);
-  sampling.finish();
-  return options;
-}
 
 Registrar registrar("generate", "generate digital twins of reference ECGs under target conditions", [](CLI::App& app) {
   auto f = std::make_shared<GenerateFlags>();
@@ -47,10 +35,7 @@ Registrar registrar("generate", "generate digital twins of reference ECGs under 
   app.add_option("--conditions", f->conditions_file, "YAML/JSON list of targets {statements, hr, age?, sex?, name?}")
       ->check(CLI::ExistingFile);
   app.add_option("--samples", f->samples, "twins per reference and condition (default: 1)");
-  app.add_option("--sampler", f->sampler, "ddim or ddpm (default: ddim; key sampling.sampler)");
-  app.add_option("--steps", f->steps, "DDIM steps (default: 50; key sampling.steps)");
-  app.add_option("--eta", f->eta, "DDIM eta: 0 deterministic, 1 DDPM variance (default: 0; key sampling.eta)");
-  app.add_option("--guidance", f->guidance, "classifier-free guidance scale; 1 = none (default: 1; key sampling.guidance_scale)");
+  add_sampling_flags(app, f->sampling, /*eta_and_guidance=*/true);
   app.add_option("--seed", f->seed, "seed of the twins' initial noise (default: 0)");
   app.add_option("--device", f->device, "cpu, cuda, cuda:N or auto (default: auto)");
   app.add_option("--batch", f->batch, "twins sampled together (default: 64)");
@@ -59,7 +44,7 @@ Registrar registrar("generate", "generate digital twins of reference ECGs under 
   return [f, &app]() {
     config::Json tree = resolve_config(f->config);
     pipeline::GenerateOptions o;
-    o.sampler = sampler_options(*f, app, tree);
+    o.sampler = sampler_from_flags(app, f->sampling, tree);
     o.model = f->model;
     for (const auto& r : f->references)
       for (auto& p : pipeline::resolve_references(r)) o.references.push_back(p);

@@ -34,13 +34,15 @@ Registrar registrar("info", "list the networks of a config: parameter counts and
       return kExitOk;
     }
     std::printf("%-12s %12s  %s\n", "network", "parameters", "shapes");
-    for (const char* name : {"autoencoder", "extractor", "denoiser", "evaluator"}) {
+    for (const char* name : {"autoencoder", "extractor", "denoiser", "evaluator", "classifier"}) {
       const auto& entry = summary.at(name);
       std::string shapes;
       for (const char* key : {"input", "latent", "tokens", "base_vector", "statements", "features"}) {
         if (!entry.contains(key)) continue;
         shapes += (shapes.empty() ? "" : ", ") + std::string(key) + " " + join_shape(entry.at(key));
       }
+      if (entry.contains("head_parameters_per_class"))  // the classes come from the training data
+        shapes += ", + " + std::to_string(entry.at("head_parameters_per_class").get<int64_t>()) + " per class";
       std::printf("%-12s %12lld  %s\n", name, static_cast<long long>(entry.at("parameters").get<int64_t>()),
                   shapes.c_str());
     }

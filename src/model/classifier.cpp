@@ -8,16 +8,8 @@
 namespace ecgtwin::model {
 
 void ClassifierOptions::validate() const {
-  const std::string prefix = "model.classifier.";
-  if (leads() < 1) throw InputError(prefix + "leads", "expected at least 1");
-  if (channels().empty()) throw InputError(prefix + "channels", "expected at least one stage");
-  for (int64_t c : channels())
-    if (c < se_reduction() || se_reduction() < 1)
-      throw InputError(prefix + "channels", "every stage needs at least se_reduction (" +
-                                                std::to_string(se_reduction()) + ") channels");
-  if (blocks_per_stage() < 1) throw InputError(prefix + "blocks_per_stage", "expected at least 1");
-  if (kernel() < 1 || kernel() % 2 == 0) throw InputError(prefix + "kernel", "expected an odd kernel size");
-  if (classes() < 1) throw InputError(prefix + "classes", "expected at least one class");
+  validate_se_resnet("model.classifier.", leads(), channels(), blocks_per_stage(), kernel(), se_reduction());
+  if (classes() < 1) throw InputError("model.classifier.classes", "expected at least one class");
 }
 
 ClassifierImpl::ClassifierImpl(const ClassifierOptions& options) : options_(options) {

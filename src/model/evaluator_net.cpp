@@ -11,16 +11,21 @@ namespace ecgtwin::model {
 
 namespace nn = torch::nn;
 
+void validate_se_resnet(const std::string& prefix, int64_t leads, const std::vector<int64_t>& channels,
+                        int64_t blocks_per_stage, int64_t kernel, int64_t reduction) {
+  if (leads < 1) throw InputError(prefix + "leads", "expected at least 1");
+  if (channels.empty()) throw InputError(prefix + "channels", "expected at least one stage");
+  for (int64_t c : channels)
+    if (c < reduction || reduction < 1)
+      throw InputError(prefix + "channels",
+                       "every stage needs at least se_reduction (" + std::to_string(reduction) + ") channels");
+  if (blocks_per_stage < 1) throw InputError(prefix + "blocks_per_stage", "expected at least 1");
+  if (kernel < 1 || kernel % 2 == 0) throw InputError(prefix + "kernel", "expected an odd kernel size");
+}
+
 void EvaluatorOptions::validate() const {
   const std::string prefix = "model.evaluator.";
-  if (leads() < 1) throw InputError(prefix + "leads", "expected at least 1");
-  if (channels().empty()) throw InputError(prefix + "channels", "expected at least one stage");
-  for (int64_t c : channels())
-    if (c < se_reduction() || se_reduction() < 1)
-      throw InputError(prefix + "channels", "every stage needs at least se_reduction (" +
-                                                std::to_string(se_reduction()) + ") channels");
-  if (blocks_per_stage() < 1) throw InputError(prefix + "blocks_per_stage", "expected at least 1");
-  if (kernel() < 1 || kernel() % 2 == 0) throw InputError(prefix + "kernel", "expected an odd kernel size");
+  validate_se_resnet(prefix, leads(), channels(), blocks_per_stage(), kernel(), se_reduction());
   if (embed_dim() < 1) throw InputError(prefix + "embed_dim", "expected at least 1");
   if (statement_dim() < 1) throw InputError(prefix + "statement_dim", "expected at least 1");
   if (text_hidden() < 1) throw InputError(prefix + "text_hidden", "expected at least 1");

@@ -176,7 +176,9 @@ nlohmann::json summarize_models(const ModelOptions& options) {
   // The class count depends on the training data; the summary counts one logit per class.
   Classifier classifier(options.classifier);
   const auto& k = classifier->options();
-  out["classifier"] = {{"parameters_without_head", count_parameters(*classifier) - (k.channels().back() + 1) * k.classes()},
+  const int64_t per_class = k.channels().back() + 1;
+  out["classifier"] = {{"parameters", count_parameters(*classifier) - per_class * k.classes()},  // without the head
+                       {"head_parameters_per_class", per_class},
                        {"input", shape({k.leads(), a.length()})},
                        {"channels", k.channels()}};
 

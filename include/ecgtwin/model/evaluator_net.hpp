@@ -14,6 +14,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace ecgtwin::model {
@@ -46,6 +47,10 @@ class SEBasicBlock1dImpl : public torch::nn::Module {
   torch::nn::Sequential downsample_{nullptr};
 };
 TORCH_MODULE(SEBasicBlock1d);
+
+// InputErrors naming <prefix><key> for SE-ResNet options that do not form a network.
+void validate_se_resnet(const std::string& prefix, int64_t leads, const std::vector<int64_t>& channels,
+                        int64_t blocks_per_stage, int64_t kernel, int64_t reduction);
 
 // The SE-ResNet stages: per stage `blocks_per_stage` blocks, the first of every stage after
 // the first with stride 2; each stage a Sequential in the list.

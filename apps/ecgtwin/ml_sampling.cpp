@@ -1,0 +1,31 @@
+#include "ml_sampling.hpp"
+
+#include "ecgtwin/diffusion/config.hpp"
+
+namespace ecgtwin::app {
+
+void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidance) {
+  flags.eta_and_guidance = eta_and_guidance;
+  app.add_option("--sampler", flags.sampler, "ddim or ddpm (default: ddim; key sampling.sampler)");
+  app.add_option("--steps", flags.steps, "DDIM steps (default: 50; key sampling.steps)");
+  if (!eta_and_guidance) return;
+  app.add_option("--eta", flags.eta, "DDIM eta: 0 deterministic, 1 DDPM variance (default: 0; key sampling.eta)");
+  app.add_option("--guidance", flags.guidance,
+                 "classifier-free guidance scale; 1 = none (default: 1; key sampling.guidance_scale)");
+}
+
+diffusion::SamplerOptions sampler_from_flags(const CLI::App& app, const SamplingFlags& flags, config::Json& tree) {
+  if (app.count("--sampler")) config::set_key(tree, "sampling.sampler", flags.sampler);
+  if (app.count("--steps")) config::set_key(tree, "sampling.steps", flags.steps);
+  if (flags.eta_and_guidance) {
+    if (app.count("--eta")) config::set_key(tree, "sampling.eta", flags.eta);
+    if (app.count("--guidance")) config::set_key(tree, "sampling.guidance_scale", flags.guidance);
+  }
+  config::Section root(tree, "");
+  config::Section sampling = root.child("sampling");
+  auto options = diffusion::read_sampler_options(sampling);
+  sampling.finish();
+  return options;
+}
+
+}  // namespace ecgtwin::app

@@ -1,0 +1,28 @@
+#pragma once
+// The sampling flags of the commands that generate twins (generate, evaluate, diagnose):
+// each flag the user gives overrides its key in the config's sampling section.
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <string>
+
+#include "ecgtwin/config/tree.hpp"
+#include "ecgtwin/diffusion/sampler.hpp"
+
+namespace ecgtwin::app {
+
+struct SamplingFlags {
+  std::string sampler;
+  std::int64_t steps = 50;
+  double eta = 0;
+  double guidance = 1.0;
+  bool eta_and_guidance = false;  // the command offers --eta and --guidance
+};
+
+// --sampler and --steps; with `eta_and_guidance` also --eta and --guidance.
+void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidance);
+// The sampler options of the config's sampling section once the given flags are set in
+// `tree` (which then holds them for the resolved config written beside the outputs).
+diffusion::SamplerOptions sampler_from_flags(const CLI::App& app, const SamplingFlags& flags, config::Json& tree);
+
+}  // namespace ecgtwin::app

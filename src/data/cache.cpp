@@ -6,17 +6,6 @@
 
 namespace ecgtwin::data {
 
-namespace {
-
-Split parse_split(const std::string& text, const std::string& where) {
-  if (text == "train") return Split::kTrain;
-  if (text == "val") return Split::kValidation;
-  if (text == "test") return Split::kTest;
-  throw InputError(where, "split must be train, val or test, got '" + text + "'");
-}
-
-}  // namespace
-
 Cache Cache::open(const fs::path& dir) {
   const fs::path index_path = dir / "index.json";
   if (!fs::exists(index_path)) throw InputError(index_path.string(), "no cache index here");

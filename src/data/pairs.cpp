@@ -55,6 +55,13 @@ std::string to_string(Split split) {
   return "train";
 }
 
+Split parse_split(const std::string& text, const std::string& where) {
+  if (text == "train") return Split::kTrain;
+  if (text == "val") return Split::kValidation;
+  if (text == "test") return Split::kTest;
+  throw InputError(where, "split must be train, val or test, got '" + text + "'");
+}
+
 std::vector<Split> assign_splits(const std::vector<DatasetEntry>& entries,
                                  const SplitOptions& options) {
   std::vector<Split> splits(entries.size(), Split::kTrain);

@@ -51,11 +51,16 @@ nlohmann::json run_demo(const DemoOptions& options) {
   diffusion::SamplerOptions sampler = diffusion::read_sampler_options(sampling);
   sampling.finish();
   train::read_twin_config(config);  // every model key checked before any work starts
-  std::vector<std::string> stage_names{"autoencoder", "extractor", "diffusion", "evaluator"};
-  if (diagnosis) stage_names.push_back("classifier");
-  for (const auto& stage : stage_names) {
-    config["train"][stage]["device"] = options.device;
-    train::read_train_options(config, stage);
+  // The networks in training order (the classifier only for the diagnosis experiment).
+  using Trainer = train::TrainResult (*)(const data::Cache&, const nlohmann::json&, const fs::path&);
+  std::vector<std::pair<std::string, Trainer>> stages = {{"autoencoder", train::train_autoencoder},
+                                                         {"extractor", train::train_extractor},
+                                                         {"diffusion", train::train_diffusion},
+                                                         {"evaluator", train::train_evaluator}};
+  if (diagnosis) stages.emplace_back("classifier", train::train_classifier);
+  for (const auto& stage : stages) {
+    config["train"][stage.first]["device"] = options.device;
+    train::read_train_options(config, stage.first);
   }
 
   fs::create_directories(options.out);
@@ -92,25 +97,18 @@ nlohmann::json run_demo(const DemoOptions& options) {
   timing["prepare_s"] = since(step_start);
   data::Cache cache = data::Cache::open(prepare.out);
 
-  // 3. The networks (the classifier only for the diagnosis experiment).
+  // 3. The networks.
   const fs::path model_dir = options.out / "model";
-  using Trainer = train::TrainResult (*)(const data::Cache&, const nlohmann::json&, const fs::path&);
-  const std::pair<const char*, Trainer> stages[] = {{"autoencoder", train::train_autoencoder},
-                                                    {"extractor", train::train_extractor},
-                                                    {"diffusion", train::train_diffusion},
-                                                    {"evaluator", train::train_evaluator},
-                                                    {"classifier", train::train_classifier}};
   for (const auto& [stage, trainer] : stages) {
-    if (std::string(stage) == "classifier" && !diagnosis) continue;
     step_start = std::chrono::steady_clock::now();
-    if (options.resume && fs::exists(model_dir / (std::string(stage) + ".pt"))) {
+    if (options.resume && fs::exists(model_dir / (stage + ".pt"))) {
       spdlog::info("demo: {} already trained, kept", stage);
     } else {
       nlohmann::json stage_config = config;
       stage_config["train"][stage]["resume"] = options.resume;
       trainer(cache, stage_config, model_dir);
     }
-    timing[std::string("train_") + stage + "_s"] = since(step_start);
+    timing["train_" + stage + "_s"] = since(step_start);
   }
 
   // 4. Twins of the held-out persons under their other conditions, against the ground truth.

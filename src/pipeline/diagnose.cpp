@@ -152,10 +152,9 @@ nlohmann::json diagnose(const DiagnoseOptions& options) {
   if (!(options.replay_fraction >= 0 && options.replay_fraction < 1))
     throw InputError("--replay-fraction", "expected a value in [0, 1)");
   if (options.batch < 1) throw InputError("--batch", "expected at least 1");
-  data::Split split;
-  if (options.split == "val") split = data::Split::kValidation;
-  else if (options.split == "test") split = data::Split::kTest;
-  else throw InputError("--split", "expected val or test, got '" + options.split + "'");
+  const data::Split split = data::parse_split(options.split, "--split");
+  if (split == data::Split::kTrain)
+    throw InputError("--split", "expected val or test (the classifier is trained on train), got 'train'");
 
   const torch::Device device = model::resolve_device(options.device);
   data::Cache cache = data::Cache::open(options.data);

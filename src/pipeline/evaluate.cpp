@@ -28,13 +28,6 @@ namespace ecgtwin::pipeline {
 
 namespace {
 
-data::Split parse_split(const std::string& name) {
-  if (name == "train") return data::Split::kTrain;
-  if (name == "val") return data::Split::kValidation;
-  if (name == "test") return data::Split::kTest;
-  throw InputError("--split", "expected train, val or test, got '" + name + "'");
-}
-
 nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 data::Record report_window(const float* x, std::int64_t leads, std::int64_t samples, double fs, const std::string& id,
@@ -73,7 +66,7 @@ std::string fmt(const nlohmann::json& v) {
 nlohmann::json evaluate_twins(const EvaluateOptions& options) {
   const torch::Device device = model::resolve_device(options.device);
   data::Cache cache = data::Cache::open(options.data);
-  const data::Split split = parse_split(options.split);
+  const data::Split split = data::parse_split(options.split, "--split");
   std::vector<data::RecordPair> pairs = cache.pairs(split);
   if (pairs.empty())
     throw InputError(options.data.string(), "the " + options.split + " split has no same-patient pair to evaluate");
@@ -292,14 +285,8 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     };
     Tally twin_tally, target_tally, reference_tally, reconstruction_tally;
     // The real targets through the autoencoder: what the latent space keeps of the person.
-    torch::Tensor reconstructed;
-    {
-      torch::NoGradGuard no_grad;
-      std::vector<torch::Tensor> parts;
-      for (std::int64_t start = 0; start < n; start += options.batch)
-        parts.push_back(twin_model.decode(twin_model.encode(target_signals.slice(0, start, std::min(n, start + options.batch)))));
-      reconstructed = torch::cat(parts, 0).contiguous();
-    }
+    // encode and decode work in batches of their own.
+    const torch::Tensor reconstructed = twin_model.decode(twin_model.encode(target_signals)).contiguous();
     auto tally = [&](Tally& t, const float* candidate, const std::vector<float>& own_template,
                      const std::vector<std::vector<float>>& other_templates) {
       auto candidate_template = eval::beat_template(candidate, leads, samples, fs);

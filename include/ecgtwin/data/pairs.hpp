@@ -25,6 +25,8 @@ std::vector<RecordPair> make_pairs(const std::vector<DatasetEntry>& entries,
 
 enum class Split { kTrain, kValidation, kTest };
 std::string to_string(Split split);  // "train", "val", "test"
+// The inverse of to_string; InputError naming `where` (a file or a flag) for any other text.
+Split parse_split(const std::string& text, const std::string& where);
 
 struct SplitOptions {
   double validation_fraction = 0.1;  // of patients

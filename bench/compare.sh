@@ -8,8 +8,12 @@
 #   3. the last line printed is one JSON object with each figure for C++ and Python and
 #      the ratios (keys *_ratio_vs_python, C++ over Python: above 1 = C++ faster).
 #
-# Usage: bench/compare.sh [--quick] [--device cpu|cuda] [--threads N] [--out DIR]
+# Usage: bench/compare.sh [--quick] [--parts train|sampling] [--rounds N] [--device cpu|cuda]
+#                         [--threads N] [--out DIR]
 #   --quick     small batches and 3 repeats (a few minutes on a 2-core machine)
+#   --parts     only the training steps or only the sampling (default: both)
+#   --rounds N  run the two sides in turn N times; each figure is the median over the rounds
+#               (default: 1; more rounds even out a machine whose speed drifts)
 #   --device    cpu (default) or cuda
 #   --threads   intra-op threads of both sides (default: all cores)
 #   --out DIR   keep every JSON there (default: a temporary folder)
@@ -19,17 +23,20 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
-quick=() device=cpu threads=$(nproc) out=""
+quick=() parts=() rounds=1 device=cpu threads=$(nproc) out=""
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick=(--quick); shift ;;
+    --parts) parts+=(--parts "$2"); shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --device) device=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "compare.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+[[ $rounds =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: --rounds takes a positive whole number, got $rounds" >&2; exit 2; }
 
 bin=${ECGTWIN_BIN:-}
 if [[ -z "$bin" ]]; then
@@ -70,13 +77,19 @@ check_rc=0
 rm -rf "$out/reference"
 echo "compare.sh: reference check $([[ $check_rc -eq 0 ]] && echo passed || echo FAILED) (details: $out/check.json)" >&2
 
-# 2. Both benchmarks, C++ first; Python follows its plan.
-"$bin" --threads "$threads" bench --suite models "${quick[@]}" --device "$device" -o "$out/cpp.json" >/dev/null
-"$python" "$here/reference.py" bench "$out/cpp.json" > "$out/python.json"
+# 2. Both benchmarks in turn, C++ first; Python follows its plan. One pair per round.
+results=()
+for ((round = 1; round <= rounds; round++)); do
+  [[ $rounds -gt 1 ]] && echo "compare.sh: round $round of $rounds" >&2
+  "$bin" --threads "$threads" bench --suite models "${quick[@]}" "${parts[@]}" --device "$device" \
+    -o "$out/cpp-$round.json" >/dev/null
+  "$python" "$here/reference.py" bench "$out/cpp-$round.json" > "$out/python-$round.json"
+  results+=("$out/cpp-$round.json" "$out/python-$round.json")
+done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # 3. One JSON object, last line.
-"$python" "$here/reference.py" combine "$out/cpp.json" "$out/python.json" "$out/check.json" > "$out/combined.json"
+"$python" "$here/reference.py" combine --check "$out/check.json" "${results[@]}" > "$out/combined.json"
 "$python" - "$out/combined.json" "$load_before" "$load_after" <<'EOF'
 import json, sys
 combined = json.load(open(sys.argv[1]))

@@ -8,9 +8,10 @@
                                      only matters for the sampled latents, which reach ~200)
   reference.py bench CPP.json        run the plan of a C++ bench result (same sizes, repeats,
                                      threads, device) and print the Python figures as JSON
-  reference.py combine CPP.json PY.json [CHECK.json]
-                                     one JSON object: each figure for C++ and Python and
-                                     C++/Python ratios (keys *_ratio_vs_python, > 1: C++ faster)
+  reference.py combine [--check CHECK.json] CPP.json PY.json [CPP.json PY.json ...]
+                                     one JSON object from one pair per round: each figure for
+                                     C++ and Python (medians over the rounds) and C++/Python
+                                     ratios (keys *_ratio_vs_python, > 1: C++ faster)
 """
 import argparse
 import json
@@ -314,8 +315,7 @@ def bench(cpp):
     out = {"torch_version": torch.__version__, "python": platform.python_version(), "fused_attention": rm.HAS_SDPA,
            "threads": torch.get_num_threads(), "matrix_rate": rate,
            "parameters": {k: count(m) for k, m in nets.named().items()}, "train": {}, "sampling": {}}
-    for stage in ("denoiser", "extractor", "autoencoder"):
-        batch = plan["train"][stage]
+    for stage, batch in plan["train"].items():
         counted = counted_forward_flops(nets, stage, batch, device)
         step = TrainingStep(nets, stage, bf16)
         b = make_batch(batch, device)
@@ -368,12 +368,16 @@ def bench(cpp):
     return out
 
 
-def combine(cpp, py, checked=None):
+def combine(rounds, checked=None):
+    """One object from the (C++, Python) result pairs of one or more rounds: each figure is the
+    median over the rounds on each side, the ratio is C++ over Python of those medians, and
+    *_ratio_per_round lists the ratio of every round."""
+    cpp, py = rounds[0]
     models = cpp["suites"]["models"]
     out = {"date": cpp["date"], "machine": cpp["machine"], "quick": cpp["quick"], "device": models["device"],
            "torch_cpp": models["torch_version"], "torch_python": py["torch_version"],
            "threads": models["plan"]["threads"], "bf16_autocast": models["plan"]["bf16_autocast"],
-           "repeats": models["plan"]["repeats"], "train_batches": models["plan"]["train"],
+           "repeats": models["plan"]["repeats"], "rounds": len(rounds), "train_batches": models["plan"]["train"],
            "matrix_rate_tflops": models["matrix_rate"]["tflops"]}
     if "skipped" in models["plan"]:
         out["skipped"] = models["plan"]["skipped"]
@@ -385,20 +389,25 @@ def combine(cpp, py, checked=None):
         for k in models["parameters"])
     flops_agree = True
 
-    def figure(name, cpp_value, py_value):
+    def figure(name, part, key, value):
+        cpp_values = [c["suites"]["models"][part][key][value] for c, _ in rounds]
+        py_values = [p[part][key][value] for _, p in rounds]
+        cpp_value, py_value = statistics.median(cpp_values), statistics.median(py_values)
         out[name + "_cpp"], out[name + "_python"] = cpp_value, py_value
         out[name + "_ratio_vs_python"] = cpp_value / py_value if py_value else None
+        if len(rounds) > 1:
+            out[name + "_ratio_per_round"] = [c / p if p else None for c, p in zip(cpp_values, py_values)]
 
     for stage, c in models["train"].items():
         p = py["train"][stage]
-        figure(f"train_{stage}_samples_per_second", c["samples_per_second"], p["samples_per_second"])
+        figure(f"train_{stage}_samples_per_second", "train", stage, "samples_per_second")
         out[f"train_{stage}_fraction_of_matrix_rate_cpp"] = c.get("fraction_of_matrix_rate")
         flops_agree &= abs(c["flops_per_step"] / p["flops_per_step_counted"] - 1) < 0.01
         out[f"train_{stage}_peak_memory_mb_cpp"] = c["peak_memory_mb"]
         out[f"train_{stage}_peak_memory_mb_python"] = p["peak_memory_mb"]
     for name, c in models["sampling"].items():
         p = py["sampling"][name]
-        figure(f"sampling_{name}_twins_per_second", c["twins_per_second"], p["twins_per_second"])
+        figure(f"sampling_{name}_twins_per_second", "sampling", name, "twins_per_second")
         if c["projected"]:
             out[f"sampling_{name}_projected_from_steps"] = c["steps_timed"]
         flops_agree &= abs(c["flops"] / p["flops_counted"] - 1) < 0.01
@@ -414,9 +423,8 @@ def main():
     p = sub.add_parser("bench")
     p.add_argument("cpp_json")
     p = sub.add_parser("combine")
-    p.add_argument("cpp_json")
-    p.add_argument("python_json")
-    p.add_argument("check_json", nargs="?")
+    p.add_argument("--check", dest="check_json", help="the reference check's JSON")
+    p.add_argument("results", nargs="+", help="C++ JSON, Python JSON, for each round in turn")
     args = parser.parse_args()
     if args.command == "check":
         result = check(args.folder)
@@ -426,7 +434,10 @@ def main():
         print(json.dumps(bench(json.load(open(args.cpp_json))), indent=2))
         return 0
     checked = json.load(open(args.check_json)) if args.check_json else None
-    print(json.dumps(combine(json.load(open(args.cpp_json)), json.load(open(args.python_json)), checked)))
+    if len(args.results) % 2:
+        parser.error("combine takes a C++ and a Python JSON for each round")
+    loaded = [json.load(open(f)) for f in args.results]
+    print(json.dumps(combine(list(zip(loaded[0::2], loaded[1::2])), checked)))
     return 0
 
 

@@ -14,6 +14,7 @@ struct BenchOptions {
   bool quick = false;        // smaller sizes, a few seconds per suite
   int repeats = 5;           // timed repetitions (the median is reported)
   std::string device = "cpu";
+  std::vector<std::string> parts;  // model suites: "train", "sampling" (empty: both)
   std::string data_dir;      // real data folder (../shared/data by default)
   std::string work_dir;      // scratch folder for files a suite writes
 };
@@ -32,6 +33,9 @@ struct BenchRegistrar {
     bench_suites().push_back({std::move(name), std::move(description), std::move(run)});
   }
 };
+
+// True when `part` of a model suite is to run (options.parts empty: every part).
+bool bench_part(const BenchOptions& options, const std::string& part);
 
 // Median of a list of timings (seconds).
 double median(std::vector<double> values);

@@ -23,6 +23,11 @@ std::vector<BenchSuite>& bench_suites() {
   return suites;
 }
 
+bool bench_part(const BenchOptions& options, const std::string& part) {
+  return options.parts.empty() ||
+         std::find(options.parts.begin(), options.parts.end(), part) != options.parts.end();
+}
+
 double median(std::vector<double> values) {
   if (values.empty()) return 0.0;
   std::sort(values.begin(), values.end());
@@ -87,6 +92,9 @@ Registrar registrar("bench", "measure the speed of ecgtwin's parts and print JSO
   app.add_option("--repeats", options->bench.repeats, "timed repetitions, median reported (default: 5)")
       ->check(CLI::PositiveNumber);
   app.add_option("--device", options->bench.device, "device for model suites: cpu, cuda, auto (default: cpu)");
+  app.add_option("--parts", options->bench.parts,
+                 "parts of the models suite to run: train, sampling (default: both)")
+      ->check(CLI::IsMember({"train", "sampling"}));
   app.add_option("--data", options->bench.data_dir, "real data folder (default: ../shared/data)");
   app.add_option("-o,--output", options->output, "also write the JSON to this file (default: only stdout)");
   return [options]() {
@@ -119,6 +127,7 @@ Registrar registrar("bench", "measure the speed of ecgtwin's parts and print JSO
     }
     std::filesystem::remove_all(scratch);
     result["machine"]["blas"] = loaded_blas();
+    result["machine"]["allocator"] = allocator_description();
     struct rusage usage {};
     getrusage(RUSAGE_SELF, &usage);
     result["peak_rss_mb"] = static_cast<double>(usage.ru_maxrss) / 1024.0;

@@ -43,4 +43,9 @@ config::Json resolve_config(const ConfigOptions& options,
 // Sets the number of threads of LibTorch and OpenMP (0 = all cores) — a no-op without torch.
 void set_threads(int threads);
 
+// Keeps freed memory in the process rather than returning it to the kernel (memory.cpp);
+// ECGTWIN_MALLOC=system leaves the C library's defaults. allocator_description() says which.
+void keep_freed_memory();
+const std::string& allocator_description();
+
 }  // namespace ecgtwin::app

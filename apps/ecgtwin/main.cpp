@@ -40,7 +40,7 @@ namespace {
 const std::vector<std::string> kCommandOrder = {
     "demo", "simulate", "prepare", "inspect", "convert", "plot", "info",
     "train-autoencoder", "train-extractor", "train-diffusion", "train-evaluator",
-    "generate", "edit", "evaluate", "bench"};
+    "train-classifier", "generate", "edit", "evaluate", "diagnose", "bench"};
 
 int order_of(const std::string& name) {
   auto it = std::find(kCommandOrder.begin(), kCommandOrder.end(), name);
@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
   util::setup_logging(quiet ? util::Verbosity::kQuiet
                             : (verbose ? util::Verbosity::kVerbose : util::Verbosity::kNormal));
   app::set_threads(threads);
+  app::keep_freed_memory();
 
   for (auto& [sub, run] : runners) {
     if (!sub->parsed()) continue;

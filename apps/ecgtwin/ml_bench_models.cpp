@@ -100,7 +100,9 @@ nlohmann::json make_plan(const BenchOptions& options, const torch::Device& devic
   plan["warmup"] = 1;
   plan["repeats"] = options.quick ? std::min(options.repeats, 3) : options.repeats;
   plan["sampling_repeats"] = std::min(options.repeats, 3);
-  if (options.quick && !cuda) {
+  if (!bench_part(options, "train")) {
+    plan["train"] = nlohmann::json::object();
+  } else if (options.quick && !cuda) {
     plan["train"] = {{"denoiser", 16}, {"extractor", 16}, {"autoencoder", 4}};
   } else {
     plan["train"] = {{"denoiser", 512}, {"extractor", 512}, {"autoencoder", 256}};
@@ -108,6 +110,7 @@ nlohmann::json make_plan(const BenchOptions& options, const torch::Device& devic
   std::vector<int64_t> batches = {1, 64, 4096};
   if (!cuda) batches = options.quick ? std::vector<int64_t>{1, 8} : std::vector<int64_t>{1, 64};
   nlohmann::json sampling = nlohmann::json::array();
+  if (!bench_part(options, "sampling")) batches.clear();
   for (const char* sampler : {"ddim", "ddpm"}) {
     for (int64_t batch : batches) {
       const int64_t steps = std::string(sampler) == "ddim" ? 50 : 1000;
@@ -120,7 +123,7 @@ nlohmann::json make_plan(const BenchOptions& options, const torch::Device& devic
     }
   }
   plan["sampling"] = sampling;
-  if (!cuda) {
+  if (!cuda && !batches.empty()) {
     plan["skipped"] = {{"sampling_batch_4096",
                         "needs hours on a CPU; measured on a GPU (scripts/device/run.sh)"}};
   }
@@ -234,8 +237,11 @@ BenchRegistrar suite(
       const nlohmann::json rate = matrix_rate(device, options.quick);
       result["matrix_rate"] = rate;
       const double tflops = rate.at("tflops");
+      result["train"] = nlohmann::json::object();
+      result["sampling"] = nlohmann::json::object();
       for (Stage stage : {Stage::kDenoiser, Stage::kExtractor, Stage::kAutoencoder}) {
         const std::string name = stage_name(stage);
+        if (!plan.at("train").contains(name)) continue;
         spdlog::info("bench models: training step {} at batch {}", name,
                      plan.at("train").at(name).get<int64_t>());
         result["train"][name] =

@@ -3,6 +3,7 @@
 #include <torch/nn/init.h>
 #include <torch/nn/modules/activation.h>
 
+#include "ecgtwin/model/activation.hpp"
 #include "ecgtwin/util/error.hpp"
 
 namespace ecgtwin::model {
@@ -18,7 +19,7 @@ MlpImpl::MlpImpl(int64_t dim, int64_t hidden_dim) {
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-  return fc2_(at::gelu(fc1_(x), "tanh"));
+  return fc2_(gelu_tanh(fc1_(x)));
 }
 
 AdaXBlockImpl::AdaXBlockImpl(const AdaXBlockOptions& options) : options_(options) {

@@ -13,6 +13,14 @@
 #include <malloc.h>
 #endif
 
+#if defined(__SANITIZE_ADDRESS__)
+#define ECGTWIN_SANITIZER_ALLOCATOR 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ECGTWIN_SANITIZER_ALLOCATOR 1
+#endif
+#endif
+
 #include "command.hpp"
 
 namespace ecgtwin::app {
@@ -29,7 +37,9 @@ void keep_freed_memory() {
     allocator_state() = "system default (ECGTWIN_MALLOC=system)";
     return;
   }
-#if defined(__GLIBC__)
+#if defined(ECGTWIN_SANITIZER_ALLOCATOR)
+  allocator_state() = "the address sanitizer's";
+#elif defined(__GLIBC__)
   // glibc accepts at most 32 MiB from mallopt on some versions; take the largest it accepts.
   for (int mib : {1024, 256, 32}) {
     if (mallopt(M_MMAP_THRESHOLD, mib << 20) == 1) {

@@ -25,32 +25,29 @@
 
 namespace ecgtwin::app {
 namespace {
-std::string& allocator_state() {
-  static std::string state = "system default";
-  return state;
-}
+std::string allocator = "system default";  // set once by keep_freed_memory()
 }  // namespace
 
 void keep_freed_memory() {
   const char* choice = std::getenv("ECGTWIN_MALLOC");
   if (choice != nullptr && std::strcmp(choice, "system") == 0) {
-    allocator_state() = "system default (ECGTWIN_MALLOC=system)";
+    allocator = "system default (ECGTWIN_MALLOC=system)";
     return;
   }
 #if defined(ECGTWIN_SANITIZER_ALLOCATOR)
-  allocator_state() = "the address sanitizer's";
+  allocator = "the address sanitizer's";
 #elif defined(__GLIBC__)
   // glibc accepts at most 32 MiB from mallopt on some versions; take the largest it accepts.
   for (int mib : {1024, 256, 32}) {
     if (mallopt(M_MMAP_THRESHOLD, mib << 20) == 1) {
       mallopt(M_TRIM_THRESHOLD, 1 << 30);
-      allocator_state() = "glibc, mmap threshold " + std::to_string(mib) + " MiB, trim threshold 1024 MiB";
+      allocator = "glibc, mmap threshold " + std::to_string(mib) + " MiB, trim threshold 1024 MiB";
       return;
     }
   }
 #endif
 }
 
-const std::string& allocator_description() { return allocator_state(); }
+const std::string& allocator_description() { return allocator; }
 
 }  // namespace ecgtwin::app

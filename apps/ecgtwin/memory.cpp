@@ -2,7 +2,7 @@
 // raised as such blocks are freed, to at most 32 MiB) straight back to the kernel, and trims
 // the heap top above 128 KiB, so a training or sampling step that allocates the same large
 // tensors again pays a page fault for every page of them. ecgtwin keeps blocks up to 1 GiB in
-// the heap and freed memory in the process instead (about 6-8 % off a denoiser training step
+// the heap and freed memory in the process instead (about 5 % off a denoiser training step
 // on the CPU for about 2 % more peak resident memory, docs/BENCHMARKS.md). ECGTWIN_MALLOC=system
 // leaves glibc's defaults.
 #include <cstdlib>

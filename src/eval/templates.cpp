@@ -37,11 +37,26 @@ std::optional<std::vector<float>> beat_template(const float* signal, std::int64_
   return out;
 }
 
-double template_distance(const std::vector<float>& a, const std::vector<float>& b) {
+double template_distance(const std::vector<float>& a, const std::vector<float>& b, std::int64_t leads,
+                         std::int64_t max_shift) {
   if (a.size() != b.size() || a.empty()) throw Error("template_distance: templates of different sizes");
-  double sum = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) sum += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
-  return std::sqrt(sum / double(a.size()));
+  if (leads < 1 || a.size() % static_cast<std::size_t>(leads) != 0)
+    throw Error("template_distance: the template size is not a multiple of the lead count");
+  const std::int64_t width = static_cast<std::int64_t>(a.size()) / leads;
+  if (max_shift < 0 || max_shift >= width) throw Error("template_distance: shift outside 0 .. width - 1");
+  double best = INFINITY;
+  for (std::int64_t shift = -max_shift; shift <= max_shift; ++shift) {
+    // a[k] against b[k - shift] over the samples where both exist.
+    const std::int64_t from = std::max<std::int64_t>(0, shift), to = std::min(width, width + shift);
+    double sum = 0;
+    for (std::int64_t lead = 0; lead < leads; ++lead) {
+      const float* x = a.data() + lead * width;
+      const float* y = b.data() + lead * width - shift;
+      for (std::int64_t k = from; k < to; ++k) sum += (double(x[k]) - y[k]) * (double(x[k]) - y[k]);
+    }
+    best = std::min(best, std::sqrt(sum / double(leads * (to - from))));
+  }
+  return best;
 }
 
 }  // namespace ecgtwin::eval

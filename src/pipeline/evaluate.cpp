@@ -167,6 +167,18 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     }
   }
   m["hr_mae_bpm"] = hr_count ? nlohmann::json(hr_error / double(hr_count)) : nlohmann::json(nullptr);
+  // One row per pair in OUT/pairs.jsonl: what each twin was asked for and what it became.
+  std::vector<nlohmann::json> pair_rows(static_cast<std::size_t>(n));
+  for (std::int64_t i = 0; i < n; ++i) {
+    const auto k = static_cast<std::size_t>(i);
+    pair_rows[k] = {{"pair", i},
+                    {"patient", patients[k]},
+                    {"reference", cache.entries()[static_cast<std::size_t>(ref_rows[k])].id},
+                    {"target", cache.entries()[static_cast<std::size_t>(target_rows[k])].id},
+                    {"statements", target_reports.statements[k]},
+                    {"target_hr_bpm", number_or_null(target_hr[k])},
+                    {"twin_hr_bpm", number_or_null(measured_hr[k])}};
+  }
   m["hr_detected_fraction"] = double(hr_count) / double(n);
 
   // ---- personal consistency (base vectors of the frozen extractor) ----
@@ -287,16 +299,23 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     // The real targets through the autoencoder: what the latent space keeps of the person.
     // encode and decode work in batches of their own.
     const torch::Tensor reconstructed = twin_model.decode(twin_model.encode(target_signals)).contiguous();
+    // Templates are compared over common shifts of up to 20 ms: the R peaks of two renderings of
+    // one morphology are found a sample or so apart (eval/templates.hpp).
+    const auto max_shift = static_cast<std::int64_t>(std::lround(0.02 * fs));
+    // Adds the candidate to the tally and returns its row of pairs.jsonl: the distance to the own
+    // ground truth, to the nearest other person's, whose that is, and whether the own is nearer.
     auto tally = [&](Tally& t, const float* candidate, const std::vector<float>& own_template,
-                     const std::vector<std::vector<float>>& other_templates) {
+                     const std::vector<std::vector<float>>& other_templates,
+                     const std::vector<std::string>& other_ids) -> nlohmann::json {
       auto candidate_template = eval::beat_template(candidate, leads, samples, fs);
-      if (!candidate_template) return;
-      const double own = eval::template_distance(*candidate_template, own_template);
+      if (!candidate_template) return nullptr;
+      const double own = eval::template_distance(*candidate_template, own_template, leads, max_shift);
       double nearest_other = INFINITY;
+      std::size_t nearest = 0;
       std::int64_t farther = 0;
-      for (const auto& other : other_templates) {
-        const double d = eval::template_distance(*candidate_template, other);
-        nearest_other = std::min(nearest_other, d);
+      for (std::size_t k = 0; k < other_templates.size(); ++k) {
+        const double d = eval::template_distance(*candidate_template, other_templates[k], leads, max_shift);
+        if (d < nearest_other) nearest_other = d, nearest = k;
         t.other_sum += d;
         ++t.other_count;
         if (own < d) ++farther;
@@ -304,8 +323,18 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
       if (!other_templates.empty()) t.pairwise_sum += double(farther) / double(other_templates.size());
       ++t.compared;
       t.own_sum += own;
-      if (own < nearest_other) ++t.wins;
+      const bool win = own < nearest_other;
+      if (win) ++t.wins;
+      return {{"own_mv", own},
+              {"nearest_other_mv", number_or_null(nearest_other)},
+              {"nearest_other_patient", other_ids.empty() ? nlohmann::json(nullptr) : nlohmann::json(other_ids[nearest])},
+              {"wins", win}};
     };
+    // Per target statement: pairs, and the wins of the twins, the real targets and their reconstructions.
+    struct StatementTally {
+      std::int64_t pairs = 0, twins = 0, targets = 0, reconstructed = 0;
+    };
+    std::map<std::string, StatementTally> by_statement;
     util::Progress gt_progress("ground truth", n, "twin");
     for (std::int64_t i = 0; i < n; ++i) {
       const std::string& own_id = patients[static_cast<std::size_t>(i)];
@@ -314,15 +343,35 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
       gt_progress.advance(1);
       if (!own_template) continue;
       std::vector<std::vector<float>> other_templates;
+      std::vector<std::string> other_ids;
       for (const auto& [id, person] : persons) {
         if (id == own_id) continue;
         auto other = render_window(person, i);
-        if (auto t = eval::beat_template(other.data(), leads, samples, fs)) other_templates.push_back(std::move(*t));
+        if (auto t = eval::beat_template(other.data(), leads, samples, fs)) {
+          other_templates.push_back(std::move(*t));
+          other_ids.push_back(id);
+        }
       }
-      tally(twin_tally, twins[i].data_ptr<float>(), *own_template, other_templates);
-      tally(target_tally, target_signals[i].contiguous().data_ptr<float>(), *own_template, other_templates);
-      tally(reference_tally, ref_signals[i].contiguous().data_ptr<float>(), *own_template, other_templates);
-      tally(reconstruction_tally, reconstructed[i].data_ptr<float>(), *own_template, other_templates);
+      auto& row = pair_rows[static_cast<std::size_t>(i)];
+      row["ground_truth"] = {
+          {"twin", tally(twin_tally, twins[i].data_ptr<float>(), *own_template, other_templates, other_ids)},
+          {"real_target", tally(target_tally, target_signals[i].contiguous().data_ptr<float>(), *own_template,
+                                other_templates, other_ids)},
+          {"reference", tally(reference_tally, ref_signals[i].contiguous().data_ptr<float>(), *own_template,
+                              other_templates, other_ids)},
+          {"reconstructed_target",
+           tally(reconstruction_tally, reconstructed[i].data_ptr<float>(), *own_template, other_templates, other_ids)}};
+      auto won = [&](const char* key) {
+        const auto& r = row["ground_truth"][key];
+        return !r.is_null() && r["wins"].get<bool>();
+      };
+      for (const auto& statement : target_reports.statements[static_cast<std::size_t>(i)]) {
+        auto& st = by_statement[statement];
+        ++st.pairs;
+        st.twins += won("twin");
+        st.targets += won("real_target");
+        st.reconstructed += won("reconstructed_target");
+      }
     }
     gt_progress.finish();
     auto rate = [](std::int64_t count, double sum) { return count ? nlohmann::json(sum / double(count)) : nlohmann::json(nullptr); };
@@ -338,6 +387,15 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     m["ground_truth_win_rate_reference"] = rate(reference_tally.compared, double(reference_tally.wins));
     m["ground_truth_pairwise_win_rate_reference"] = rate(reference_tally.compared, reference_tally.pairwise_sum);
     m["ground_truth_win_rate_reconstructed_target"] = rate(reconstruction_tally.compared, double(reconstruction_tally.wins));
+    // Win rates by target statement (a pair counts once for each of its statements; a twin
+    // without a detectable beat counts as a loss).
+    nlohmann::json by = nlohmann::json::object();
+    for (const auto& [statement, st] : by_statement)
+      by[statement] = {{"pairs", st.pairs},
+                       {"twins", double(st.twins) / double(st.pairs)},
+                       {"real_target", double(st.targets) / double(st.pairs)},
+                       {"reconstructed_target", double(st.reconstructed) / double(st.pairs)}};
+    m["ground_truth_win_rate_by_statement"] = by;
   }
 
   // ---- pictures ----
@@ -397,6 +455,12 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
   // ---- files ----
   util::write_file_atomic(options.out / "metrics.json", m.dump(2) + "\n");
   guard.add_file(options.out / "metrics.json");
+  {
+    std::string lines;
+    for (const auto& row : pair_rows) lines += row.dump() + "\n";
+    util::write_file_atomic(options.out / "pairs.jsonl", lines);
+    guard.add_file(options.out / "pairs.jsonl");
+  }
   std::ostringstream md;
   md << "# ecgtwin evaluation\n\n"
      << "Model `" << options.model.string() << "`, data `" << options.data.string() << "` (" << options.split
@@ -426,9 +490,17 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
        << " / " << fmt(m["other_person_distance_mv"]) << " | |\n";
   md << "\nIdentification: each twin's base vector against the real target records of the split (nearest by "
         "cosine); the real column identifies the real targets among the references. Ground truth: average-beat "
-        "templates (median over beats, R-peak aligned) of the twin against the noise-free simulator rendering of "
+        "templates (median over beats, R-peak aligned, compared over common shifts of up to 20 ms) of the twin against the noise-free simulator rendering of "
         "the same person, and of every other person of the split, under the target condition and rate.\n\n"
      << "![heart rate](images/heart_rate.png)\n\n![base vectors](images/base_vectors.png)\n\n";
+  if (m.contains("ground_truth_win_rate_by_statement")) {
+    md << "Nearer own ground-truth twin than any other person's, by target statement:\n\n"
+       << "| statement | pairs | twins | real targets | real targets through the autoencoder |\n|---|---:|---:|---:|---:|\n";
+    for (const auto& [statement, v] : m["ground_truth_win_rate_by_statement"].items())
+      md << "| " << statement << " | " << v["pairs"].get<std::int64_t>() << " | " << fmt(v["twins"]) << " | "
+         << fmt(v["real_target"]) << " | " << fmt(v["reconstructed_target"]) << " |\n";
+    md << "\n";
+  }
   for (const auto& image : images) md << "![" << image << "](" << image << ")\n\n";
   util::write_file_atomic(options.out / "report.md", md.str());
   guard.add_file(options.out / "report.md");

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <fstream>
+#include <map>
 
 #include "ecgtwin/config/tree.hpp"
 #include "ecgtwin/data/cache.hpp"
@@ -220,6 +221,30 @@ TEST_F(PipelineTest, EvaluateWritesEveryMetricWithTheGroundTruth) {
   EXPECT_TRUE(std::filesystem::exists(o.out / "report.md"));
   EXPECT_TRUE(std::filesystem::exists(o.out / "images" / "heart_rate.png"));
   EXPECT_TRUE(std::filesystem::exists(o.out / "images" / "pair0_ground_truth.png"));
+
+  // pairs.jsonl: one line per pair, whose ground-truth rows add up to the metrics.
+  std::ifstream lines(o.out / "pairs.jsonl");
+  std::string line;
+  std::int64_t rows = 0, compared = 0, wins = 0;
+  std::map<std::string, std::int64_t> statement_pairs;
+  while (std::getline(lines, line)) {
+    auto row = nlohmann::json::parse(line);
+    EXPECT_EQ(row.at("pair").get<std::int64_t>(), rows);
+    ++rows;
+    for (const auto& s : row.at("statements")) ++statement_pairs[s.get<std::string>()];
+    const auto& twin = row.at("ground_truth").at("twin");
+    if (twin.is_null()) continue;
+    ++compared;
+    EXPECT_EQ(twin.at("wins").get<bool>(), twin.at("own_mv").get<double>() < twin.at("nearest_other_mv").get<double>());
+    EXPECT_NE(twin.at("nearest_other_patient").get<std::string>(), row.at("patient").get<std::string>());
+    wins += twin.at("wins").get<bool>();
+  }
+  EXPECT_EQ(rows, m.at("pairs").get<std::int64_t>());
+  EXPECT_EQ(compared, m.at("ground_truth_compared").get<std::int64_t>());
+  EXPECT_DOUBLE_EQ(double(wins) / double(compared), m.at("ground_truth_win_rate").get<double>());
+  const auto& by = m.at("ground_truth_win_rate_by_statement");
+  EXPECT_EQ(by.size(), statement_pairs.size());
+  for (const auto& [statement, count] : statement_pairs) EXPECT_EQ(by.at(statement).at("pairs").get<std::int64_t>(), count);
 }
 
 TEST_F(PipelineTest, DiagnoseScoresEveryPatientAndIsSeeded) {

@@ -19,7 +19,12 @@ struct BeatTemplateOptions {
 std::optional<std::vector<float>> beat_template(const float* signal, std::int64_t leads, std::int64_t samples,
                                                 double fs, const BeatTemplateOptions& options = {});
 
-// Root mean square of the difference of two templates of equal size (mV).
-double template_distance(const std::vector<float>& a, const std::vector<float>& b);
+// Root mean square of the difference of two [leads x width] templates of equal size (mV),
+// the smallest over common shifts of all leads by -max_shift .. max_shift samples (each shift
+// over the samples both templates cover). R-peak detection places a beat within a sample or
+// two, and on the slopes of the QRS complex a one-sample offset alone makes a large
+// difference; a small max_shift removes that without matching different morphologies.
+double template_distance(const std::vector<float>& a, const std::vector<float>& b, std::int64_t leads,
+                         std::int64_t max_shift = 0);
 
 }  // namespace ecgtwin::eval

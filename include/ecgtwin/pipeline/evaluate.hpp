@@ -29,8 +29,10 @@ struct EvaluateOptions {
   fs::path out;
 };
 
-// Writes OUT/metrics.json, OUT/report.md and the pictures under OUT/images, and returns the
-// metrics: pairs, twins, hr_mae_bpm, hr_detected_fraction, fid, fid_real_baseline,
+// Writes OUT/metrics.json, OUT/report.md, OUT/pairs.jsonl (one line per pair: patient,
+// reference and target record, statements, target and measured heart rate and, with a ground
+// truth, each candidate's distance to its own ground truth and to the nearest other person's)
+// and the pictures under OUT/images, and returns the metrics: pairs, twins, hr_mae_bpm, hr_detected_fraction, fid, fid_real_baseline,
 // precision, recall, f1, clip_score, clip_score_real, base_cosine_reference_twin,
 // base_cosine_reference_real, identification_top1, identification_top1_real,
 // silhouette_twins, silhouette_real, retrieval_top1_twins, retrieval_top1_real, and with a
@@ -38,7 +40,8 @@ struct EvaluateOptions {
 // other_person_distance_mv and, as baselines, the win rates of the real targets
 // (ground_truth_win_rate_real_target), of the references copied unchanged
 // (ground_truth_win_rate_reference) and of the real targets passed through the autoencoder
-// (ground_truth_win_rate_reconstructed_target).
+// (ground_truth_win_rate_reconstructed_target), and the three rates by target statement
+// (ground_truth_win_rate_by_statement).
 nlohmann::json evaluate_twins(const EvaluateOptions& options);
 
 }  // namespace ecgtwin::pipeline

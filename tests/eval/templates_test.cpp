@@ -1,0 +1,105 @@
+#include "ecgtwin/eval/templates.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "ecgtwin/util/error.hpp"
+
+namespace ecgtwin::eval {
+namespace {
+
+// [leads x width] template whose every lead is a Gaussian pulse of width sigma (samples) at `centre`.
+std::vector<float> pulse_template(std::int64_t leads, std::int64_t width, double centre, double sigma) {
+  std::vector<float> t(static_cast<std::size_t>(leads * width));
+  for (std::int64_t lead = 0; lead < leads; ++lead)
+    for (std::int64_t k = 0; k < width; ++k)
+      t[static_cast<std::size_t>(lead * width + k)] =
+          static_cast<float>((1.0 + 0.1 * double(lead)) * std::exp(-0.5 * std::pow((double(k) - centre) / sigma, 2)));
+  return t;
+}
+
+TEST(TemplateDistance, RootMeanSquareOfTheDifference) {
+  std::vector<float> a(2 * 4, 0.0f), b(2 * 4, 0.0f);
+  b[0] = 3.0f;  // one sample of eight differs by 3: sqrt(9 / 8)
+  EXPECT_NEAR(template_distance(a, b, 2), std::sqrt(9.0 / 8.0), 1e-12);
+  for (auto& v : b) v = 0.5f;
+  EXPECT_NEAR(template_distance(a, b, 2), 0.5, 1e-12);
+  EXPECT_EQ(template_distance(b, b, 2, 3), 0.0);
+}
+
+TEST(TemplateDistance, ShiftRemovesAnOffsetOfAFewSamples) {
+  const std::int64_t leads = 3, width = 70;
+  auto a = pulse_template(leads, width, 30.0, 2.0);
+  auto b = pulse_template(leads, width, 32.0, 2.0);  // the same beat two samples later
+  const double unaligned = template_distance(a, b, leads);
+  EXPECT_GT(unaligned, 0.1);
+  // One sample of shift leaves one sample of offset, averaged over the 69 samples both cover
+  // (the pulses are zero at the edges, so the sum of squares is the same).
+  EXPECT_NEAR(template_distance(a, b, leads, 1),
+              template_distance(a, pulse_template(leads, width, 31.0, 2.0), leads) * std::sqrt(70.0 / 69.0), 1e-6);
+  EXPECT_NEAR(template_distance(a, b, leads, 2), 0.0, 1e-6);
+  EXPECT_NEAR(template_distance(b, a, leads, 2), 0.0, 1e-6);  // both directions
+  EXPECT_NEAR(template_distance(a, b, leads, 5), 0.0, 1e-6);  // more shift cannot do worse
+}
+
+TEST(TemplateDistance, ShiftDoesNotMatchADifferentMorphology) {
+  const std::int64_t leads = 2, width = 70;
+  auto narrow = pulse_template(leads, width, 30.0, 2.0);
+  auto wide = pulse_template(leads, width, 30.0, 4.0);
+  EXPECT_GT(template_distance(narrow, wide, leads, 2), 0.5 * template_distance(narrow, wide, leads));
+  EXPECT_GT(template_distance(narrow, wide, leads, 2), 0.05);
+}
+
+TEST(TemplateDistance, RejectsMismatchedTemplates) {
+  std::vector<float> a(24, 0.0f), b(12, 0.0f);
+  EXPECT_THROW(template_distance(a, b, 12), Error);
+  EXPECT_THROW(template_distance(a, a, 5), Error);    // 24 samples are not 5 leads
+  EXPECT_THROW(template_distance(a, a, 12, 2), Error);  // width 2: shifts of 2 leave nothing
+  EXPECT_THROW(template_distance({}, {}, 1), Error);
+}
+
+// A 12-lead signal of Gaussian QRS-like pulses (10 ms) at the given times, with a lead-dependent gain.
+std::vector<float> pulse_train(double fs, std::int64_t samples, const std::vector<double>& times) {
+  std::vector<float> x(static_cast<std::size_t>(12 * samples), 0.0f);
+  for (std::int64_t lead = 0; lead < 12; ++lead)
+    for (double t : times)
+      for (std::int64_t k = 0; k < samples; ++k)
+        x[static_cast<std::size_t>(lead * samples + k)] +=
+            static_cast<float>((0.5 + 0.1 * double(lead)) * std::exp(-0.5 * std::pow((double(k) / fs - t) / 0.01, 2)));
+  return x;
+}
+
+TEST(BeatTemplate, IsThePulseAtItsPeakAndIndependentOfBeatPhase) {
+  const double fs = 500;
+  const std::int64_t samples = 5000;
+  std::vector<double> times, later;
+  for (double t = 0.6; t < 9.5; t += 0.8) {
+    times.push_back(t);
+    later.push_back(t + 0.37);
+  }
+  const BeatTemplateOptions options;
+  auto a = beat_template(pulse_train(fs, samples, times).data(), 12, samples, fs, options);
+  auto b = beat_template(pulse_train(fs, samples, later).data(), 12, samples, fs, options);
+  ASSERT_TRUE(a && b);
+  const auto width = static_cast<std::int64_t>(std::lround((options.before_s + options.after_s) * fs));
+  ASSERT_EQ(static_cast<std::int64_t>(a->size()), 12 * width);
+  const auto peak = static_cast<std::int64_t>(std::lround(options.before_s * fs));
+  for (std::int64_t lead = 0; lead < 12; ++lead) {
+    // Peak within a sample of the R position, at the lead's gain (baseline: the flat median, 0).
+    const float* row = a->data() + lead * width;
+    EXPECT_NEAR(*std::max_element(row + peak - 1, row + peak + 2), 0.5 + 0.1 * double(lead), 1e-3) << lead;
+    EXPECT_NEAR(row[peak + 50], 0.0, 1e-6) << lead;  // 100 ms after the pulse
+  }
+  EXPECT_NEAR(template_distance(*a, *b, 12, 1), 0.0, 1e-3);
+}
+
+TEST(BeatTemplate, NoBeatGivesNothing) {
+  std::vector<float> flat(12 * 2000, 0.0f);
+  EXPECT_FALSE(beat_template(flat.data(), 12, 2000, 500.0).has_value());
+}
+
+}  // namespace
+}  // namespace ecgtwin::eval

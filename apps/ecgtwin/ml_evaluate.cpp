@@ -27,11 +27,11 @@ Registrar registrar("evaluate", "evaluate a twin model on the same-patient pairs
                  "simulated cohort folder (ecgtwin simulate --out): also compare with the true twins");
   app.add_option("--split", f->split, "train, val or test (default: test)");
   app.add_option("--max-pairs", f->max_pairs, "evaluate at most N pairs (default: 0 = all)");
-  add_sampling_flags(app, f->sampling, /*eta_and_guidance=*/false);
+  add_sampling_flags(app, f->sampling, /*eta_and_guidance=*/true);
   app.add_option("--seed", f->seed, "seed of the twins' initial noise (default: 0)");
   app.add_option("--device", f->device, "cpu, cuda, cuda:N or auto (default: auto)");
   app.add_option("--batch", f->batch, "twins sampled together (default: 64)");
-  app.add_option("--out", f->out, "output folder: metrics.json, report.md, images/")->required();
+  app.add_option("--out", f->out, "output folder: metrics.json, pairs.jsonl, report.md, images/")->required();
   return [f, &app]() {
     config::Json tree = resolve_config(f->config);
     pipeline::EvaluateOptions o;

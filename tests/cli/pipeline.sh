@@ -100,6 +100,13 @@ YAML
       grep -q "\"$key\"" "$work/eval/metrics.json" || fail "metrics.json lacks $key"
     done
     [ -s "$work/eval/report.md" ] || fail "no report"
+    pairs=$(grep -c '"ground_truth"' "$work/eval/pairs.jsonl") || fail "no pairs.jsonl"
+    grep -q "^  \"pairs\": $pairs,\$" "$work/eval/metrics.json" || fail "pairs.jsonl has $pairs lines, metrics.json other"
+    # The sampling flags of generate: guidance (a scale other than 1 runs the unconditional pass too).
+    rm -rf "$work/eval_guided"
+    "$bin" -q evaluate --model "$model" --data "$cache" --steps 2 --guidance 2 --eta 0.5 --max-pairs 2 \
+      --out "$work/eval_guided" > /dev/null || fail "evaluate --guidance exit $?"
+    grep -q '"guidance_scale": 2.0' "$work/eval_guided/metrics.json" || fail "guidance scale not recorded"
     ;;
   edit)
     rm -rf "$work/edit"

@@ -16,6 +16,7 @@ struct EvaluateFlags {
   SamplingFlags sampling;
   std::string model, data, out, ground_truth, split = "test", device = "auto";
   std::int64_t max_pairs = 0, seed = 0, batch = 64;
+  double template_shift_ms = 20;
 };
 
 Registrar registrar("evaluate", "evaluate a twin model on the same-patient pairs of a prepared data set", [](CLI::App& app) {
@@ -27,6 +28,9 @@ Registrar registrar("evaluate", "evaluate a twin model on the same-patient pairs
                  "simulated cohort folder (ecgtwin simulate --out): also compare with the true twins");
   app.add_option("--split", f->split, "train, val or test (default: test)");
   app.add_option("--max-pairs", f->max_pairs, "evaluate at most N pairs (default: 0 = all)");
+  app.add_option("--template-shift-ms", f->template_shift_ms,
+                 "with --ground-truth: compare average beats over common shifts of up to this many ms "
+                 "(default: 20; 0: as the R peaks place them)");
   add_sampling_flags(app, f->sampling, /*eta_and_guidance=*/true);
   app.add_option("--seed", f->seed, "seed of the twins' initial noise (default: 0)");
   app.add_option("--device", f->device, "cpu, cuda, cuda:N or auto (default: auto)");
@@ -41,6 +45,7 @@ Registrar registrar("evaluate", "evaluate a twin model on the same-patient pairs
     o.ground_truth = f->ground_truth;
     o.split = f->split;
     o.max_pairs = f->max_pairs;
+    o.template_shift_ms = f->template_shift_ms;
     o.seed = static_cast<std::uint64_t>(f->seed);
     o.device = f->device;
     o.batch = f->batch;

@@ -74,6 +74,8 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     pairs.resize(static_cast<std::size_t>(options.max_pairs));
   TwinModel twin_model = TwinModel::load(options.model, device, /*with_evaluator=*/true);
   const std::int64_t leads = twin_model.leads(), samples = twin_model.samples();
+  if (!(options.template_shift_ms >= 0 && options.template_shift_ms <= 100))
+    throw InputError("--template-shift-ms", "expected 0 to 100 milliseconds");
   const double fs = twin_model.sampling_rate();
   if (cache.samples() != samples)
     throw InputError(options.data.string(), "cache windows have " + std::to_string(cache.samples()) +
@@ -299,9 +301,11 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     // The real targets through the autoencoder: what the latent space keeps of the person.
     // encode and decode work in batches of their own.
     const torch::Tensor reconstructed = twin_model.decode(twin_model.encode(target_signals)).contiguous();
-    // Templates are compared over common shifts of up to 20 ms: the R peaks of two renderings of
-    // one morphology are found a sample or so apart (eval/templates.hpp).
-    const auto max_shift = static_cast<std::int64_t>(std::lround(0.02 * fs));
+    // Templates are compared over common shifts of up to template_shift_ms (20 ms by default):
+    // the R peaks of two renderings of one morphology are found a sample or so apart
+    // (eval/templates.hpp).
+    const auto max_shift = static_cast<std::int64_t>(std::lround(options.template_shift_ms / 1000.0 * fs));
+    m["ground_truth_template_shift_ms"] = options.template_shift_ms;
     // Adds the candidate to the tally and returns its row of pairs.jsonl: the distance to the own
     // ground truth, to the nearest other person's, whose that is, and whether the own is nearer.
     auto tally = [&](Tally& t, const float* candidate, const std::vector<float>& own_template,
@@ -490,7 +494,7 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
        << " / " << fmt(m["other_person_distance_mv"]) << " | |\n";
   md << "\nIdentification: each twin's base vector against the real target records of the split (nearest by "
         "cosine); the real column identifies the real targets among the references. Ground truth: average-beat "
-        "templates (median over beats, R-peak aligned, compared over common shifts of up to 20 ms) of the twin against the noise-free simulator rendering of "
+        "templates (median over beats, R-peak aligned, compared over common shifts of up to " << options.template_shift_ms << " ms) of the twin against the noise-free simulator rendering of "
         "the same person, and of every other person of the split, under the target condition and rate.\n\n"
      << "![heart rate](images/heart_rate.png)\n\n![base vectors](images/base_vectors.png)\n\n";
   if (m.contains("ground_truth_win_rate_by_statement")) {

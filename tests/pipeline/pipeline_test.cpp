@@ -245,6 +245,11 @@ TEST_F(PipelineTest, EvaluateWritesEveryMetricWithTheGroundTruth) {
   const auto& by = m.at("ground_truth_win_rate_by_statement");
   EXPECT_EQ(by.size(), statement_pairs.size());
   for (const auto& [statement, count] : statement_pairs) EXPECT_EQ(by.at(statement).at("pairs").get<std::int64_t>(), count);
+
+  o.template_shift_ms = -1;
+  o.out = root() / "evaluation_bad_shift";
+  EXPECT_THROW(pipeline::evaluate_twins(o), InputError);
+  EXPECT_FALSE(std::filesystem::exists(o.out)) << "a refused evaluation leaves nothing behind";
 }
 
 TEST_F(PipelineTest, DiagnoseScoresEveryPatientAndIsSeeded) {

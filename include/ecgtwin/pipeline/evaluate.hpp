@@ -26,6 +26,9 @@ struct EvaluateOptions {
   std::string device = "auto";
   std::int64_t batch = 64;
   std::int64_t example_plots = 4;
+  // Ground-truth templates are compared over common shifts of up to this many milliseconds
+  // (eval::template_distance); 0 compares them as the R peaks place them.
+  double template_shift_ms = 20;
   fs::path out;
 };
 

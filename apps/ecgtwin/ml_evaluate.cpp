@@ -17,6 +17,7 @@ struct EvaluateFlags {
   std::string model, data, out, ground_truth, split = "test", device = "auto";
   std::int64_t max_pairs = 0, seed = 0, batch = 64;
   double template_shift_ms = 20;
+  std::string base_from = "reference";
 };
 
 Registrar registrar("evaluate", "evaluate a twin model on the same-patient pairs of a prepared data set", [](CLI::App& app) {
@@ -31,6 +32,9 @@ Registrar registrar("evaluate", "evaluate a twin model on the same-patient pairs
   app.add_option("--template-shift-ms", f->template_shift_ms,
                  "with --ground-truth: compare average beats over common shifts of up to this many ms "
                  "(default: 20; 0: as the R peaks place them)");
+  app.add_option("--base-from", f->base_from,
+                 "whose base vector conditions the twins: reference (the method; default) or target (the real "
+                 "target's own: an upper bound for the extractor)");
   add_sampling_flags(app, f->sampling, /*eta_and_guidance=*/true);
   app.add_option("--seed", f->seed, "seed of the twins' initial noise (default: 0)");
   app.add_option("--device", f->device, "cpu, cuda, cuda:N or auto (default: auto)");
@@ -46,6 +50,7 @@ Registrar registrar("evaluate", "evaluate a twin model on the same-patient pairs
     o.split = f->split;
     o.max_pairs = f->max_pairs;
     o.template_shift_ms = f->template_shift_ms;
+    o.base_from = f->base_from;
     o.seed = static_cast<std::uint64_t>(f->seed);
     o.device = f->device;
     o.batch = f->batch;

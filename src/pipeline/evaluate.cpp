@@ -76,6 +76,8 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
   const std::int64_t leads = twin_model.leads(), samples = twin_model.samples();
   if (!(options.template_shift_ms >= 0 && options.template_shift_ms <= 100))
     throw InputError("--template-shift-ms", "expected 0 to 100 milliseconds");
+  if (options.base_from != "reference" && options.base_from != "target")
+    throw InputError("--base-from", "expected reference or target, got '" + options.base_from + "'");
   const double fs = twin_model.sampling_rate();
   if (cache.samples() != samples)
     throw InputError(options.data.string(), "cache windows have " + std::to_string(cache.samples()) +
@@ -126,7 +128,6 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
   for (std::int64_t start = 0; start < n; start += options.batch) {
     const std::int64_t end = std::min(n, start + options.batch);
     std::vector<std::int64_t> rows(ref_rows.begin() + start, ref_rows.begin() + end);
-    std::vector<std::int64_t> trows(target_rows.begin() + start, target_rows.begin() + end);
     auto base = twin_model.base_vectors(ref_signals.slice(0, start, end), train::cache_reports(cache, rows));
     ref_base_parts.push_back(base.to(torch::kCPU));
     train::Reports targets;
@@ -139,7 +140,12 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
       noise.push_back(twin_model.initial_noise(util::derive_seed(options.seed, static_cast<std::uint64_t>(i))));
     diffusion::SamplerOptions sampler = options.sampler;
     sampler.seed(util::derive_seed(options.seed ^ 0x5eedULL, static_cast<std::uint64_t>(start)));
-    twin_parts.push_back(twin_model.generate(base, targets, sampler, torch::stack(noise, 0)));
+    // base_from "target": the twin is conditioned on the real target's own base vector (an
+    // upper bound on what the reference's base vector can carry); the metrics still compare
+    // with the reference's.
+    const torch::Tensor condition_base =
+        options.base_from == "target" ? twin_model.base_vectors(target_signals.slice(0, start, end), targets) : base;
+    twin_parts.push_back(twin_model.generate(condition_base, targets, sampler, torch::stack(noise, 0)));
     progress.advance(end - start);
   }
   progress.finish();
@@ -152,6 +158,7 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
   m["pairs"] = n;
   m["twins"] = twins.size(0);
   m["split"] = options.split;
+  m["base_from"] = options.base_from;
   m["sampler"] = {{"sampler", options.sampler.sampler()}, {"steps", options.sampler.steps()},
                   {"eta", options.sampler.eta()}, {"guidance_scale", options.sampler.guidance_scale()}};
   m["patients"] = std::set<std::string>(patients.begin(), patients.end()).size();

@@ -105,8 +105,9 @@ YAML
     # The sampling flags of generate: guidance (a scale other than 1 runs the unconditional pass too).
     rm -rf "$work/eval_guided"
     "$bin" -q evaluate --model "$model" --data "$cache" --steps 2 --guidance 2 --eta 0.5 --max-pairs 2 \
-      --out "$work/eval_guided" > /dev/null || fail "evaluate --guidance exit $?"
+      --base-from target --out "$work/eval_guided" > /dev/null || fail "evaluate --guidance exit $?"
     grep -q '"guidance_scale": 2.0' "$work/eval_guided/metrics.json" || fail "guidance scale not recorded"
+    grep -q '"base_from": "target"' "$work/eval_guided/metrics.json" || fail "base_from not recorded"
     ;;
   edit)
     rm -rf "$work/edit"

@@ -250,6 +250,11 @@ TEST_F(PipelineTest, EvaluateWritesEveryMetricWithTheGroundTruth) {
   o.out = root() / "evaluation_bad_shift";
   EXPECT_THROW(pipeline::evaluate_twins(o), InputError);
   EXPECT_FALSE(std::filesystem::exists(o.out)) << "a refused evaluation leaves nothing behind";
+  o.template_shift_ms = 20;
+  o.base_from = "other";
+  o.out = root() / "evaluation_bad_base";
+  EXPECT_THROW(pipeline::evaluate_twins(o), InputError);
+  EXPECT_FALSE(std::filesystem::exists(o.out));
 }
 
 TEST_F(PipelineTest, DiagnoseScoresEveryPatientAndIsSeeded) {

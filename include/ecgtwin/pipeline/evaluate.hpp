@@ -29,6 +29,9 @@ struct EvaluateOptions {
   // Ground-truth templates are compared over common shifts of up to this many milliseconds
   // (eval::template_distance); 0 compares them as the R peaks place them.
   double template_shift_ms = 20;
+  // Whose base vector conditions the twins: "reference" (the method) or "target" (the real
+  // target record's own, an upper bound on what a base vector can carry to the twin).
+  std::string base_from = "reference";
   fs::path out;
 };
 

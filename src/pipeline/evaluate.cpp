@@ -121,7 +121,10 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
   // ---- twins ----
   spdlog::info("evaluate: {} pairs of the {} split, {} {} steps", n, options.split, options.sampler.sampler(),
                options.sampler.sampler() == "ddpm" ? twin_model.schedule().timesteps() : options.sampler.steps());
-  torch::Tensor ref_base, real_base, twin_base;
+  torch::Tensor ref_base, twin_base;
+  // The real targets' base vectors: compared with the twins' below, and with --base-from target
+  // the twins' condition.
+  const torch::Tensor real_base = twin_model.base_vectors(target_signals, target_reports).to(torch::kCPU);
   std::vector<torch::Tensor> twin_parts;
   util::Progress progress("evaluate", n, "twin");
   std::vector<torch::Tensor> ref_base_parts;
@@ -143,15 +146,13 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     // base_from "target": the twin is conditioned on the real target's own base vector (an
     // upper bound on what the reference's base vector can carry); the metrics still compare
     // with the reference's.
-    const torch::Tensor condition_base =
-        options.base_from == "target" ? twin_model.base_vectors(target_signals.slice(0, start, end), targets) : base;
+    const torch::Tensor condition_base = options.base_from == "target" ? real_base.slice(0, start, end) : base;
     twin_parts.push_back(twin_model.generate(condition_base, targets, sampler, torch::stack(noise, 0)));
     progress.advance(end - start);
   }
   progress.finish();
   auto twins = torch::cat(twin_parts, 0).contiguous();
   ref_base = torch::cat(ref_base_parts, 0);
-  real_base = twin_model.base_vectors(target_signals, target_reports).to(torch::kCPU);
   twin_base = twin_model.base_vectors(twins, target_reports).to(torch::kCPU);
 
   nlohmann::json m;
@@ -363,25 +364,23 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
           other_ids.push_back(id);
         }
       }
-      auto& row = pair_rows[static_cast<std::size_t>(i)];
-      row["ground_truth"] = {
-          {"twin", tally(twin_tally, twins[i].data_ptr<float>(), *own_template, other_templates, other_ids)},
-          {"real_target", tally(target_tally, target_signals[i].contiguous().data_ptr<float>(), *own_template,
-                                other_templates, other_ids)},
-          {"reference", tally(reference_tally, ref_signals[i].contiguous().data_ptr<float>(), *own_template,
-                              other_templates, other_ids)},
-          {"reconstructed_target",
-           tally(reconstruction_tally, reconstructed[i].data_ptr<float>(), *own_template, other_templates, other_ids)}};
-      auto won = [&](const char* key) {
-        const auto& r = row["ground_truth"][key];
-        return !r.is_null() && r["wins"].get<bool>();
-      };
+      const nlohmann::json twin =
+          tally(twin_tally, twins[i].data_ptr<float>(), *own_template, other_templates, other_ids);
+      const nlohmann::json target = tally(target_tally, target_signals[i].contiguous().data_ptr<float>(),
+                                          *own_template, other_templates, other_ids);
+      const nlohmann::json reference = tally(reference_tally, ref_signals[i].contiguous().data_ptr<float>(),
+                                             *own_template, other_templates, other_ids);
+      const nlohmann::json reconstruction =
+          tally(reconstruction_tally, reconstructed[i].data_ptr<float>(), *own_template, other_templates, other_ids);
+      pair_rows[static_cast<std::size_t>(i)]["ground_truth"] = {
+          {"twin", twin}, {"real_target", target}, {"reference", reference}, {"reconstructed_target", reconstruction}};
+      auto won = [](const nlohmann::json& r) { return !r.is_null() && r.at("wins").get<bool>(); };
       for (const auto& statement : target_reports.statements[static_cast<std::size_t>(i)]) {
         auto& st = by_statement[statement];
         ++st.pairs;
-        st.twins += won("twin");
-        st.targets += won("real_target");
-        st.reconstructed += won("reconstructed_target");
+        st.twins += won(twin);
+        st.targets += won(target);
+        st.reconstructed += won(reconstruction);
       }
     }
     gt_progress.finish();

@@ -12,6 +12,13 @@ void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidan
   app.add_option("--eta", flags.eta, "DDIM eta: 0 deterministic, 1 DDPM variance (default: 0; key sampling.eta)");
   app.add_option("--guidance", flags.guidance,
                  "classifier-free guidance scale; 1 = none (default: 1; key sampling.guidance_scale)");
+  app.add_option("--start", flags.start,
+                 "where each twin's run starts: noise (the method), reference-noised (the reference's latent "
+                 "noised to the first step taken) or reference-inverted (the reference's latent carried there by "
+                 "DDIM inversion under its own conditions) (default: noise; key sampling.start)");
+  app.add_option("--strength", flags.strength,
+                 "the fraction of the sampling steps taken, 0 < S <= 1; below 1 the noisiest are skipped "
+                 "(default: 1; key sampling.strength)");
 }
 
 diffusion::SamplerOptions sampler_from_flags(const CLI::App& app, const SamplingFlags& flags, config::Json& tree) {
@@ -20,6 +27,8 @@ diffusion::SamplerOptions sampler_from_flags(const CLI::App& app, const Sampling
   if (flags.eta_and_guidance) {
     if (app.count("--eta")) config::set_key(tree, "sampling.eta", flags.eta);
     if (app.count("--guidance")) config::set_key(tree, "sampling.guidance_scale", flags.guidance);
+    if (app.count("--start")) config::set_key(tree, "sampling.start", flags.start);
+    if (app.count("--strength")) config::set_key(tree, "sampling.strength", flags.strength);
   }
   config::Section root(tree, "");
   config::Section sampling = root.child("sampling");

@@ -16,10 +16,13 @@ struct SamplingFlags {
   std::int64_t steps = 50;
   double eta = 0;
   double guidance = 1.0;
+  std::string start;
+  double strength = 1.0;
   bool eta_and_guidance = false;  // the command offers --eta and --guidance
 };
 
-// --sampler and --steps; with `eta_and_guidance` also --eta and --guidance.
+// --sampler and --steps; with `eta_and_guidance` also --eta, --guidance, --start and
+// --strength.
 void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidance);
 // The sampler options of the config's sampling section once the given flags are set in
 // `tree` (which then holds them for the resolved config written beside the outputs).

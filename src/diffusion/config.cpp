@@ -29,9 +29,26 @@ SamplerOptions read_sampler_options(config::Section& section) {
       .spacing(section.choice("spacing", defaults.spacing(),
                               {"trailing", "leading", "uniform", "linspace"}))
       .guidance_scale(section.get_in("guidance_scale", defaults.guidance_scale(), -100.0, 100.0))
+      .start(section.choice("start", defaults.start(),
+                            {"noise", "reference-noised", "reference-inverted"}))
+      .strength(section.get_in("strength", defaults.strength(), 0.0, 1.0))
       .seed(static_cast<uint64_t>(
           section.get_in("seed", int64_t{0}, int64_t{0}, std::numeric_limits<int64_t>::max())));
+  if (options.strength() <= 0.0) {
+    throw InputError(section.path() + ".strength", "expected 0 < strength <= 1");
+  }
+  if (options.strength() < 1.0 && options.start() == "noise") {
+    throw InputError(section.path() + ".strength",
+                     "below 1 only with start reference-noised or reference-inverted");
+  }
   return options;
+}
+
+config::Json sampler_summary(const SamplerOptions& options) {
+  return {{"sampler", options.sampler()}, {"steps", options.steps()},
+          {"eta", options.eta()},         {"spacing", options.spacing()},
+          {"guidance_scale", options.guidance_scale()}, {"start", options.start()},
+          {"strength", options.strength()}};
 }
 
 EditOptions read_edit_options(config::Section& section) {

@@ -157,6 +157,13 @@ void SamplerOptions::validate(const NoiseSchedule& schedule) const {
   if (!std::isfinite(guidance_scale())) {
     throw InputError("sampling.guidance_scale", "expected a finite number");
   }
+  if (!(strength() > 0.0 && strength() <= 1.0)) {
+    throw InputError("sampling.strength", "expected 0 < strength <= 1");
+  }
+  if (start() != "noise" && start() != "reference-noised" && start() != "reference-inverted") {
+    throw InputError("sampling.start",
+                     "expected noise, reference-noised or reference-inverted, got '" + start() + "'");
+  }
 }
 
 std::vector<int64_t> sampling_timesteps(const NoiseSchedule& schedule,
@@ -166,6 +173,13 @@ std::vector<int64_t> sampling_timesteps(const NoiseSchedule& schedule,
     return ddim_timesteps(schedule.timesteps(), schedule.timesteps(), "trailing");
   }
   return ddim_timesteps(schedule.timesteps(), options.steps(), options.spacing());
+}
+
+int64_t first_sampling_step(const NoiseSchedule& schedule, const SamplerOptions& options) {
+  const auto n = static_cast<int64_t>(sampling_timesteps(schedule, options).size());
+  const int64_t taken =
+      std::max<int64_t>(1, static_cast<int64_t>(std::llround(options.strength() * n)));
+  return n - std::min(n, taken);
 }
 
 double ddim_variance(const NoiseSchedule& schedule, int64_t t, int64_t t_prev, double eta) {
@@ -183,11 +197,16 @@ torch::Tensor sample(model::DenoiserImpl& denoiser, const NoiseSchedule& schedul
     throw InputError("sampling.guidance_scale",
                      "guidance needs the null conditions (unconditional model)");
   }
+  const int64_t first = first_sampling_step(schedule, options);
+  if (first > 0 && !options.initial_noise().defined()) {
+    throw InputError("sampling.strength",
+                     "a run that skips the noisiest steps needs the point it starts from");
+  }
   const bool ddpm = options.sampler() == "ddpm";
   const int64_t n = static_cast<int64_t>(timesteps.size());
   std::vector<double> sigmas(timesteps.size());
   int64_t noisy_steps = 0;
-  for (int64_t i = 0; i < n; ++i) {
+  for (int64_t i = first; i < n; ++i) {
     const int64_t t = timesteps[static_cast<size_t>(i)];
     const int64_t t_prev = i + 1 < n ? timesteps[static_cast<size_t>(i + 1)] : -1;
     double sigma = 0.0;
@@ -216,7 +235,7 @@ torch::Tensor sample(model::DenoiserImpl& denoiser, const NoiseSchedule& schedul
   }
   DenoiserRun run(denoiser, conditions, unconditional, shape[0], options);
 
-  for (int64_t i = 0; i < n; ++i) {
+  for (int64_t i = first; i < n; ++i) {
     const int64_t t = timesteps[static_cast<size_t>(i)];
     const int64_t t_prev = i + 1 < n ? timesteps[static_cast<size_t>(i + 1)] : -1;
     if (options.before_step()) {
@@ -247,7 +266,7 @@ torch::Tensor sample(model::DenoiserImpl& denoiser, const NoiseSchedule& schedul
     }
     x = next;
     if (options.progress()) {
-      options.progress()(i + 1, n);
+      options.progress()(i + 1 - first, n - first);
     }
   }
   return x;
@@ -260,6 +279,7 @@ torch::Tensor ddim_invert(model::DenoiserImpl& denoiser, const NoiseSchedule& sc
   SamplerOptions deterministic = options;
   deterministic.sampler("ddim").eta(0.0);
   std::vector<int64_t> timesteps = sampling_timesteps(schedule, deterministic);
+  timesteps.erase(timesteps.begin(), timesteps.begin() + first_sampling_step(schedule, deterministic));
   std::reverse(timesteps.begin(), timesteps.end());
   DenoiserRun run(denoiser, conditions, unconditional, x0.size(0), deterministic);
   torch::Tensor x = x0.to(options.device(), options.dtype());

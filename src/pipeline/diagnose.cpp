@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "ecgtwin/data/cache.hpp"
+#include "ecgtwin/diffusion/config.hpp"
 #include "ecgtwin/eval/metrics.hpp"
 #include "ecgtwin/model/device.hpp"
 #include "ecgtwin/pipeline/twin_model.hpp"
@@ -237,7 +238,11 @@ nlohmann::json diagnose(const DiagnoseOptions& options) {
       diffusion::SamplerOptions sampler = options.sampler;
       sampler.seed(util::derive_seed(util::derive_seed(options.seed ^ 0x5eedULL, patient), start));
       const auto m = static_cast<std::int64_t>(end - start);
-      twin_parts.push_back(twin_model.generate(base.expand({m, base.size(1)}), targets, sampler, torch::stack(noise, 0)));
+      ReferenceStart from_reference{reference.expand({m, reference.size(1), reference.size(2)}),
+                                    base.expand({m, base.size(1)}),
+                                    train::cache_reports(cache, std::vector<std::int64_t>(static_cast<std::size_t>(m), rows.front()))};
+      twin_parts.push_back(
+          twin_model.generate(base.expand({m, base.size(1)}), targets, sampler, torch::stack(noise, 0), &from_reference));
     }
     auto twins = torch::cat(twin_parts, 0);
     auto twin_labels = condition_labels.index_select(0, torch::tensor(twin_condition, torch::kLong));
@@ -319,6 +324,7 @@ nlohmann::json diagnose(const DiagnoseOptions& options) {
                      {"replay_fraction", options.replay_fraction},
                      {"sampler", options.sampler.sampler()},
                      {"steps", options.sampler.steps()},
+                     {"sampling", diffusion::sampler_summary(options.sampler)},
                      {"seed", options.seed}};
 
   util::write_file_atomic(options.out / "diagnosis.json", out.dump(2) + "\n");

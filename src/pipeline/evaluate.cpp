@@ -11,6 +11,7 @@
 
 #include "ecgtwin/data/cache.hpp"
 #include "ecgtwin/data/record_io.hpp"
+#include "ecgtwin/diffusion/config.hpp"
 #include "ecgtwin/eval/metrics.hpp"
 #include "ecgtwin/eval/templates.hpp"
 #include "ecgtwin/io/chart.hpp"
@@ -131,7 +132,9 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
   for (std::int64_t start = 0; start < n; start += options.batch) {
     const std::int64_t end = std::min(n, start + options.batch);
     std::vector<std::int64_t> rows(ref_rows.begin() + start, ref_rows.begin() + end);
-    auto base = twin_model.base_vectors(ref_signals.slice(0, start, end), train::cache_reports(cache, rows));
+    ReferenceStart reference{ref_signals.slice(0, start, end), {}, train::cache_reports(cache, rows)};
+    auto base = twin_model.base_vectors(reference.signals, reference.reports);
+    reference.base_vectors = base;
     ref_base_parts.push_back(base.to(torch::kCPU));
     train::Reports targets;
     for (std::int64_t i = start; i < end; ++i) targets.statements.push_back(target_reports.statements[static_cast<std::size_t>(i)]);
@@ -147,7 +150,7 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     // upper bound on what the reference's base vector can carry); the metrics still compare
     // with the reference's.
     const torch::Tensor condition_base = options.base_from == "target" ? real_base.slice(0, start, end) : base;
-    twin_parts.push_back(twin_model.generate(condition_base, targets, sampler, torch::stack(noise, 0)));
+    twin_parts.push_back(twin_model.generate(condition_base, targets, sampler, torch::stack(noise, 0), &reference));
     progress.advance(end - start);
   }
   progress.finish();
@@ -160,8 +163,7 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
   m["twins"] = twins.size(0);
   m["split"] = options.split;
   m["base_from"] = options.base_from;
-  m["sampler"] = {{"sampler", options.sampler.sampler()}, {"steps", options.sampler.steps()},
-                  {"eta", options.sampler.eta()}, {"guidance_scale", options.sampler.guidance_scale()}};
+  m["sampler"] = diffusion::sampler_summary(options.sampler);
   m["patients"] = std::set<std::string>(patients.begin(), patients.end()).size();
 
   // ---- heart rate ----

@@ -10,6 +10,7 @@
 #include "ecgtwin/data/dataset.hpp"
 #include "ecgtwin/data/preprocess.hpp"
 #include "ecgtwin/data/record_io.hpp"
+#include "ecgtwin/diffusion/config.hpp"
 #include "ecgtwin/io/npy.hpp"
 #include "ecgtwin/io/plot.hpp"
 #include "ecgtwin/model/device.hpp"
@@ -133,8 +134,7 @@ GenerateSummary generate_twins(const GenerateOptions& options) {
   guard.create_directory(options.out);
   GenerateSummary summary;
   summary.json = {{"model", options.model.string()},
-                  {"sampler", {{"sampler", options.sampler.sampler()}, {"steps", options.sampler.steps()},
-                               {"eta", options.sampler.eta()}, {"guidance_scale", options.sampler.guidance_scale()}}},
+                  {"sampler", diffusion::sampler_summary(options.sampler)},
                   {"seed", options.seed},
                   {"samples_per_condition", options.samples},
                   {"sampling_rate", fs},
@@ -217,8 +217,10 @@ GenerateSummary generate_twins(const GenerateOptions& options) {
       const auto count = static_cast<std::int64_t>(end - start);
       diffusion::SamplerOptions sampler = options.sampler;
       sampler.seed(jobs[start].seed);
+      ReferenceStart from_reference{window.expand({count, leads, samples}), base.expand({count, base.size(1)}),
+                                    make_reports(std::vector<data::Condition>(static_cast<std::size_t>(count), own))};
       auto twins = twin_model.generate(base.expand({count, base.size(1)}), make_reports(targets), sampler,
-                                       torch::stack(noise, 0)).contiguous();
+                                       torch::stack(noise, 0), &from_reference).contiguous();
       for (std::size_t j = start; j < end; ++j) {
         const auto& job = jobs[j];
         const auto& target = options.targets[job.target];

@@ -60,13 +60,29 @@ torch::Tensor TwinModel::initial_noise(std::uint64_t seed) const {
 }
 
 torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train::Reports& targets,
-                                  const diffusion::SamplerOptions& options, const torch::Tensor& initial_noise) {
+                                  const diffusion::SamplerOptions& options, const torch::Tensor& initial_noise,
+                                  const ReferenceStart* reference) {
   torch::NoGradGuard no_grad;
   auto conditions = diffusion_->conditions(base_vectors.to(device_), targets);
   diffusion::SamplerOptions o = options;
   o.device(device_).initial_noise(initial_noise.to(device_));
   model::DenoiserConditions unconditional;
   if (o.guidance_scale() != 1.0) unconditional = diffusion_->null_conditions();
+  if (o.start() != "noise") {
+    if (reference == nullptr || !reference->signals.defined() || reference->signals.size(0) != initial_noise.size(0))
+      throw InputError("sampling.start", "'" + o.start() + "' needs one reference record per twin");
+    const torch::Tensor x0 = signal_space_ ? reference->signals.to(device_, torch::kFloat) : encode(reference->signals);
+    const std::int64_t first = diffusion::first_sampling_step(schedule_, o);
+    const std::int64_t t = diffusion::sampling_timesteps(schedule_, o)[static_cast<std::size_t>(first)];
+    if (o.start() == "reference-noised") {
+      // q(x_t | x_0) (Ho et al. 2020, eq. 4) with the twin's own noise.
+      const double a = schedule_.alpha_cumprod(t);
+      o.initial_noise(x0 * std::sqrt(a) + o.initial_noise() * std::sqrt(1.0 - a));
+    } else {
+      auto own = diffusion_->conditions(reference->base_vectors.to(device_), reference->reports);
+      o.initial_noise(diffusion::ddim_invert(*diffusion_->denoiser, schedule_, x0, own, o, unconditional));
+    }
+  }
   auto sample = diffusion::sample(*diffusion_->denoiser, schedule_, initial_noise.sizes(), conditions, o,
                                   unconditional);
   return decode(sample);

@@ -88,6 +88,12 @@ YAML
       done
     done
     grep -q '"measured_hr"' "$work/twins/summary.json" || fail "summary without measured heart rates"
+    # From the reference's noised latent.
+    rm -rf "$work/twins_noised"
+    "$bin" -q generate --model "$model" --reference "$work/cohort/records100/00000/00001_lr" \
+      --condition "sinus rhythm" --hr 70 --steps 4 --start reference-noised --strength 0.5 \
+      --out "$work/twins_noised" > /dev/null || fail "generate --start exit $?"
+    grep -q '"start": "reference-noised"' "$work/twins_noised/summary.json" || fail "start not recorded"
     [ -s "$work/twins/config.yaml" ] || fail "no resolved config"
     "$bin" -q inspect "$(ls "$work"/twins/*/*/twin_0.hea | head -1)" > /dev/null || fail "twin WFDB unreadable"
     ;;
@@ -108,6 +114,17 @@ YAML
       --base-from target --out "$work/eval_guided" > /dev/null || fail "evaluate --guidance exit $?"
     grep -q '"guidance_scale": 2.0' "$work/eval_guided/metrics.json" || fail "guidance scale not recorded"
     grep -q '"base_from": "target"' "$work/eval_guided/metrics.json" || fail "base_from not recorded"
+    # Twins started from the reference's inverted latent, the last half of the steps taken.
+    rm -rf "$work/eval_inverted" "$work/eval_bad_strength"
+    "$bin" -q evaluate --model "$model" --data "$cache" --steps 4 --max-pairs 2 --start reference-inverted \
+      --strength 0.5 --out "$work/eval_inverted" > /dev/null || fail "evaluate --start exit $?"
+    grep -q '"start": "reference-inverted"' "$work/eval_inverted/metrics.json" || fail "start not recorded"
+    grep -q '"strength": 0.5' "$work/eval_inverted/metrics.json" || fail "strength not recorded"
+    # A strength below 1 from noise is refused before anything is written.
+    out=$("$bin" evaluate --model "$model" --data "$cache" --strength 0.5 --out "$work/eval_bad_strength" 2>&1)
+    [ $? -eq 2 ] || fail "--strength without --start: expected exit 2"
+    echo "$out" | grep -q "sampling.strength" || fail "message does not name sampling.strength: $out"
+    [ -e "$work/eval_bad_strength" ] && fail "output left behind"
     ;;
   edit)
     rm -rf "$work/edit"

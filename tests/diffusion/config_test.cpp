@@ -24,7 +24,7 @@ TEST(DiffusionConfigTest, DefaultsAreThePapersSettings) {
 TEST(DiffusionConfigTest, ReadsEveryKeyAndRefusesUnknownOnes) {
   const Json tree = config::parse_yaml(
       "schedule: cosine\ntimesteps: 500\nsampler: ddpm\nsteps: 20\neta: 0.5\n"
-      "spacing: linspace\nguidance_scale: 3\nseed: 77\nmode: add\ninjection_fraction: 0.3\n"
+      "spacing: linspace\nguidance_scale: 3\nseed: 77\nstart: reference-inverted\nstrength: 0.6\nmode: add\ninjection_fraction: 0.3\n"
       "added_weight: 2\nstatements: 0.2\nbase_vector: 0.1\n",
       "test.yaml");
   config::Section section(tree, "diffusion");
@@ -36,6 +36,8 @@ TEST(DiffusionConfigTest, ReadsEveryKeyAndRefusesUnknownOnes) {
   EXPECT_EQ(sampler.spacing(), "linspace");
   EXPECT_DOUBLE_EQ(sampler.guidance_scale(), 3.0);
   EXPECT_EQ(sampler.seed(), 77u);
+  EXPECT_EQ(sampler.start(), "reference-inverted");
+  EXPECT_DOUBLE_EQ(sampler.strength(), 0.6);
   const EditOptions edit = read_edit_options(section);
   EXPECT_EQ(edit.mode(), "add");
   EXPECT_DOUBLE_EQ(edit.injection_fraction(), 0.3);
@@ -60,6 +62,18 @@ TEST(DiffusionConfigTest, BadValuesNameTheKey) {
   } catch (const InputError& error) {
     EXPECT_NE(std::string(error.what()).find("sampling.spacing"), std::string::npos)
         << error.what();
+  }
+  // A strength below 1 needs a start from the reference; 0 takes no step at all.
+  for (const char* text : {"strength: 0.5\n", "start: reference-noised\nstrength: 0\n", "start: latent\n"}) {
+    const Json bad = config::parse_yaml(text, "test.yaml");
+    config::Section bad_section(bad, "sampling");
+    try {
+      read_sampler_options(bad_section);
+      FAIL() << "accepted " << text;
+    } catch (const InputError& error) {
+      const std::string key = std::string(text).find("latent") != std::string::npos ? "sampling.start" : "sampling.strength";
+      EXPECT_NE(std::string(error.what()).find(key), std::string::npos) << error.what();
+    }
   }
   const Json reversed = config::parse_yaml("beta_start: 0.02\nbeta_end: 0.01\n", "test.yaml");
   config::Section schedule_section(reversed, "diffusion");

@@ -226,6 +226,67 @@ TEST(SamplerTest, DdpmAndDdimReproduceTwoPoints) {
   }
 }
 
+// A run that skips the noisiest steps (strength < 1), started from the data's marginal at
+// its first timestep, follows the same closed-form recursion over the steps it takes.
+TEST(SamplerTest, PartialRunFromTheMarginalReproducesTheRecursion) {
+  const NoiseSchedule schedule;
+  const double mu = 0.5, s = 0.4;
+  test::GaussianDenoiser denoiser(schedule, mu, s);
+  const auto options = SamplerOptions().steps(50).strength(0.4);
+  EXPECT_EQ(first_sampling_step(schedule, options), 30);
+  EXPECT_EQ(first_sampling_step(schedule, SamplerOptions().steps(50)), 0);
+  EXPECT_EQ(first_sampling_step(schedule, SamplerOptions().steps(50).strength(1e-6)), 49);
+  const auto all = sampling_timesteps(schedule, options);
+  const std::vector<int64_t> taken(all.begin() + 30, all.end());
+  const double ab = schedule.alpha_cumprod(taken.front());
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(41);
+  const auto x0 = mu + s * torch::randn(kShape, generator, torch::kFloat);
+  const auto x_t = std::sqrt(ab) * x0 + std::sqrt(1.0 - ab) * torch::randn(kShape, generator, torch::kFloat);
+  auto seeded = options;
+  const Moments m = moments(sample(denoiser, schedule, kShape, {}, seeded.initial_noise(x_t)));
+  EXPECT_EQ(denoiser.calls, 20);
+  const Moments expected = gaussian_reference(schedule, taken, false, 0.0, mu, s);
+  const double n = static_cast<double>(kRows * 10);
+  EXPECT_NEAR(m.mean, expected.mean, 5 * std::sqrt(expected.variance / n));
+  EXPECT_NEAR(m.variance, expected.variance, 5 * s * s * std::sqrt(2.0 / (n - 1)));
+}
+
+// Inversion stopped where a partial run starts, then that run, returns the input; the point
+// it stops at is spread like the marginal q(x_t) there, not like q(x_T).
+TEST(DdimTest, PartialInversionRoundTripRecoversTheInput) {
+  const NoiseSchedule schedule;
+  const double mu = 0.3, s = 0.5;
+  test::GaussianDenoiser denoiser(schedule, mu, s);
+  const auto x0 = mu + s * torch::randn({2000, 1, 8}, at::make_generator<at::CPUGeneratorImpl>(9),
+                                        torch::kFloat);
+  auto options = SamplerOptions().steps(400).strength(0.5);
+  denoiser.calls = 0;
+  const auto x_t = ddim_invert(denoiser, schedule, x0, {}, options);
+  EXPECT_EQ(denoiser.calls, 200);
+  const int64_t t = sampling_timesteps(schedule, options)[200];
+  const double ab = schedule.alpha_cumprod(t);
+  EXPECT_NEAR(moments(x_t).variance, ab * s * s + 1.0 - ab, 0.03);
+  EXPECT_NEAR(moments(x_t).mean, std::sqrt(ab) * mu, 0.03);
+  const auto back = sample(denoiser, schedule, x0.sizes(), {}, options.initial_noise(x_t));
+  EXPECT_LT((back - x0).abs().max().item<double>(), 0.03);
+}
+
+TEST(SamplerTest, BadStrengthIsRefused) {
+  const NoiseSchedule schedule;
+  test::GaussianDenoiser denoiser(schedule, 0.0, 1.0);
+  for (double strength : {0.0, -0.5, 1.5}) {
+    try {
+      sample(denoiser, schedule, {2, 1, 4}, {}, SamplerOptions().strength(strength));
+      FAIL() << "strength " << strength << " was taken";
+    } catch (const InputError& error) {
+      EXPECT_NE(std::string(error.what()).find("sampling.strength"), std::string::npos) << error.what();
+    }
+  }
+  // Skipping the noisiest steps needs the point to start from.
+  EXPECT_THROW(sample(denoiser, schedule, {2, 1, 4}, {}, SamplerOptions().strength(0.5)), InputError);
+  EXPECT_THROW(sample(denoiser, schedule, {2, 1, 4}, {}, SamplerOptions().start("latent")), InputError);
+}
+
 TEST(SamplerTest, ProgressReportsEveryStep) {
   const NoiseSchedule schedule;
   test::GaussianDenoiser denoiser(schedule, 0.0, 1.0);
@@ -241,6 +302,16 @@ TEST(SamplerTest, ProgressReportsEveryStep) {
   EXPECT_EQ(done, (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7}));
   EXPECT_EQ(before, (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6}));
   EXPECT_EQ(denoiser.calls, 7);
+  // A partial run counts the steps it takes; before_step keeps the index in the whole run.
+  done.clear();
+  before.clear();
+  options.progress([&](int64_t d, int64_t total) {
+    EXPECT_EQ(total, 3);
+    done.push_back(d);
+  });
+  sample(denoiser, schedule, {2, 1, 4}, {}, options.strength(0.4).initial_noise(torch::zeros({2, 1, 4})));
+  EXPECT_EQ(done, (std::vector<int64_t>{1, 2, 3}));
+  EXPECT_EQ(before, (std::vector<int64_t>{4, 5, 6}));
 }
 
 }  // namespace

@@ -136,6 +136,50 @@ TEST_F(PipelineTest, GenerationIsSeededAndConditionDependent) {
   EXPECT_FALSE(torch::equal(a, d)) << "the heart rate token must reach the denoiser";
 }
 
+// Twins started from the reference. At t = 0 alone, the noised reference is
+// sqrt(abar_0) z + sqrt(1 - abar_0) n and one DDIM step returns (x - sqrt(1 - abar_0) eps) /
+// sqrt(abar_0), written out here with the denoiser's own eps; inversion is seeded like the
+// rest; either start without the reference is refused.
+TEST_F(PipelineTest, ReferenceStartsBeginFromTheReference) {
+  auto twin_model = pipeline::TwinModel::load(root() / "model", torch::kCPU);
+  auto signals = train::cache_signals(*cache_, {0});
+  auto reports = train::cache_reports(*cache_, {0});
+  auto base = twin_model.base_vectors(signals, reports);
+  const pipeline::ReferenceStart reference{signals, base, reports};
+  auto targets = pipeline::make_reports({{{"sinus rhythm"}, 70, 50.0, data::Sex::kFemale}});
+  const auto noise = twin_model.initial_noise(7).unsqueeze(0);
+  diffusion::SamplerOptions sampler;
+  sampler.steps(50).spacing("linspace");
+  auto last_step = sampler;
+  last_step.start("reference-noised").strength(0.02);  // the step from t = 0 only
+  const auto twin = twin_model.generate(base, targets, last_step, noise, &reference);
+  {
+    torch::NoGradGuard no_grad;
+    const double ab = twin_model.schedule().alpha_cumprod(0);
+    const auto x = twin_model.encode(signals) * std::sqrt(ab) + noise * std::sqrt(1.0 - ab);
+    auto& diffusion = twin_model.diffusion();
+    diffusion->denoiser->eval();
+    const auto eps = diffusion->denoiser->forward(x, torch::zeros({1}, torch::kLong), diffusion->conditions(base, targets));
+    const auto expected = twin_model.decode((x - std::sqrt(1.0 - ab) * eps) / std::sqrt(ab));
+    EXPECT_TRUE(torch::allclose(twin, expected, 1e-4, 1e-5)) << (twin - expected).abs().max();
+    EXPECT_FALSE(torch::allclose(twin, twin_model.generate(base, targets, sampler, noise), 1e-2, 1e-2));
+  }
+
+  auto inverted = sampler;
+  inverted.start("reference-inverted").strength(0.6).steps(5);
+  const auto a = twin_model.generate(base, targets, inverted, noise, &reference);
+  const auto b = twin_model.generate(base, targets, inverted, noise, &reference);
+  EXPECT_TRUE(torch::equal(a, b));
+  EXPECT_TRUE(torch::isfinite(a).all().item<bool>());
+  EXPECT_FALSE(torch::allclose(a, twin_model.generate(base, targets, inverted.strength(1.0), noise, &reference)));
+  try {
+    twin_model.generate(base, targets, inverted, noise);
+    FAIL() << "a start from the reference without one was taken";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("sampling.start"), std::string::npos) << error.what();
+  }
+}
+
 TEST_F(PipelineTest, GenerateWritesEveryTwinAndSkipsBadReferences) {
   const auto references = root() / "references";
   std::filesystem::create_directories(references);

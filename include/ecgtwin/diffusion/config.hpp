@@ -12,8 +12,11 @@ namespace ecgtwin::diffusion {
 
 // schedule, timesteps, beta_start, beta_end, cosine_offset
 NoiseScheduleOptions read_schedule_options(config::Section& section);
-// sampler, steps, eta, spacing, guidance_scale, seed
+// sampler, steps, eta, spacing, guidance_scale, start, strength, seed
 SamplerOptions read_sampler_options(config::Section& section);
+// The settings that shape a sample (not the seed or device), as the summaries record them:
+// sampler, steps, eta, spacing, guidance_scale, start, strength.
+config::Json sampler_summary(const SamplerOptions& options);
 // mode, injection_fraction, added_weight
 EditOptions read_edit_options(config::Section& section);
 // statements, base_vector (probabilities of condition dropout)

@@ -25,6 +25,15 @@ struct SamplerOptions {
   // 2021) or "linspace" (rounded linspace(0, T-1)).
   TORCH_ARG(std::string, spacing) = "trailing";
   TORCH_ARG(double, guidance_scale) = 1.0;  // 1: no guidance (the original method)
+  // The fraction of the visited timesteps that a run takes (0 < strength <= 1): below 1 it
+  // skips the noisiest ones and starts from initial_noise as x at the first timestep it
+  // takes (SDEdit, Meng et al. 2022). 1: the whole run from x_T.
+  TORCH_ARG(double, strength) = 1.0;
+  // Where a twin's run starts (read by pipeline::TwinModel, which has the reference):
+  // "noise" (x_T drawn from the seed, the method), "reference-noised" (the reference's
+  // latent noised to the first timestep taken) or "reference-inverted" (the reference's
+  // latent carried there by DDIM inversion under the reference's own conditions).
+  TORCH_ARG(std::string, start) = "noise";
   TORCH_ARG(uint64_t, seed) = 0;
   // x_T to start from instead of a draw from the seed ([B, ...] as the sample).
   TORCH_ARG(torch::Tensor, initial_noise) = {};
@@ -45,6 +54,10 @@ struct SamplerOptions {
 std::vector<int64_t> sampling_timesteps(const NoiseSchedule& schedule,
                                         const SamplerOptions& options);
 
+// The index in sampling_timesteps() of the first step a run with options.strength takes:
+// n - max(1, round(strength * n)).
+int64_t first_sampling_step(const NoiseSchedule& schedule, const SamplerOptions& options);
+
 // sigma_t^2 of a DDIM step from t to t_prev (t_prev = -1: to x_0) (Song et al. 2021, eq. 16):
 // eta^2 (1 - abar_prev) / (1 - abar_t) (1 - abar_t / abar_prev).
 double ddim_variance(const NoiseSchedule& schedule, int64_t t, int64_t t_prev, double eta);
@@ -60,7 +73,8 @@ torch::Tensor sample(model::DenoiserImpl& denoiser, const NoiseSchedule& schedul
 
 // DDIM inversion (Song et al. 2021, sec. 4.3; as diffusers' DDIMInverseScheduler): runs the
 // deterministic DDIM update from x_0 towards x_T over the same timesteps that sample() with
-// eta = 0 visits, so that sample() started from the result returns approximately x0.
+// eta = 0 visits, so that sample() started from the result returns approximately x0. With
+// strength < 1 it stops at the timestep where such a run starts.
 torch::Tensor ddim_invert(model::DenoiserImpl& denoiser, const NoiseSchedule& schedule,
                           const torch::Tensor& x0, const model::DenoiserConditions& conditions,
                           const SamplerOptions& options,

@@ -22,6 +22,14 @@ namespace fs = std::filesystem;
 // The conditions of a batch of ECGs in the form the networks take.
 train::Reports make_reports(const std::vector<data::Condition>& conditions);
 
+// The reference records a batch of twins starts from when the sampler's start is not
+// "noise": their signals [B, 12, samples], base vectors [B, D] and own conditions.
+struct ReferenceStart {
+  torch::Tensor signals;
+  torch::Tensor base_vectors;
+  train::Reports reports;
+};
+
 class TwinModel {
  public:
   // Reads <dir>/autoencoder.pt, extractor.pt, diffusion.pt (and evaluator.pt when
@@ -41,9 +49,14 @@ class TwinModel {
   // Base vectors [B, D] of signals under their own conditions.
   torch::Tensor base_vectors(const torch::Tensor& signals, const train::Reports& reports);
   // Twins [B, 12, samples] on the CPU: the denoiser sampled from `initial_noise` ([B, C, L],
-  // one row per twin) with the base vectors and the target conditions, then decoded.
+  // one row per twin) with the base vectors and the target conditions, then decoded. With
+  // options.start "reference-noised" the run starts from the reference's latent noised with
+  // `initial_noise` to the first timestep it takes, with "reference-inverted" from the
+  // reference's latent carried there by DDIM inversion; both need `reference` (one row per
+  // twin). InputError naming sampling.start when it is missing.
   torch::Tensor generate(const torch::Tensor& base_vectors, const train::Reports& targets,
-                         const diffusion::SamplerOptions& options, const torch::Tensor& initial_noise);
+                         const diffusion::SamplerOptions& options, const torch::Tensor& initial_noise,
+                         const ReferenceStart* reference = nullptr);
   // Sampled latents [B, C, L] (or signals for a signal-space denoiser) -> signals on the CPU.
   torch::Tensor decode(const torch::Tensor& sample);
   // The shape of one twin's initial noise [C, L].

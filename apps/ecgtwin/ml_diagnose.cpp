@@ -48,6 +48,7 @@ Registrar registrar(
         config::Json tree = resolve_config(f->config);
         pipeline::DiagnoseOptions o;
         o.sampler = sampler_from_flags(app, f->sampling, tree);
+        o.personalise = personalise_from_flags(app, f->sampling, tree);
         o.model = f->model;
         o.data = f->data;
         o.split = f->split;

@@ -51,6 +51,7 @@ Registrar registrar("evaluate", "evaluate a twin model on the same-patient pairs
     o.max_pairs = f->max_pairs;
     o.template_shift_ms = f->template_shift_ms;
     o.base_from = f->base_from;
+    o.personalise = personalise_from_flags(app, f->sampling, tree);
     o.seed = static_cast<std::uint64_t>(f->seed);
     o.device = f->device;
     o.batch = f->batch;

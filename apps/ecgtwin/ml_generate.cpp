@@ -45,6 +45,7 @@ Registrar registrar("generate", "generate digital twins of reference ECGs under 
     config::Json tree = resolve_config(f->config);
     pipeline::GenerateOptions o;
     o.sampler = sampler_from_flags(app, f->sampling, tree);
+    o.personalise = personalise_from_flags(app, f->sampling, tree);
     o.model = f->model;
     for (const auto& r : f->references)
       for (auto& p : pipeline::resolve_references(r)) o.references.push_back(p);

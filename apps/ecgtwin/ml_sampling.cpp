@@ -12,13 +12,23 @@ void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidan
   app.add_option("--eta", flags.eta, "DDIM eta: 0 deterministic, 1 DDPM variance (default: 0; key sampling.eta)");
   app.add_option("--guidance", flags.guidance,
                  "classifier-free guidance scale; 1 = none (default: 1; key sampling.guidance_scale)");
-  app.add_option("--start", flags.start,
-                 "where each twin's run starts: noise (the method), reference-noised (the reference's latent "
-                 "noised to the first step taken) or reference-inverted (the reference's latent carried there by "
-                 "DDIM inversion under its own conditions) (default: noise; key sampling.start)");
-  app.add_option("--strength", flags.strength,
-                 "the fraction of the sampling steps taken, 0 < S <= 1; below 1 the noisiest are skipped "
-                 "(default: 1; key sampling.strength)");
+  app.add_option(
+      "--start", flags.start,
+      "where each twin's run starts: noise (the method), reference-noised (the reference's latent "
+      "noised to the first step taken) or reference-inverted (the reference's latent carried there "
+      "by DDIM inversion under its own conditions) (default: noise; key sampling.start)");
+  app.add_option(
+      "--strength", flags.strength,
+      "the fraction of the sampling steps taken, 0 < S <= 1; below 1 the noisiest are skipped "
+      "(default: 1; key sampling.strength)");
+  app.add_option("--personalise-steps", flags.personalise_steps,
+                 "fine-tune the denoiser on each reference under its own conditions for N steps "
+                 "before its twins are sampled (default: 0 = none, the method; key personalise.steps)");
+  app.add_option(
+      "--personalise-batch", flags.personalise_batch,
+      "noise draws of the reference per personalisation step (default: 16; key personalise.batch)");
+  app.add_option("--personalise-lr", flags.personalise_lr,
+                 "AdamW learning rate of personalisation (default: 1e-4; key personalise.lr)");
 }
 
 diffusion::SamplerOptions sampler_from_flags(const CLI::App& app, const SamplingFlags& flags, config::Json& tree) {
@@ -34,6 +44,23 @@ diffusion::SamplerOptions sampler_from_flags(const CLI::App& app, const Sampling
   config::Section sampling = root.child("sampling");
   auto options = diffusion::read_sampler_options(sampling);
   sampling.finish();
+  return options;
+}
+
+pipeline::PersonaliseOptions personalise_from_flags(const CLI::App& app, const SamplingFlags& flags,
+                                                    config::Json& tree) {
+  if (flags.eta_and_guidance) {
+    if (app.count("--personalise-steps"))
+      config::set_key(tree, "personalise.steps", flags.personalise_steps);
+    if (app.count("--personalise-batch"))
+      config::set_key(tree, "personalise.batch", flags.personalise_batch);
+    if (app.count("--personalise-lr"))
+      config::set_key(tree, "personalise.lr", flags.personalise_lr);
+  }
+  config::Section root(tree, "");
+  config::Section section = root.child("personalise");
+  auto options = pipeline::read_personalise_options(section);
+  section.finish();
   return options;
 }
 

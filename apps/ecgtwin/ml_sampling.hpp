@@ -8,6 +8,7 @@
 
 #include "ecgtwin/config/tree.hpp"
 #include "ecgtwin/diffusion/sampler.hpp"
+#include "ecgtwin/pipeline/twin_model.hpp"
 
 namespace ecgtwin::app {
 
@@ -18,14 +19,19 @@ struct SamplingFlags {
   double guidance = 1.0;
   std::string start;
   double strength = 1.0;
+  std::int64_t personalise_steps = 0, personalise_batch = 16;
+  double personalise_lr = 1e-4;
   bool eta_and_guidance = false;  // the command offers --eta and --guidance
 };
 
-// --sampler and --steps; with `eta_and_guidance` also --eta, --guidance, --start and
-// --strength.
+// --sampler and --steps; with `eta_and_guidance` also --eta, --guidance, --start,
+// --strength and the --personalise-* flags.
 void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidance);
 // The sampler options of the config's sampling section once the given flags are set in
 // `tree` (which then holds them for the resolved config written beside the outputs).
 diffusion::SamplerOptions sampler_from_flags(const CLI::App& app, const SamplingFlags& flags, config::Json& tree);
+// The personalisation options of the config's personalise section, the same way.
+pipeline::PersonaliseOptions personalise_from_flags(const CLI::App& app, const SamplingFlags& flags,
+                                                    config::Json& tree);
 
 }  // namespace ecgtwin::app

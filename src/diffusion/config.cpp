@@ -45,9 +45,12 @@ SamplerOptions read_sampler_options(config::Section& section) {
 }
 
 config::Json sampler_summary(const SamplerOptions& options) {
-  return {{"sampler", options.sampler()}, {"steps", options.steps()},
-          {"eta", options.eta()},         {"spacing", options.spacing()},
-          {"guidance_scale", options.guidance_scale()}, {"start", options.start()},
+  return {{"sampler", options.sampler()},
+          {"steps", options.steps()},
+          {"eta", options.eta()},
+          {"spacing", options.spacing()},
+          {"guidance_scale", options.guidance_scale()},
+          {"start", options.start()},
           {"strength", options.strength()}};
 }
 

@@ -161,8 +161,9 @@ void SamplerOptions::validate(const NoiseSchedule& schedule) const {
     throw InputError("sampling.strength", "expected 0 < strength <= 1");
   }
   if (start() != "noise" && start() != "reference-noised" && start() != "reference-inverted") {
-    throw InputError("sampling.start",
-                     "expected noise, reference-noised or reference-inverted, got '" + start() + "'");
+    throw InputError(
+        "sampling.start",
+        "expected noise, reference-noised or reference-inverted, got '" + start() + "'");
   }
 }
 
@@ -279,7 +280,8 @@ torch::Tensor ddim_invert(model::DenoiserImpl& denoiser, const NoiseSchedule& sc
   SamplerOptions deterministic = options;
   deterministic.sampler("ddim").eta(0.0);
   std::vector<int64_t> timesteps = sampling_timesteps(schedule, deterministic);
-  timesteps.erase(timesteps.begin(), timesteps.begin() + first_sampling_step(schedule, deterministic));
+  timesteps.erase(timesteps.begin(),
+                  timesteps.begin() + first_sampling_step(schedule, deterministic));
   std::reverse(timesteps.begin(), timesteps.end());
   DenoiserRun run(denoiser, conditions, unconditional, x0.size(0), deterministic);
   torch::Tensor x = x0.to(options.device(), options.dtype());

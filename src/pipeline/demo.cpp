@@ -50,6 +50,9 @@ nlohmann::json run_demo(const DemoOptions& options) {
   config::Section sampling = root.child("sampling");
   diffusion::SamplerOptions sampler = diffusion::read_sampler_options(sampling);
   sampling.finish();
+  config::Section personalise_section = root.child("personalise");
+  const PersonaliseOptions personalise = read_personalise_options(personalise_section);
+  personalise_section.finish();
   train::read_twin_config(config);  // every model key checked before any work starts
   // The networks in training order (the classifier only for the diagnosis experiment).
   using Trainer = train::TrainResult (*)(const data::Cache&, const nlohmann::json&, const fs::path&);
@@ -119,6 +122,7 @@ nlohmann::json run_demo(const DemoOptions& options) {
   evaluate.ground_truth = cohort_dir;
   evaluate.split = "test";
   evaluate.sampler = sampler;
+  evaluate.personalise = personalise;
   evaluate.seed = cohort.seed;
   evaluate.device = options.device;
   evaluate.out = options.out;
@@ -132,6 +136,7 @@ nlohmann::json run_demo(const DemoOptions& options) {
     diagnose_options.model = model_dir;
     diagnose_options.data = prepare.out;
     diagnose_options.sampler = sampler;
+    diagnose_options.personalise = personalise;
     diagnose_options.seed = cohort.seed;
     diagnose_options.device = options.device;
     diagnose_options.out = options.out / "diagnosis";

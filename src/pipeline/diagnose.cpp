@@ -212,6 +212,11 @@ nlohmann::json diagnose(const DiagnoseOptions& options) {
 
     // Twins: every condition, twins_per_condition each.
     auto base = twin_model.base_vectors(reference, reference_report);
+    if (options.personalise.steps > 0) {
+      PersonaliseOptions personalise = options.personalise;
+      personalise.seed = util::derive_seed(options.seed ^ 0x9e750aULL, patient);
+      twin_model.personalise({reference, base, reference_report}, personalise);
+    }
     std::vector<std::pair<std::size_t, std::int64_t>> specs;  // (condition, twin)
     for (std::size_t c = 0; c < conditions.size(); ++c)
       for (std::int64_t k = 0; k < options.twins_per_condition; ++k) specs.emplace_back(c, k);
@@ -238,11 +243,13 @@ nlohmann::json diagnose(const DiagnoseOptions& options) {
       diffusion::SamplerOptions sampler = options.sampler;
       sampler.seed(util::derive_seed(util::derive_seed(options.seed ^ 0x5eedULL, patient), start));
       const auto m = static_cast<std::int64_t>(end - start);
-      ReferenceStart from_reference{reference.expand({m, reference.size(1), reference.size(2)}),
-                                    base.expand({m, base.size(1)}),
-                                    train::cache_reports(cache, std::vector<std::int64_t>(static_cast<std::size_t>(m), rows.front()))};
-      twin_parts.push_back(
-          twin_model.generate(base.expand({m, base.size(1)}), targets, sampler, torch::stack(noise, 0), &from_reference));
+      ReferenceStart from_reference{
+          reference.expand({m, reference.size(1), reference.size(2)}),
+          base.expand({m, base.size(1)}),
+          train::cache_reports(
+              cache, std::vector<std::int64_t>(static_cast<std::size_t>(m), rows.front()))};
+      twin_parts.push_back(twin_model.generate(base.expand({m, base.size(1)}), targets, sampler,
+                                               torch::stack(noise, 0), &from_reference));
     }
     auto twins = torch::cat(twin_parts, 0);
     auto twin_labels = condition_labels.index_select(0, torch::tensor(twin_condition, torch::kLong));
@@ -325,6 +332,7 @@ nlohmann::json diagnose(const DiagnoseOptions& options) {
                      {"sampler", options.sampler.sampler()},
                      {"steps", options.sampler.steps()},
                      {"sampling", diffusion::sampler_summary(options.sampler)},
+                     {"personalise", personalise_summary(options.personalise)},
                      {"seed", options.seed}};
 
   util::write_file_atomic(options.out / "diagnosis.json", out.dump(2) + "\n");

@@ -129,12 +129,26 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
   std::vector<torch::Tensor> twin_parts;
   util::Progress progress("evaluate", n, "twin");
   std::vector<torch::Tensor> ref_base_parts;
-  for (std::int64_t start = 0; start < n; start += options.batch) {
-    const std::int64_t end = std::min(n, start + options.batch);
+  const bool personalising = options.personalise.steps > 0;
+  for (std::int64_t start = 0, end = 0; start < n; start = end) {
+    end = std::min(n, start + options.batch);
+    if (personalising) {  // one reference per batch: the denoiser is fine-tuned on it
+      end = start + 1;
+      while (end < n && end - start < options.batch &&
+             ref_rows[static_cast<std::size_t>(end)] == ref_rows[static_cast<std::size_t>(start)])
+        ++end;
+    }
     std::vector<std::int64_t> rows(ref_rows.begin() + start, ref_rows.begin() + end);
-    ReferenceStart reference{ref_signals.slice(0, start, end), {}, train::cache_reports(cache, rows)};
+    ReferenceStart reference{
+        ref_signals.slice(0, start, end), {}, train::cache_reports(cache, rows)};
     auto base = twin_model.base_vectors(reference.signals, reference.reports);
     reference.base_vectors = base;
+    if (personalising) {
+      PersonaliseOptions personalise = options.personalise;
+      personalise.seed =
+          util::derive_seed(options.seed ^ 0x9e750aULL, static_cast<std::uint64_t>(start));
+      twin_model.personalise(reference, personalise);
+    }
     ref_base_parts.push_back(base.to(torch::kCPU));
     train::Reports targets;
     for (std::int64_t i = start; i < end; ++i) targets.statements.push_back(target_reports.statements[static_cast<std::size_t>(i)]);
@@ -150,10 +164,12 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     // upper bound on what the reference's base vector can carry); the metrics still compare
     // with the reference's.
     const torch::Tensor condition_base = options.base_from == "target" ? real_base.slice(0, start, end) : base;
-    twin_parts.push_back(twin_model.generate(condition_base, targets, sampler, torch::stack(noise, 0), &reference));
+    twin_parts.push_back(
+        twin_model.generate(condition_base, targets, sampler, torch::stack(noise, 0), &reference));
     progress.advance(end - start);
   }
   progress.finish();
+  if (personalising) twin_model.restore_denoiser();
   auto twins = torch::cat(twin_parts, 0).contiguous();
   ref_base = torch::cat(ref_base_parts, 0);
   twin_base = twin_model.base_vectors(twins, target_reports).to(torch::kCPU);
@@ -164,6 +180,7 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
   m["split"] = options.split;
   m["base_from"] = options.base_from;
   m["sampler"] = diffusion::sampler_summary(options.sampler);
+  m["personalise"] = personalise_summary(options.personalise);
   m["patients"] = std::set<std::string>(patients.begin(), patients.end()).size();
 
   // ---- heart rate ----

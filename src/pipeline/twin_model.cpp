@@ -23,6 +23,19 @@ train::Reports make_reports(const std::vector<data::Condition>& conditions) {
   return out;
 }
 
+PersonaliseOptions read_personalise_options(config::Section& section) {
+  const PersonaliseOptions defaults;
+  PersonaliseOptions options;
+  options.steps = section.get_in("steps", defaults.steps, std::int64_t{0}, std::int64_t{1000000});
+  options.batch = section.get_in("batch", defaults.batch, std::int64_t{1}, std::int64_t{65536});
+  options.lr = section.get_in("lr", defaults.lr, 0.0, 1.0);
+  return options;
+}
+
+nlohmann::json personalise_summary(const PersonaliseOptions& options) {
+  return {{"steps", options.steps}, {"batch", options.batch}, {"lr", options.lr}};
+}
+
 TwinModel TwinModel::load(const fs::path& dir, const torch::Device& device, bool with_evaluator) {
   if (!fs::is_directory(dir)) throw InputError(dir.string(), "model folder not found");
   TwinModel m;
@@ -60,7 +73,8 @@ torch::Tensor TwinModel::initial_noise(std::uint64_t seed) const {
 }
 
 torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train::Reports& targets,
-                                  const diffusion::SamplerOptions& options, const torch::Tensor& initial_noise,
+                                  const diffusion::SamplerOptions& options,
+                                  const torch::Tensor& initial_noise,
                                   const ReferenceStart* reference) {
   torch::NoGradGuard no_grad;
   auto conditions = diffusion_->conditions(base_vectors.to(device_), targets);
@@ -69,23 +83,78 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
   model::DenoiserConditions unconditional;
   if (o.guidance_scale() != 1.0) unconditional = diffusion_->null_conditions();
   if (o.start() != "noise") {
-    if (reference == nullptr || !reference->signals.defined() || reference->signals.size(0) != initial_noise.size(0))
+    if (reference == nullptr || !reference->signals.defined() ||
+        reference->signals.size(0) != initial_noise.size(0))
       throw InputError("sampling.start", "'" + o.start() + "' needs one reference record per twin");
-    const torch::Tensor x0 = signal_space_ ? reference->signals.to(device_, torch::kFloat) : encode(reference->signals);
+    const torch::Tensor x0 =
+        signal_space_ ? reference->signals.to(device_, torch::kFloat) : encode(reference->signals);
     const std::int64_t first = diffusion::first_sampling_step(schedule_, o);
-    const std::int64_t t = diffusion::sampling_timesteps(schedule_, o)[static_cast<std::size_t>(first)];
+    const std::int64_t t =
+        diffusion::sampling_timesteps(schedule_, o)[static_cast<std::size_t>(first)];
     if (o.start() == "reference-noised") {
       // q(x_t | x_0) (Ho et al. 2020, eq. 4) with the twin's own noise.
       const double a = schedule_.alpha_cumprod(t);
       o.initial_noise(x0 * std::sqrt(a) + o.initial_noise() * std::sqrt(1.0 - a));
     } else {
       auto own = diffusion_->conditions(reference->base_vectors.to(device_), reference->reports);
-      o.initial_noise(diffusion::ddim_invert(*diffusion_->denoiser, schedule_, x0, own, o, unconditional));
+      o.initial_noise(
+          diffusion::ddim_invert(*diffusion_->denoiser, schedule_, x0, own, o, unconditional));
     }
   }
   auto sample = diffusion::sample(*diffusion_->denoiser, schedule_, initial_noise.sizes(), conditions, o,
                                   unconditional);
   return decode(sample);
+}
+
+void TwinModel::personalise(const ReferenceStart& reference, const PersonaliseOptions& options) {
+  auto& denoiser = *diffusion_->denoiser;
+  if (loaded_denoiser_.empty()) {
+    torch::NoGradGuard no_grad;
+    for (const auto& p : denoiser.parameters()) loaded_denoiser_.push_back(p.detach().clone());
+  } else {
+    restore_denoiser();
+  }
+  if (options.steps <= 0) return;
+  const std::int64_t b = options.batch;
+  torch::Tensor x0;
+  model::DenoiserConditions conditions;
+  {
+    torch::NoGradGuard no_grad;
+    auto one = reference.signals.slice(0, 0, 1);
+    x0 = (signal_space_ ? one.to(device_, torch::kFloat) : encode(one))
+             .expand({b, -1, -1})
+             .contiguous();
+    train::Reports own;
+    own.statements.assign(static_cast<std::size_t>(b), reference.reports.statements.at(0));
+    own.demographics = {
+        reference.reports.demographics.heart_rate.slice(0, 0, 1).expand({b}).contiguous(),
+        reference.reports.demographics.age.slice(0, 0, 1).expand({b}).contiguous(),
+        reference.reports.demographics.sex.slice(0, 0, 1).expand({b}).contiguous()};
+    conditions = diffusion_->conditions(
+        reference.base_vectors.slice(0, 0, 1).expand({b, -1}).to(device_), own);
+  }
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
+  torch::optim::AdamW optimiser(denoiser.parameters(),
+                                torch::optim::AdamWOptions(options.lr).weight_decay(0.0));
+  const bool was_training = denoiser.is_training();
+  denoiser.train();
+  for (std::int64_t step = 0; step < options.steps; ++step) {
+    auto t = torch::randint(1, schedule_.timesteps(), {b}, generator, torch::kLong).to(device_);
+    auto noise = torch::randn(x0.sizes(), generator, torch::kFloat).to(device_);
+    auto loss = torch::mse_loss(
+        denoiser.forward(diffusion::add_noise(schedule_, x0, noise, t), t, conditions), noise);
+    optimiser.zero_grad();
+    loss.backward();
+    optimiser.step();
+  }
+  denoiser.train(was_training);
+}
+
+void TwinModel::restore_denoiser() {
+  torch::NoGradGuard no_grad;
+  auto parameters = diffusion_->denoiser->parameters();
+  for (std::size_t i = 0; i < loaded_denoiser_.size(); ++i)
+    parameters[i].copy_(loaded_denoiser_[i]);
 }
 
 torch::Tensor TwinModel::decode(const torch::Tensor& sample) {

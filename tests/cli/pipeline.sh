@@ -92,7 +92,7 @@ YAML
     rm -rf "$work/twins_noised"
     "$bin" -q generate --model "$model" --reference "$work/cohort/records100/00000/00001_lr" \
       --condition "sinus rhythm" --hr 70 --steps 4 --start reference-noised --strength 0.5 \
-      --out "$work/twins_noised" > /dev/null || fail "generate --start exit $?"
+      --personalise-steps 2 --out "$work/twins_noised" > /dev/null || fail "generate --start exit $?"
     grep -q '"start": "reference-noised"' "$work/twins_noised/summary.json" || fail "start not recorded"
     [ -s "$work/twins/config.yaml" ] || fail "no resolved config"
     "$bin" -q inspect "$(ls "$work"/twins/*/*/twin_0.hea | head -1)" > /dev/null || fail "twin WFDB unreadable"
@@ -120,6 +120,16 @@ YAML
       --strength 0.5 --out "$work/eval_inverted" > /dev/null || fail "evaluate --start exit $?"
     grep -q '"start": "reference-inverted"' "$work/eval_inverted/metrics.json" || fail "start not recorded"
     grep -q '"strength": 0.5' "$work/eval_inverted/metrics.json" || fail "strength not recorded"
+    # Personalised: the denoiser fine-tuned on each reference first.
+    rm -rf "$work/eval_personalised"
+    "$bin" -q evaluate --model "$model" --data "$cache" --steps 2 --max-pairs 2 --personalise-steps 3 \
+      --out "$work/eval_personalised" > /dev/null || fail "evaluate --personalise-steps exit $?"
+    grep -A4 '"personalise"' "$work/eval_personalised/metrics.json" | grep -q '"steps": 3' \
+      || fail "personalisation not recorded"
+    out=$("$bin" evaluate --model "$model" --data "$cache" --personalise-steps -1 --out "$work/eval_bad_strength" 2>&1)
+    [ $? -eq 2 ] || fail "--personalise-steps -1: expected exit 2"
+    echo "$out" | grep -q "personalise.steps" || fail "message does not name personalise.steps: $out"
+    [ -e "$work/eval_bad_strength" ] && fail "output left behind"
     # A strength below 1 from noise is refused before anything is written.
     out=$("$bin" evaluate --model "$model" --data "$cache" --strength 0.5 --out "$work/eval_bad_strength" 2>&1)
     [ $? -eq 2 ] || fail "--strength without --start: expected exit 2"

@@ -24,7 +24,8 @@ TEST(DiffusionConfigTest, DefaultsAreThePapersSettings) {
 TEST(DiffusionConfigTest, ReadsEveryKeyAndRefusesUnknownOnes) {
   const Json tree = config::parse_yaml(
       "schedule: cosine\ntimesteps: 500\nsampler: ddpm\nsteps: 20\neta: 0.5\n"
-      "spacing: linspace\nguidance_scale: 3\nseed: 77\nstart: reference-inverted\nstrength: 0.6\nmode: add\ninjection_fraction: 0.3\n"
+      "spacing: linspace\nguidance_scale: 3\nseed: 77\nstart: reference-inverted\n"
+      "strength: 0.6\nmode: add\ninjection_fraction: 0.3\n"
       "added_weight: 2\nstatements: 0.2\nbase_vector: 0.1\n",
       "test.yaml");
   config::Section section(tree, "diffusion");
@@ -64,14 +65,17 @@ TEST(DiffusionConfigTest, BadValuesNameTheKey) {
         << error.what();
   }
   // A strength below 1 needs a start from the reference; 0 takes no step at all.
-  for (const char* text : {"strength: 0.5\n", "start: reference-noised\nstrength: 0\n", "start: latent\n"}) {
+  for (const char* text :
+       {"strength: 0.5\n", "start: reference-noised\nstrength: 0\n", "start: latent\n"}) {
     const Json bad = config::parse_yaml(text, "test.yaml");
     config::Section bad_section(bad, "sampling");
     try {
       read_sampler_options(bad_section);
       FAIL() << "accepted " << text;
     } catch (const InputError& error) {
-      const std::string key = std::string(text).find("latent") != std::string::npos ? "sampling.start" : "sampling.strength";
+      const std::string key = std::string(text).find("latent") != std::string::npos
+                                  ? "sampling.start"
+                                  : "sampling.strength";
       EXPECT_NE(std::string(error.what()).find(key), std::string::npos) << error.what();
     }
   }

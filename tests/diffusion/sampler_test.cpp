@@ -241,7 +241,8 @@ TEST(SamplerTest, PartialRunFromTheMarginalReproducesTheRecursion) {
   const double ab = schedule.alpha_cumprod(taken.front());
   auto generator = at::make_generator<at::CPUGeneratorImpl>(41);
   const auto x0 = mu + s * torch::randn(kShape, generator, torch::kFloat);
-  const auto x_t = std::sqrt(ab) * x0 + std::sqrt(1.0 - ab) * torch::randn(kShape, generator, torch::kFloat);
+  const auto x_t =
+      std::sqrt(ab) * x0 + std::sqrt(1.0 - ab) * torch::randn(kShape, generator, torch::kFloat);
   auto seeded = options;
   const Moments m = moments(sample(denoiser, schedule, kShape, {}, seeded.initial_noise(x_t)));
   EXPECT_EQ(denoiser.calls, 20);
@@ -279,12 +280,15 @@ TEST(SamplerTest, BadStrengthIsRefused) {
       sample(denoiser, schedule, {2, 1, 4}, {}, SamplerOptions().strength(strength));
       FAIL() << "strength " << strength << " was taken";
     } catch (const InputError& error) {
-      EXPECT_NE(std::string(error.what()).find("sampling.strength"), std::string::npos) << error.what();
+      EXPECT_NE(std::string(error.what()).find("sampling.strength"), std::string::npos)
+          << error.what();
     }
   }
   // Skipping the noisiest steps needs the point to start from.
-  EXPECT_THROW(sample(denoiser, schedule, {2, 1, 4}, {}, SamplerOptions().strength(0.5)), InputError);
-  EXPECT_THROW(sample(denoiser, schedule, {2, 1, 4}, {}, SamplerOptions().start("latent")), InputError);
+  EXPECT_THROW(sample(denoiser, schedule, {2, 1, 4}, {}, SamplerOptions().strength(0.5)),
+               InputError);
+  EXPECT_THROW(sample(denoiser, schedule, {2, 1, 4}, {}, SamplerOptions().start("latent")),
+               InputError);
 }
 
 TEST(SamplerTest, ProgressReportsEveryStep) {
@@ -309,7 +313,8 @@ TEST(SamplerTest, ProgressReportsEveryStep) {
     EXPECT_EQ(total, 3);
     done.push_back(d);
   });
-  sample(denoiser, schedule, {2, 1, 4}, {}, options.strength(0.4).initial_noise(torch::zeros({2, 1, 4})));
+  sample(denoiser, schedule, {2, 1, 4}, {},
+         options.strength(0.4).initial_noise(torch::zeros({2, 1, 4})));
   EXPECT_EQ(done, (std::vector<int64_t>{1, 2, 3}));
   EXPECT_EQ(before, (std::vector<int64_t>{4, 5, 6}));
 }

@@ -2,6 +2,7 @@
 // folder, generating twins and evaluating them. Tiny networks and a few steps: these tests
 // check that the parts fit, that seeds reproduce, that bad input is refused and that the
 // outputs are complete, not the quality of the twins (the demo measures that).
+#include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -11,6 +12,7 @@
 #include "ecgtwin/config/tree.hpp"
 #include "ecgtwin/data/cache.hpp"
 #include "ecgtwin/data/record_io.hpp"
+#include "ecgtwin/diffusion/schedule.hpp"
 #include "ecgtwin/io/npy.hpp"
 #include "ecgtwin/pipeline/diagnose.hpp"
 #include "ecgtwin/pipeline/edit.hpp"
@@ -159,10 +161,12 @@ TEST_F(PipelineTest, ReferenceStartsBeginFromTheReference) {
     const auto x = twin_model.encode(signals) * std::sqrt(ab) + noise * std::sqrt(1.0 - ab);
     auto& diffusion = twin_model.diffusion();
     diffusion->denoiser->eval();
-    const auto eps = diffusion->denoiser->forward(x, torch::zeros({1}, torch::kLong), diffusion->conditions(base, targets));
+    const auto eps = diffusion->denoiser->forward(x, torch::zeros({1}, torch::kLong),
+                                                  diffusion->conditions(base, targets));
     const auto expected = twin_model.decode((x - std::sqrt(1.0 - ab) * eps) / std::sqrt(ab));
     EXPECT_TRUE(torch::allclose(twin, expected, 1e-4, 1e-5)) << (twin - expected).abs().max();
-    EXPECT_FALSE(torch::allclose(twin, twin_model.generate(base, targets, sampler, noise), 1e-2, 1e-2));
+    EXPECT_FALSE(
+        torch::allclose(twin, twin_model.generate(base, targets, sampler, noise), 1e-2, 1e-2));
   }
 
   auto inverted = sampler;
@@ -171,13 +175,61 @@ TEST_F(PipelineTest, ReferenceStartsBeginFromTheReference) {
   const auto b = twin_model.generate(base, targets, inverted, noise, &reference);
   EXPECT_TRUE(torch::equal(a, b));
   EXPECT_TRUE(torch::isfinite(a).all().item<bool>());
-  EXPECT_FALSE(torch::allclose(a, twin_model.generate(base, targets, inverted.strength(1.0), noise, &reference)));
+  EXPECT_FALSE(torch::allclose(
+      a, twin_model.generate(base, targets, inverted.strength(1.0), noise, &reference)));
   try {
     twin_model.generate(base, targets, inverted, noise);
     FAIL() << "a start from the reference without one was taken";
   } catch (const InputError& error) {
     EXPECT_NE(std::string(error.what()).find("sampling.start"), std::string::npos) << error.what();
   }
+}
+
+// Personalisation fine-tunes the denoiser on the reference under its own conditions: its
+// objective on that record falls, the twins change, the same seed gives the same weights,
+// and restore_denoiser() gives back the loaded weights exactly.
+TEST_F(PipelineTest, PersonalisationFitsTheReferenceAndIsUndone) {
+  auto twin_model = pipeline::TwinModel::load(root() / "model", torch::kCPU);
+  auto signals = train::cache_signals(*cache_, {0});
+  auto reports = train::cache_reports(*cache_, {0});
+  auto base = twin_model.base_vectors(signals, reports);
+  const pipeline::ReferenceStart reference{signals, base, reports};
+  auto targets = pipeline::make_reports({{{"sinus rhythm"}, 70, 50.0, data::Sex::kFemale}});
+  const auto noise = twin_model.initial_noise(7).unsqueeze(0);
+  diffusion::SamplerOptions sampler;
+  sampler.steps(5);
+  // The epsilon objective on the reference at 64 fixed draws of t and noise.
+  auto objective = [&] {
+    torch::NoGradGuard no_grad;
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(5);
+    const auto x0 = twin_model.encode(signals).expand({64, -1, -1});
+    const auto t =
+        torch::randint(1, twin_model.schedule().timesteps(), {64}, generator, torch::kLong);
+    const auto eps = torch::randn(x0.sizes(), generator, torch::kFloat);
+    auto& diffusion = twin_model.diffusion();
+    diffusion->denoiser->eval();
+    const auto predicted = diffusion->denoiser->forward(
+        diffusion::add_noise(twin_model.schedule(), x0, eps, t), t,
+        diffusion->conditions(base.expand({64, -1}),
+                              train::cache_reports(*cache_, std::vector<std::int64_t>(64, 0))));
+    return torch::mse_loss(predicted, eps).item<double>();
+  };
+  const double before = objective();
+  const auto twin_before = twin_model.generate(base, targets, sampler, noise);
+  pipeline::PersonaliseOptions personalise;
+  personalise.steps = 30;
+  personalise.lr = 1e-3;
+  personalise.seed = 3;
+  twin_model.personalise(reference, personalise);
+  const double after = objective();
+  EXPECT_LT(after, 0.9 * before) << before << " -> " << after;
+  const auto twin_after = twin_model.generate(base, targets, sampler, noise);
+  EXPECT_FALSE(torch::allclose(twin_after, twin_before));
+  twin_model.personalise(reference, personalise);  // from the loaded weights again
+  EXPECT_TRUE(torch::equal(twin_model.generate(base, targets, sampler, noise), twin_after));
+  twin_model.restore_denoiser();
+  EXPECT_TRUE(torch::equal(twin_model.generate(base, targets, sampler, noise), twin_before));
+  EXPECT_DOUBLE_EQ(objective(), before);
 }
 
 TEST_F(PipelineTest, GenerateWritesEveryTwinAndSkipsBadReferences) {

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ecgtwin/diffusion/sampler.hpp"
+#include "ecgtwin/pipeline/twin_model.hpp"
 
 namespace ecgtwin::pipeline {
 
@@ -30,6 +31,7 @@ struct DiagnoseOptions {
   double replay_fraction = 0.75;  // share of a fine-tuning batch drawn from the training split
   std::int64_t max_patients = 0;  // 0: every patient of the split with at least two records
   diffusion::SamplerOptions sampler;
+  PersonaliseOptions personalise;  // of the denoiser on each patient's reference (0 steps: none)
   std::uint64_t seed = 0;
   std::string device = "auto";
   std::int64_t batch = 64;  // twins sampled together

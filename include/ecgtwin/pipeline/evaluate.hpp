@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "ecgtwin/diffusion/sampler.hpp"
+#include "ecgtwin/pipeline/twin_model.hpp"
 
 namespace ecgtwin::pipeline {
 
@@ -32,6 +33,9 @@ struct EvaluateOptions {
   // Whose base vector conditions the twins: "reference" (the method) or "target" (the real
   // target record's own, an upper bound on what a base vector can carry to the twin).
   std::string base_from = "reference";
+  // Test-time personalisation of the denoiser on each reference (steps 0: none); pairs are
+  // then sampled in batches of one reference.
+  PersonaliseOptions personalise;
   fs::path out;
 };
 

@@ -10,6 +10,7 @@
 
 #include "ecgtwin/data/record.hpp"
 #include "ecgtwin/diffusion/sampler.hpp"
+#include "ecgtwin/pipeline/twin_model.hpp"
 
 namespace ecgtwin::pipeline {
 
@@ -40,6 +41,7 @@ struct GenerateOptions {
   std::vector<TwinTarget> targets;
   std::int64_t samples = 1;  // twins per reference and target
   diffusion::SamplerOptions sampler;
+  PersonaliseOptions personalise;  // of the denoiser on each reference (0 steps: none)
   std::uint64_t seed = 0;
   std::string device = "auto";
   std::int64_t batch = 64;  // twins sampled together

@@ -10,6 +10,9 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "ecgtwin/config/tree.hpp"
 #include "ecgtwin/data/record.hpp"
 #include "ecgtwin/diffusion/sampler.hpp"
 #include "ecgtwin/diffusion/schedule.hpp"
@@ -29,6 +32,20 @@ struct ReferenceStart {
   torch::Tensor base_vectors;
   train::Reports reports;
 };
+
+// Test-time personalisation: the denoiser fine-tuned on one reference record under its own
+// conditions before that reference's twins are sampled (the training objective, epsilon MSE
+// at t drawn from 1..T-1, with AdamW and no weight decay), then set back.
+struct PersonaliseOptions {
+  std::int64_t steps = 0;   // 0: none (the method)
+  std::int64_t batch = 16;  // noise draws of the one reference per step
+  double lr = 1e-4;
+  std::uint64_t seed = 0;  // set per reference by the commands
+};
+// The config section "personalise": steps, batch, lr (InputError naming the key).
+PersonaliseOptions read_personalise_options(config::Section& section);
+// steps, batch and lr as the summaries record them.
+nlohmann::json personalise_summary(const PersonaliseOptions& options);
 
 class TwinModel {
  public:
@@ -55,8 +72,16 @@ class TwinModel {
   // reference's latent carried there by DDIM inversion; both need `reference` (one row per
   // twin). InputError naming sampling.start when it is missing.
   torch::Tensor generate(const torch::Tensor& base_vectors, const train::Reports& targets,
-                         const diffusion::SamplerOptions& options, const torch::Tensor& initial_noise,
+                         const diffusion::SamplerOptions& options,
+                         const torch::Tensor& initial_noise,
                          const ReferenceStart* reference = nullptr);
+  // Fine-tunes the denoiser on row 0 of `reference` (its latent, base vector and own
+  // conditions) for options.steps steps, from the loaded weights each time (steps 0: the
+  // loaded weights only). Seeded: the same options give the same weights on the CPU.
+  void personalise(const ReferenceStart& reference, const PersonaliseOptions& options);
+  // The denoiser's loaded weights back (after personalise()).
+  void restore_denoiser();
+
   // Sampled latents [B, C, L] (or signals for a signal-space denoiser) -> signals on the CPU.
   torch::Tensor decode(const torch::Tensor& sample);
   // The shape of one twin's initial noise [C, L].
@@ -81,6 +106,7 @@ class TwinModel {
   train::EvaluatorStage evaluator_{nullptr};
   diffusion::NoiseSchedule schedule_;
   bool signal_space_ = false;
+  std::vector<torch::Tensor> loaded_denoiser_;  // set by the first personalise()
 };
 
 // A Record of one model window: [leads x samples] at fs Hz in mV, standard lead names.

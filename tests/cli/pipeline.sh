@@ -159,7 +159,10 @@ YAML
       || fail "train-classifier exit $?"
     [ -s "$work/diagnose_model/classifier.pt" ] || fail "no classifier.pt"
     "$bin" -q diagnose --model "$work/diagnose_model" --data "$cache" --conditions 2 --twins-per-condition 2 \
-      --finetune-steps 2 --finetune-batch 4 --steps 2 --out "$work/diagnosis" > /dev/null || fail "diagnose exit $?"
+      --finetune-steps 2 --finetune-batch 4 --steps 2 --personalise-steps 3 --start reference-inverted \
+      --out "$work/diagnosis" > /dev/null || fail "diagnose exit $?"
+    grep -A4 '"personalise"' "$work/diagnosis/diagnosis.json" | grep -q '"steps": 3' || fail "personalisation not recorded"
+    grep -q '"start": "reference-inverted"' "$work/diagnosis/diagnosis.json" || fail "start not recorded"
     for key in accuracy_without_twins macro_f1_without_twins accuracy_with_twins macro_f1_with_twins; do
       grep -q "\"$key\"" "$work/diagnosis/diagnosis.json" || fail "diagnosis.json lacks $key"
     done

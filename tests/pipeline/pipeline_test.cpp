@@ -138,18 +138,33 @@ TEST_F(PipelineTest, GenerationIsSeededAndConditionDependent) {
   EXPECT_FALSE(torch::equal(a, d)) << "the heart rate token must reach the denoiser";
 }
 
+// The loaded model, cache row 0 as the reference (signals, base vector, own conditions),
+// one target condition and one twin's initial noise.
+struct OneReference {
+  OneReference(const std::filesystem::path& root, const data::Cache& cache)
+      : model(pipeline::TwinModel::load(root / "model", torch::kCPU)),
+        signals(train::cache_signals(cache, {0})),
+        base(model.base_vectors(signals, train::cache_reports(cache, {0}))),
+        reference{signals, base, train::cache_reports(cache, {0})},
+        targets(pipeline::make_reports({{{"sinus rhythm"}, 70, 50.0, data::Sex::kFemale}})),
+        noise(model.initial_noise(7).unsqueeze(0)) {}
+  pipeline::TwinModel model;
+  torch::Tensor signals, base;
+  pipeline::ReferenceStart reference;
+  train::Reports targets;
+  torch::Tensor noise;
+};
+
 // Twins started from the reference. At t = 0 alone, the noised reference is
 // sqrt(abar_0) z + sqrt(1 - abar_0) n and one DDIM step returns (x - sqrt(1 - abar_0) eps) /
 // sqrt(abar_0), written out here with the denoiser's own eps; inversion is seeded like the
 // rest; either start without the reference is refused.
 TEST_F(PipelineTest, ReferenceStartsBeginFromTheReference) {
-  auto twin_model = pipeline::TwinModel::load(root() / "model", torch::kCPU);
-  auto signals = train::cache_signals(*cache_, {0});
-  auto reports = train::cache_reports(*cache_, {0});
-  auto base = twin_model.base_vectors(signals, reports);
-  const pipeline::ReferenceStart reference{signals, base, reports};
-  auto targets = pipeline::make_reports({{{"sinus rhythm"}, 70, 50.0, data::Sex::kFemale}});
-  const auto noise = twin_model.initial_noise(7).unsqueeze(0);
+  OneReference one(root(), *cache_);
+  auto& twin_model = one.model;
+  const auto &signals = one.signals, &base = one.base, &noise = one.noise;
+  const auto& reference = one.reference;
+  const auto& targets = one.targets;
   diffusion::SamplerOptions sampler;
   sampler.steps(50).spacing("linspace");
   auto last_step = sampler;
@@ -189,13 +204,11 @@ TEST_F(PipelineTest, ReferenceStartsBeginFromTheReference) {
 // objective on that record falls, the twins change, the same seed gives the same weights,
 // and restore_denoiser() gives back the loaded weights exactly.
 TEST_F(PipelineTest, PersonalisationFitsTheReferenceAndIsUndone) {
-  auto twin_model = pipeline::TwinModel::load(root() / "model", torch::kCPU);
-  auto signals = train::cache_signals(*cache_, {0});
-  auto reports = train::cache_reports(*cache_, {0});
-  auto base = twin_model.base_vectors(signals, reports);
-  const pipeline::ReferenceStart reference{signals, base, reports};
-  auto targets = pipeline::make_reports({{{"sinus rhythm"}, 70, 50.0, data::Sex::kFemale}});
-  const auto noise = twin_model.initial_noise(7).unsqueeze(0);
+  OneReference one(root(), *cache_);
+  auto& twin_model = one.model;
+  const auto &signals = one.signals, &base = one.base, &noise = one.noise;
+  const auto& reference = one.reference;
+  const auto& targets = one.targets;
   diffusion::SamplerOptions sampler;
   sampler.steps(5);
   // The epsilon objective on the reference at 64 fixed draws of t and noise.

@@ -212,10 +212,11 @@ nlohmann::json diagnose(const DiagnoseOptions& options) {
 
     // Twins: every condition, twins_per_condition each.
     auto base = twin_model.base_vectors(reference, reference_report);
+    const ReferenceStart from_reference{reference, base, reference_report};
     if (options.personalise.steps > 0) {
       PersonaliseOptions personalise = options.personalise;
       personalise.seed = util::derive_seed(options.seed ^ 0x9e750aULL, patient);
-      twin_model.personalise({reference, base, reference_report}, personalise);
+      twin_model.personalise(from_reference, personalise);
     }
     std::vector<std::pair<std::size_t, std::int64_t>> specs;  // (condition, twin)
     for (std::size_t c = 0; c < conditions.size(); ++c)
@@ -243,11 +244,6 @@ nlohmann::json diagnose(const DiagnoseOptions& options) {
       diffusion::SamplerOptions sampler = options.sampler;
       sampler.seed(util::derive_seed(util::derive_seed(options.seed ^ 0x5eedULL, patient), start));
       const auto m = static_cast<std::int64_t>(end - start);
-      ReferenceStart from_reference{
-          reference.expand({m, reference.size(1), reference.size(2)}),
-          base.expand({m, base.size(1)}),
-          train::cache_reports(
-              cache, std::vector<std::int64_t>(static_cast<std::size_t>(m), rows.front()))};
       twin_parts.push_back(twin_model.generate(base.expand({m, base.size(1)}), targets, sampler,
                                                torch::stack(noise, 0), &from_reference));
     }

@@ -180,12 +180,14 @@ GenerateSummary generate_twins(const GenerateOptions& options) {
     }
     std::string reference_id = record.id.empty() ? reference.path.stem().string() : record.id;
     data::Condition own{record.statements, record.heart_rate.value_or(0), record.age, record.sex};
-    auto base = twin_model.base_vectors(window, make_reports({own}));
+    const train::Reports own_report = make_reports({own});
+    auto base = twin_model.base_vectors(window, own_report);
+    const ReferenceStart from_reference{window, base, own_report};
     if (options.personalise.steps > 0) {
       PersonaliseOptions personalise = options.personalise;
       personalise.seed = util::derive_seed(options.seed ^ 0x9e750aULL,
                                            static_cast<std::uint64_t>(reference_index));
-      twin_model.personalise({window, base, make_reports({own})}, personalise);
+      twin_model.personalise(from_reference, personalise);
     }
 
     data::Record reference_window = window_record(window.data_ptr<float>(), leads, samples, fs, record.id);
@@ -224,9 +226,6 @@ GenerateSummary generate_twins(const GenerateOptions& options) {
       const auto count = static_cast<std::int64_t>(end - start);
       diffusion::SamplerOptions sampler = options.sampler;
       sampler.seed(jobs[start].seed);
-      ReferenceStart from_reference{
-          window.expand({count, leads, samples}), base.expand({count, base.size(1)}),
-          make_reports(std::vector<data::Condition>(static_cast<std::size_t>(count), own))};
       auto twins = twin_model
                        .generate(base.expand({count, base.size(1)}), make_reports(targets), sampler,
                                  torch::stack(noise, 0), &from_reference)

@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include "ecgtwin/diffusion/guidance.hpp"
 #include "ecgtwin/signal/heart_rate.hpp"
 #include "ecgtwin/signal/rpeaks.hpp"
 #include "ecgtwin/util/error.hpp"
@@ -83,11 +84,15 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
   model::DenoiserConditions unconditional;
   if (o.guidance_scale() != 1.0) unconditional = diffusion_->null_conditions();
   if (o.start() != "noise") {
+    const std::int64_t twins = initial_noise.size(0);
     if (reference == nullptr || !reference->signals.defined() ||
-        reference->signals.size(0) != initial_noise.size(0))
-      throw InputError("sampling.start", "'" + o.start() + "' needs one reference record per twin");
+        (reference->signals.size(0) != 1 && reference->signals.size(0) != twins))
+      throw InputError("sampling.start",
+                       "'" + o.start() + "' needs one reference record, or one per twin");
+    // One reference for all twins is expanded here; its conditions are expanded by the sampler.
     const torch::Tensor x0 =
-        signal_space_ ? reference->signals.to(device_, torch::kFloat) : encode(reference->signals);
+        (signal_space_ ? reference->signals.to(device_, torch::kFloat) : encode(reference->signals))
+            .expand({twins, -1, -1});
     const std::int64_t first = diffusion::first_sampling_step(schedule_, o);
     const std::int64_t t =
         diffusion::sampling_timesteps(schedule_, o)[static_cast<std::size_t>(first)];
@@ -125,13 +130,12 @@ void TwinModel::personalise(const ReferenceStart& reference, const PersonaliseOp
              .expand({b, -1, -1})
              .contiguous();
     train::Reports own;
-    own.statements.assign(static_cast<std::size_t>(b), reference.reports.statements.at(0));
-    own.demographics = {
-        reference.reports.demographics.heart_rate.slice(0, 0, 1).expand({b}).contiguous(),
-        reference.reports.demographics.age.slice(0, 0, 1).expand({b}).contiguous(),
-        reference.reports.demographics.sex.slice(0, 0, 1).expand({b}).contiguous()};
-    conditions = diffusion_->conditions(
-        reference.base_vectors.slice(0, 0, 1).expand({b, -1}).to(device_), own);
+    own.statements = {reference.reports.statements.at(0)};
+    own.demographics = {reference.reports.demographics.heart_rate.slice(0, 0, 1),
+                        reference.reports.demographics.age.slice(0, 0, 1),
+                        reference.reports.demographics.sex.slice(0, 0, 1)};
+    conditions = diffusion::expand_conditions(
+        diffusion_->conditions(reference.base_vectors.slice(0, 0, 1).to(device_), own), b);
   }
   auto generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
   torch::optim::AdamW optimiser(denoiser.parameters(),

@@ -161,39 +161,46 @@ struct OneReference {
 // rest; either start without the reference is refused.
 TEST_F(PipelineTest, ReferenceStartsBeginFromTheReference) {
   OneReference one(root(), *cache_);
-  auto& twin_model = one.model;
-  const auto &signals = one.signals, &base = one.base, &noise = one.noise;
-  const auto& reference = one.reference;
-  const auto& targets = one.targets;
   diffusion::SamplerOptions sampler;
   sampler.steps(50).spacing("linspace");
   auto last_step = sampler;
   last_step.start("reference-noised").strength(0.02);  // the step from t = 0 only
-  const auto twin = twin_model.generate(base, targets, last_step, noise, &reference);
+  const auto twin = one.model.generate(one.base, one.targets, last_step, one.noise, &one.reference);
   {
     torch::NoGradGuard no_grad;
-    const double ab = twin_model.schedule().alpha_cumprod(0);
-    const auto x = twin_model.encode(signals) * std::sqrt(ab) + noise * std::sqrt(1.0 - ab);
-    auto& diffusion = twin_model.diffusion();
+    const double ab = one.model.schedule().alpha_cumprod(0);
+    const auto x = one.model.encode(one.signals) * std::sqrt(ab) + one.noise * std::sqrt(1.0 - ab);
+    auto& diffusion = one.model.diffusion();
     diffusion->denoiser->eval();
     const auto eps = diffusion->denoiser->forward(x, torch::zeros({1}, torch::kLong),
-                                                  diffusion->conditions(base, targets));
-    const auto expected = twin_model.decode((x - std::sqrt(1.0 - ab) * eps) / std::sqrt(ab));
+                                                  diffusion->conditions(one.base, one.targets));
+    const auto expected = one.model.decode((x - std::sqrt(1.0 - ab) * eps) / std::sqrt(ab));
     EXPECT_TRUE(torch::allclose(twin, expected, 1e-4, 1e-5)) << (twin - expected).abs().max();
-    EXPECT_FALSE(
-        torch::allclose(twin, twin_model.generate(base, targets, sampler, noise), 1e-2, 1e-2));
+    EXPECT_FALSE(torch::allclose(
+        twin, one.model.generate(one.base, one.targets, sampler, one.noise), 1e-2, 1e-2));
   }
 
   auto inverted = sampler;
   inverted.start("reference-inverted").strength(0.6).steps(5);
-  const auto a = twin_model.generate(base, targets, inverted, noise, &reference);
-  const auto b = twin_model.generate(base, targets, inverted, noise, &reference);
+  const auto a = one.model.generate(one.base, one.targets, inverted, one.noise, &one.reference);
+  const auto b = one.model.generate(one.base, one.targets, inverted, one.noise, &one.reference);
   EXPECT_TRUE(torch::equal(a, b));
   EXPECT_TRUE(torch::isfinite(a).all().item<bool>());
-  EXPECT_FALSE(torch::allclose(
-      a, twin_model.generate(base, targets, inverted.strength(1.0), noise, &reference)));
+  EXPECT_FALSE(torch::allclose(a, one.model.generate(one.base, one.targets, inverted.strength(1.0),
+                                                     one.noise, &one.reference)));
+  // One reference row serves a batch of twins as that row repeated would.
+  const auto noises = torch::cat({one.noise, one.model.initial_noise(8).unsqueeze(0)}, 0);
+  const auto bases = one.base.expand({2, -1});
+  const auto two_targets =
+      pipeline::make_reports({{{"sinus rhythm"}, 70, 50.0, data::Sex::kFemale},
+                              {{"sinus rhythm"}, 90, 50.0, data::Sex::kFemale}});
+  const pipeline::ReferenceStart repeated{one.signals.expand({2, -1, -1}), bases,
+                                          train::cache_reports(*cache_, {0, 0})};
+  EXPECT_TRUE(torch::allclose(
+      one.model.generate(bases, two_targets, inverted, noises, &one.reference),
+      one.model.generate(bases, two_targets, inverted, noises, &repeated), 1e-4, 1e-5));
   try {
-    twin_model.generate(base, targets, inverted, noise);
+    one.model.generate(one.base, one.targets, inverted, one.noise);
     FAIL() << "a start from the reference without one was taken";
   } catch (const InputError& error) {
     EXPECT_NE(std::string(error.what()).find("sampling.start"), std::string::npos) << error.what();
@@ -205,43 +212,41 @@ TEST_F(PipelineTest, ReferenceStartsBeginFromTheReference) {
 // and restore_denoiser() gives back the loaded weights exactly.
 TEST_F(PipelineTest, PersonalisationFitsTheReferenceAndIsUndone) {
   OneReference one(root(), *cache_);
-  auto& twin_model = one.model;
-  const auto &signals = one.signals, &base = one.base, &noise = one.noise;
-  const auto& reference = one.reference;
-  const auto& targets = one.targets;
   diffusion::SamplerOptions sampler;
   sampler.steps(5);
   // The epsilon objective on the reference at 64 fixed draws of t and noise.
   auto objective = [&] {
     torch::NoGradGuard no_grad;
     auto generator = at::make_generator<at::CPUGeneratorImpl>(5);
-    const auto x0 = twin_model.encode(signals).expand({64, -1, -1});
+    const auto x0 = one.model.encode(one.signals).expand({64, -1, -1});
     const auto t =
-        torch::randint(1, twin_model.schedule().timesteps(), {64}, generator, torch::kLong);
+        torch::randint(1, one.model.schedule().timesteps(), {64}, generator, torch::kLong);
     const auto eps = torch::randn(x0.sizes(), generator, torch::kFloat);
-    auto& diffusion = twin_model.diffusion();
+    auto& diffusion = one.model.diffusion();
     diffusion->denoiser->eval();
     const auto predicted = diffusion->denoiser->forward(
-        diffusion::add_noise(twin_model.schedule(), x0, eps, t), t,
-        diffusion->conditions(base.expand({64, -1}),
+        diffusion::add_noise(one.model.schedule(), x0, eps, t), t,
+        diffusion->conditions(one.base.expand({64, -1}),
                               train::cache_reports(*cache_, std::vector<std::int64_t>(64, 0))));
     return torch::mse_loss(predicted, eps).item<double>();
   };
   const double before = objective();
-  const auto twin_before = twin_model.generate(base, targets, sampler, noise);
+  const auto twin_before = one.model.generate(one.base, one.targets, sampler, one.noise);
   pipeline::PersonaliseOptions personalise;
   personalise.steps = 30;
   personalise.lr = 1e-3;
   personalise.seed = 3;
-  twin_model.personalise(reference, personalise);
+  one.model.personalise(one.reference, personalise);
   const double after = objective();
   EXPECT_LT(after, 0.9 * before) << before << " -> " << after;
-  const auto twin_after = twin_model.generate(base, targets, sampler, noise);
+  const auto twin_after = one.model.generate(one.base, one.targets, sampler, one.noise);
   EXPECT_FALSE(torch::allclose(twin_after, twin_before));
-  twin_model.personalise(reference, personalise);  // from the loaded weights again
-  EXPECT_TRUE(torch::equal(twin_model.generate(base, targets, sampler, noise), twin_after));
-  twin_model.restore_denoiser();
-  EXPECT_TRUE(torch::equal(twin_model.generate(base, targets, sampler, noise), twin_before));
+  one.model.personalise(one.reference, personalise);  // from the loaded weights again
+  EXPECT_TRUE(
+      torch::equal(one.model.generate(one.base, one.targets, sampler, one.noise), twin_after));
+  one.model.restore_denoiser();
+  EXPECT_TRUE(
+      torch::equal(one.model.generate(one.base, one.targets, sampler, one.noise), twin_before));
   EXPECT_DOUBLE_EQ(objective(), before);
 }
 

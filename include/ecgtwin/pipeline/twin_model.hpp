@@ -26,7 +26,8 @@ namespace fs = std::filesystem;
 train::Reports make_reports(const std::vector<data::Condition>& conditions);
 
 // The reference records a batch of twins starts from when the sampler's start is not
-// "noise": their signals [B, 12, samples], base vectors [B, D] and own conditions.
+// "noise", and personalisation fits: their signals [R, 12, samples], base vectors [R, D]
+// and own conditions (R = 1 or one per twin).
 struct ReferenceStart {
   torch::Tensor signals;
   torch::Tensor base_vectors;
@@ -69,8 +70,8 @@ class TwinModel {
   // one row per twin) with the base vectors and the target conditions, then decoded. With
   // options.start "reference-noised" the run starts from the reference's latent noised with
   // `initial_noise` to the first timestep it takes, with "reference-inverted" from the
-  // reference's latent carried there by DDIM inversion; both need `reference` (one row per
-  // twin). InputError naming sampling.start when it is missing.
+  // reference's latent carried there by DDIM inversion; both need `reference` (one row for
+  // all twins, or one per twin). InputError naming sampling.start when it is missing.
   torch::Tensor generate(const torch::Tensor& base_vectors, const train::Reports& targets,
                          const diffusion::SamplerOptions& options,
                          const torch::Tensor& initial_noise,

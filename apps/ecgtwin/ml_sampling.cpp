@@ -27,8 +27,16 @@ void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidan
   app.add_option(
       "--personalise-batch", flags.personalise_batch,
       "noise draws of the reference per personalisation step (default: 16; key personalise.batch)");
+  app.add_option("--personalise-fit", flags.personalise_fit,
+                 "what personalisation fits to the reference: denoiser (its weights), base-vector "
+                 "(the base vector the twins are conditioned on, the denoiser frozen) or both "
+                 "(default: denoiser; key personalise.fit)");
   app.add_option("--personalise-lr", flags.personalise_lr,
-                 "AdamW learning rate of personalisation (default: 1e-4; key personalise.lr)");
+                 "learning rate of the denoiser's weights in personalisation (default: 1e-4; key "
+                 "personalise.lr)");
+  app.add_option("--personalise-base-lr", flags.personalise_base_lr,
+                 "learning rate of the base vector in personalisation (default: 1e-2; key "
+                 "personalise.base_lr)");
 }
 
 diffusion::SamplerOptions sampler_from_flags(const CLI::App& app, const SamplingFlags& flags, config::Json& tree) {
@@ -54,8 +62,12 @@ pipeline::PersonaliseOptions personalise_from_flags(const CLI::App& app, const S
       config::set_key(tree, "personalise.steps", flags.personalise_steps);
     if (app.count("--personalise-batch"))
       config::set_key(tree, "personalise.batch", flags.personalise_batch);
+    if (app.count("--personalise-fit"))
+      config::set_key(tree, "personalise.fit", flags.personalise_fit);
     if (app.count("--personalise-lr"))
       config::set_key(tree, "personalise.lr", flags.personalise_lr);
+    if (app.count("--personalise-base-lr"))
+      config::set_key(tree, "personalise.base_lr", flags.personalise_base_lr);
   }
   config::Section root(tree, "");
   config::Section section = root.child("personalise");

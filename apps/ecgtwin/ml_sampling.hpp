@@ -20,7 +20,8 @@ struct SamplingFlags {
   std::string start;
   double strength = 1.0;
   std::int64_t personalise_steps = 0, personalise_batch = 16;
-  double personalise_lr = 1e-4;
+  double personalise_lr = 1e-4, personalise_base_lr = 1e-2;
+  std::string personalise_fit;
   bool eta_and_guidance = false;  // the command offers --eta and --guidance
 };
 

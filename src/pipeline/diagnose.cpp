@@ -211,12 +211,14 @@ nlohmann::json diagnose(const DiagnoseOptions& options) {
     const auto& reference_entry = cache.entries()[static_cast<std::size_t>(rows.front())];
 
     // Twins: every condition, twins_per_condition each.
-    auto base = twin_model.base_vectors(reference, reference_report);
-    const ReferenceStart from_reference{reference, base, reference_report};
+    const torch::Tensor own_base = twin_model.base_vectors(reference, reference_report);
+    ReferenceStart from_reference{reference, own_base, reference_report};
+    torch::Tensor base = own_base;  // the twins' condition: a fitted one when personalised
     if (options.personalise.steps > 0) {
       PersonaliseOptions personalise = options.personalise;
       personalise.seed = util::derive_seed(options.seed ^ 0x9e750aULL, patient);
-      twin_model.personalise(from_reference, personalise);
+      base = twin_model.personalise(from_reference, personalise);
+      from_reference.base_vectors = base;  // the inverted start runs under it too
     }
     std::vector<std::pair<std::size_t, std::int64_t>> specs;  // (condition, twin)
     for (std::size_t c = 0; c < conditions.size(); ++c)

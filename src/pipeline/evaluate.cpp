@@ -143,11 +143,14 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
         ref_signals.slice(0, start, end), {}, train::cache_reports(cache, rows)};
     auto base = twin_model.base_vectors(reference.signals, reference.reports);
     reference.base_vectors = base;
+    torch::Tensor condition_base = base;
     if (personalising) {
       PersonaliseOptions personalise = options.personalise;
       personalise.seed =
           util::derive_seed(options.seed ^ 0x9e750aULL, static_cast<std::uint64_t>(start));
-      twin_model.personalise(reference, personalise);
+      // A fitted base vector conditions the twins; the metrics keep the extractor's.
+      condition_base = twin_model.personalise(reference, personalise).expand({end - start, -1});
+      reference.base_vectors = condition_base;  // the inverted start runs under it too
     }
     ref_base_parts.push_back(base.to(torch::kCPU));
     train::Reports targets;
@@ -163,7 +166,7 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     // base_from "target": the twin is conditioned on the real target's own base vector (an
     // upper bound on what the reference's base vector can carry); the metrics still compare
     // with the reference's.
-    const torch::Tensor condition_base = options.base_from == "target" ? real_base.slice(0, start, end) : base;
+    if (options.base_from == "target") condition_base = real_base.slice(0, start, end);
     twin_parts.push_back(
         twin_model.generate(condition_base, targets, sampler, torch::stack(noise, 0), &reference));
     progress.advance(end - start);

@@ -181,13 +181,15 @@ GenerateSummary generate_twins(const GenerateOptions& options) {
     std::string reference_id = record.id.empty() ? reference.path.stem().string() : record.id;
     data::Condition own{record.statements, record.heart_rate.value_or(0), record.age, record.sex};
     const train::Reports own_report = make_reports({own});
-    auto base = twin_model.base_vectors(window, own_report);
-    const ReferenceStart from_reference{window, base, own_report};
+    const torch::Tensor own_base = twin_model.base_vectors(window, own_report);
+    ReferenceStart from_reference{window, own_base, own_report};
+    torch::Tensor base = own_base;  // the twins' condition: a fitted one when personalised
     if (options.personalise.steps > 0) {
       PersonaliseOptions personalise = options.personalise;
       personalise.seed = util::derive_seed(options.seed ^ 0x9e750aULL,
                                            static_cast<std::uint64_t>(reference_index));
-      twin_model.personalise(from_reference, personalise);
+      base = twin_model.personalise(from_reference, personalise);
+      from_reference.base_vectors = base;  // the inverted start runs under it too
     }
 
     data::Record reference_window = window_record(window.data_ptr<float>(), leads, samples, fs, record.id);

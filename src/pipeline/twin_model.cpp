@@ -29,12 +29,18 @@ PersonaliseOptions read_personalise_options(config::Section& section) {
   PersonaliseOptions options;
   options.steps = section.get_in("steps", defaults.steps, std::int64_t{0}, std::int64_t{1000000});
   options.batch = section.get_in("batch", defaults.batch, std::int64_t{1}, std::int64_t{65536});
+  options.fit = section.choice("fit", defaults.fit, {"denoiser", "base-vector", "both"});
   options.lr = section.get_in("lr", defaults.lr, 0.0, 1.0);
+  options.base_lr = section.get_in("base_lr", defaults.base_lr, 0.0, 100.0);
   return options;
 }
 
 nlohmann::json personalise_summary(const PersonaliseOptions& options) {
-  return {{"steps", options.steps}, {"batch", options.batch}, {"lr", options.lr}};
+  return {{"steps", options.steps},
+          {"batch", options.batch},
+          {"fit", options.fit},
+          {"lr", options.lr},
+          {"base_lr", options.base_lr}};
 }
 
 TwinModel TwinModel::load(const fs::path& dir, const torch::Device& device, bool with_evaluator) {
@@ -111,7 +117,8 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
   return decode(sample);
 }
 
-void TwinModel::personalise(const ReferenceStart& reference, const PersonaliseOptions& options) {
+torch::Tensor TwinModel::personalise(const ReferenceStart& reference,
+                                     const PersonaliseOptions& options) {
   auto& denoiser = *diffusion_->denoiser;
   if (loaded_denoiser_.empty()) {
     torch::NoGradGuard no_grad;
@@ -119,7 +126,8 @@ void TwinModel::personalise(const ReferenceStart& reference, const PersonaliseOp
   } else {
     restore_denoiser();
   }
-  if (options.steps <= 0) return;
+  torch::Tensor base = reference.base_vectors.slice(0, 0, 1).to(device_).detach().clone();
+  if (options.steps <= 0) return base;
   const std::int64_t b = options.batch;
   torch::Tensor x0;
   model::DenoiserConditions conditions;
@@ -134,17 +142,34 @@ void TwinModel::personalise(const ReferenceStart& reference, const PersonaliseOp
     own.demographics = {reference.reports.demographics.heart_rate.slice(0, 0, 1),
                         reference.reports.demographics.age.slice(0, 0, 1),
                         reference.reports.demographics.sex.slice(0, 0, 1)};
-    conditions = diffusion::expand_conditions(
-        diffusion_->conditions(reference.base_vectors.slice(0, 0, 1).to(device_), own), b);
+    conditions = diffusion::expand_conditions(diffusion_->conditions(base, own), b);
+  }
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  if (options.fits_denoiser()) {
+    groups.emplace_back(denoiser.parameters(),
+                        std::make_unique<torch::optim::AdamWOptions>(
+                            torch::optim::AdamWOptions(options.lr).weight_decay(0.0)));
+  }
+  if (options.fits_base_vector()) {
+    base.requires_grad_(true);
+    groups.emplace_back(std::vector<torch::Tensor>{base},
+                        std::make_unique<torch::optim::AdamWOptions>(
+                            torch::optim::AdamWOptions(options.base_lr).weight_decay(0.0)));
+  }
+  // Only what is fitted collects gradients.
+  std::vector<bool> denoiser_grad;
+  for (auto& p : denoiser.parameters()) {
+    denoiser_grad.push_back(p.requires_grad());
+    p.requires_grad_(options.fits_denoiser());
   }
   auto generator = at::make_generator<at::CPUGeneratorImpl>(options.seed);
-  torch::optim::AdamW optimiser(denoiser.parameters(),
-                                torch::optim::AdamWOptions(options.lr).weight_decay(0.0));
+  torch::optim::AdamW optimiser(std::move(groups), torch::optim::AdamWOptions(options.lr));
   const bool was_training = denoiser.is_training();
   denoiser.train();
   for (std::int64_t step = 0; step < options.steps; ++step) {
     auto t = torch::randint(1, schedule_.timesteps(), {b}, generator, torch::kLong).to(device_);
     auto noise = torch::randn(x0.sizes(), generator, torch::kFloat).to(device_);
+    if (options.fits_base_vector()) conditions.base_vector = base.expand({b, -1});
     auto loss = torch::mse_loss(
         denoiser.forward(diffusion::add_noise(schedule_, x0, noise, t), t, conditions), noise);
     optimiser.zero_grad();
@@ -152,6 +177,9 @@ void TwinModel::personalise(const ReferenceStart& reference, const PersonaliseOp
     optimiser.step();
   }
   denoiser.train(was_training);
+  auto parameters = denoiser.parameters();
+  for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].requires_grad_(denoiser_grad[i]);
+  return base.detach();
 }
 
 void TwinModel::restore_denoiser() {

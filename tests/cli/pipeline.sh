@@ -120,12 +120,19 @@ YAML
       --strength 0.5 --out "$work/eval_inverted" > /dev/null || fail "evaluate --start exit $?"
     grep -q '"start": "reference-inverted"' "$work/eval_inverted/metrics.json" || fail "start not recorded"
     grep -q '"strength": 0.5' "$work/eval_inverted/metrics.json" || fail "strength not recorded"
-    # Personalised: the denoiser fine-tuned on each reference first.
+    # Personalised: the denoiser and the base vector fitted to each reference first.
     rm -rf "$work/eval_personalised"
     "$bin" -q evaluate --model "$model" --data "$cache" --steps 2 --max-pairs 2 --personalise-steps 3 \
+      --personalise-fit both --personalise-base-lr 0.05 \
       --out "$work/eval_personalised" > /dev/null || fail "evaluate --personalise-steps exit $?"
-    grep -A4 '"personalise"' "$work/eval_personalised/metrics.json" | grep -q '"steps": 3' \
-      || fail "personalisation not recorded"
+    grep -A6 '"personalise"' "$work/eval_personalised/metrics.json" > "$work/personalise.json"
+    grep -q '"steps": 3' "$work/personalise.json" || fail "personalisation not recorded"
+    grep -q '"fit": "both"' "$work/personalise.json" || fail "personalise.fit not recorded"
+    grep -q '"base_lr": 0.05' "$work/personalise.json" || fail "personalise.base_lr not recorded"
+    out=$("$bin" evaluate --model "$model" --data "$cache" --personalise-fit weights --out "$work/eval_bad_strength" 2>&1)
+    [ $? -eq 2 ] || fail "--personalise-fit weights: expected exit 2"
+    echo "$out" | grep -q "personalise.fit" || fail "message does not name personalise.fit: $out"
+    [ -e "$work/eval_bad_strength" ] && fail "output left behind"
     out=$("$bin" evaluate --model "$model" --data "$cache" --personalise-steps -1 --out "$work/eval_bad_strength" 2>&1)
     [ $? -eq 2 ] || fail "--personalise-steps -1: expected exit 2"
     echo "$out" | grep -q "personalise.steps" || fail "message does not name personalise.steps: $out"
@@ -161,7 +168,7 @@ YAML
     "$bin" -q diagnose --model "$work/diagnose_model" --data "$cache" --conditions 2 --twins-per-condition 2 \
       --finetune-steps 2 --finetune-batch 4 --steps 2 --personalise-steps 3 --start reference-inverted \
       --out "$work/diagnosis" > /dev/null || fail "diagnose exit $?"
-    grep -A4 '"personalise"' "$work/diagnosis/diagnosis.json" | grep -q '"steps": 3' || fail "personalisation not recorded"
+    grep -A6 '"personalise"' "$work/diagnosis/diagnosis.json" | grep -q '"steps": 3' || fail "personalisation not recorded"
     grep -q '"start": "reference-inverted"' "$work/diagnosis/diagnosis.json" || fail "start not recorded"
     for key in accuracy_without_twins macro_f1_without_twins accuracy_with_twins macro_f1_with_twins; do
       grep -q "\"$key\"" "$work/diagnosis/diagnosis.json" || fail "diagnosis.json lacks $key"

@@ -148,6 +148,26 @@ struct OneReference {
         reference{signals, base, train::cache_reports(cache, {0})},
         targets(pipeline::make_reports({{{"sinus rhythm"}, 70, 50.0, data::Sex::kFemale}})),
         noise(model.initial_noise(7).unsqueeze(0)) {}
+  // The epsilon objective on the reference under its own statements and `base_vector`, at
+  // 64 fixed draws of t and noise.
+  double objective(const torch::Tensor& base_vector) {
+    torch::NoGradGuard no_grad;
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(5);
+    const auto x0 = model.encode(signals).expand({64, -1, -1});
+    const auto t = torch::randint(1, model.schedule().timesteps(), {64}, generator, torch::kLong);
+    const auto eps = torch::randn(x0.sizes(), generator, torch::kFloat);
+    auto& diffusion = model.diffusion();
+    diffusion->denoiser->eval();
+    const auto& own = reference.reports;
+    const train::Reports repeated{
+        std::vector<std::vector<std::string>>(64, own.statements.at(0)),
+        {own.demographics.heart_rate.expand({64}), own.demographics.age.expand({64}),
+         own.demographics.sex.expand({64})}};
+    const auto predicted = diffusion->denoiser->forward(
+        diffusion::add_noise(model.schedule(), x0, eps, t), t,
+        diffusion->conditions(base_vector.expand({64, -1}), repeated));
+    return torch::mse_loss(predicted, eps).item<double>();
+  }
   pipeline::TwinModel model;
   torch::Tensor signals, base;
   pipeline::ReferenceStart reference;
@@ -214,22 +234,7 @@ TEST_F(PipelineTest, PersonalisationFitsTheReferenceAndIsUndone) {
   OneReference one(root(), *cache_);
   diffusion::SamplerOptions sampler;
   sampler.steps(5);
-  // The epsilon objective on the reference at 64 fixed draws of t and noise.
-  auto objective = [&] {
-    torch::NoGradGuard no_grad;
-    auto generator = at::make_generator<at::CPUGeneratorImpl>(5);
-    const auto x0 = one.model.encode(one.signals).expand({64, -1, -1});
-    const auto t =
-        torch::randint(1, one.model.schedule().timesteps(), {64}, generator, torch::kLong);
-    const auto eps = torch::randn(x0.sizes(), generator, torch::kFloat);
-    auto& diffusion = one.model.diffusion();
-    diffusion->denoiser->eval();
-    const auto predicted = diffusion->denoiser->forward(
-        diffusion::add_noise(one.model.schedule(), x0, eps, t), t,
-        diffusion->conditions(one.base.expand({64, -1}),
-                              train::cache_reports(*cache_, std::vector<std::int64_t>(64, 0))));
-    return torch::mse_loss(predicted, eps).item<double>();
-  };
+  auto objective = [&] { return one.objective(one.base); };
   const double before = objective();
   const auto twin_before = one.model.generate(one.base, one.targets, sampler, one.noise);
   pipeline::PersonaliseOptions personalise;
@@ -248,6 +253,46 @@ TEST_F(PipelineTest, PersonalisationFitsTheReferenceAndIsUndone) {
   EXPECT_TRUE(
       torch::equal(one.model.generate(one.base, one.targets, sampler, one.noise), twin_before));
   EXPECT_DOUBLE_EQ(objective(), before);
+}
+
+// Fitting the base vector instead: the frozen denoiser explains the reference better under
+// the fitted vector than under the extractor's, the denoiser is untouched, and the same seed
+// gives the same vector. Fitting the denoiser only returns the extractor's vector; fitting
+// both moves both.
+TEST_F(PipelineTest, BaseVectorPersonalisationFitsTheVectorOnly) {
+  OneReference one(root(), *cache_);
+  diffusion::SamplerOptions sampler;
+  sampler.steps(5);
+  const auto twin_before = one.model.generate(one.base, one.targets, sampler, one.noise);
+  pipeline::PersonaliseOptions personalise;
+  personalise.steps = 30;
+  personalise.fit = "base-vector";
+  personalise.base_lr = 5e-2;
+  personalise.seed = 3;
+  const auto fitted = one.model.personalise(one.reference, personalise);
+  ASSERT_EQ(fitted.sizes(), one.base.sizes());
+  EXPECT_FALSE(fitted.requires_grad());
+  EXPECT_FALSE(torch::allclose(fitted, one.base));
+  // The test's networks have had a few steps of training, and their denoiser's base-vector
+  // pathway (zero-initialised) hardly depends on the vector yet: the objective falls, by little.
+  const double before = one.objective(one.base), after = one.objective(fitted);
+  EXPECT_LT(after, before) << before << " -> " << after;
+  EXPECT_TRUE(
+      torch::equal(one.model.generate(one.base, one.targets, sampler, one.noise), twin_before));
+  EXPECT_FALSE(torch::allclose(one.model.generate(fitted, one.targets, sampler, one.noise), twin_before));
+  EXPECT_TRUE(torch::equal(one.model.personalise(one.reference, personalise), fitted));
+  for (const auto& p : one.model.diffusion()->denoiser->parameters()) EXPECT_TRUE(p.requires_grad());
+
+  personalise.fit = "denoiser";
+  EXPECT_TRUE(torch::equal(one.model.personalise(one.reference, personalise), one.base));
+  personalise.fit = "both";
+  const auto both = one.model.personalise(one.reference, personalise);
+  EXPECT_FALSE(torch::allclose(both, one.base));
+  EXPECT_FALSE(
+      torch::allclose(one.model.generate(one.base, one.targets, sampler, one.noise), twin_before));
+  one.model.restore_denoiser();
+  EXPECT_TRUE(
+      torch::equal(one.model.generate(one.base, one.targets, sampler, one.noise), twin_before));
 }
 
 TEST_F(PipelineTest, GenerateWritesEveryTwinAndSkipsBadReferences) {

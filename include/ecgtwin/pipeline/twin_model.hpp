@@ -34,18 +34,25 @@ struct ReferenceStart {
   train::Reports reports;
 };
 
-// Test-time personalisation: the denoiser fine-tuned on one reference record under its own
-// conditions before that reference's twins are sampled (the training objective, epsilon MSE
-// at t drawn from 1..T-1, with AdamW and no weight decay), then set back.
+// Test-time personalisation: before one reference's twins are sampled, the training
+// objective (epsilon MSE at t drawn from 1..T-1) on that reference record under its own
+// conditions is minimised over the denoiser's weights (AdamW, no weight decay), over the
+// base vector the twins are conditioned on (Adam; the frozen denoiser is asked which base
+// vector explains the reference best, as textual inversion does for a word), or over both.
+// The denoiser is set back afterwards.
 struct PersonaliseOptions {
-  std::int64_t steps = 0;   // 0: none (the method)
-  std::int64_t batch = 16;  // noise draws of the one reference per step
-  double lr = 1e-4;
-  std::uint64_t seed = 0;  // set per reference by the commands
+  std::int64_t steps = 0;           // 0: none (the method)
+  std::int64_t batch = 16;          // noise draws of the one reference per step
+  std::string fit = "denoiser";     // "denoiser", "base-vector" or "both"
+  double lr = 1e-4;                 // of the denoiser's weights
+  double base_lr = 1e-2;            // of the base vector
+  std::uint64_t seed = 0;           // set per reference by the commands
+  bool fits_denoiser() const { return fit != "base-vector"; }
+  bool fits_base_vector() const { return fit != "denoiser"; }
 };
-// The config section "personalise": steps, batch, lr (InputError naming the key).
+// The config section "personalise": steps, batch, fit, lr, base_lr (InputError naming the key).
 PersonaliseOptions read_personalise_options(config::Section& section);
-// steps, batch and lr as the summaries record them.
+// The settings as the summaries record them.
 nlohmann::json personalise_summary(const PersonaliseOptions& options);
 
 class TwinModel {
@@ -76,10 +83,12 @@ class TwinModel {
                          const diffusion::SamplerOptions& options,
                          const torch::Tensor& initial_noise,
                          const ReferenceStart* reference = nullptr);
-  // Fine-tunes the denoiser on row 0 of `reference` (its latent, base vector and own
-  // conditions) for options.steps steps, from the loaded weights each time (steps 0: the
-  // loaded weights only). Seeded: the same options give the same weights on the CPU.
-  void personalise(const ReferenceStart& reference, const PersonaliseOptions& options);
+  // Fits the denoiser and/or the base vector to row 0 of `reference` (its latent, base
+  // vector and own conditions) for options.steps steps, the denoiser from the loaded weights
+  // each time (steps 0: the loaded weights only). Returns the base vector [1, D] to condition
+  // the reference's twins on: the fitted one, or the reference's own when only the denoiser
+  // is fitted. Seeded: the same options give the same result on the CPU.
+  torch::Tensor personalise(const ReferenceStart& reference, const PersonaliseOptions& options);
   // The denoiser's loaded weights back (after personalise()).
   void restore_denoiser();
 

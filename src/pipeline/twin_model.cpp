@@ -178,7 +178,8 @@ torch::Tensor TwinModel::personalise(const ReferenceStart& reference,
   }
   denoiser.train(was_training);
   auto parameters = denoiser.parameters();
-  for (std::size_t i = 0; i < parameters.size(); ++i) parameters[i].requires_grad_(denoiser_grad[i]);
+  for (std::size_t i = 0; i < parameters.size(); ++i)
+    parameters[i].requires_grad_(denoiser_grad[i]);
   return base.detach();
 }
 

@@ -163,9 +163,9 @@ struct OneReference {
         std::vector<std::vector<std::string>>(64, own.statements.at(0)),
         {own.demographics.heart_rate.expand({64}), own.demographics.age.expand({64}),
          own.demographics.sex.expand({64})}};
-    const auto predicted = diffusion->denoiser->forward(
-        diffusion::add_noise(model.schedule(), x0, eps, t), t,
-        diffusion->conditions(base_vector.expand({64, -1}), repeated));
+    const auto predicted =
+        diffusion->denoiser->forward(diffusion::add_noise(model.schedule(), x0, eps, t), t,
+                                     diffusion->conditions(base_vector.expand({64, -1}), repeated));
     return torch::mse_loss(predicted, eps).item<double>();
   }
   pipeline::TwinModel model;
@@ -279,9 +279,11 @@ TEST_F(PipelineTest, BaseVectorPersonalisationFitsTheVectorOnly) {
   EXPECT_LT(after, before) << before << " -> " << after;
   EXPECT_TRUE(
       torch::equal(one.model.generate(one.base, one.targets, sampler, one.noise), twin_before));
-  EXPECT_FALSE(torch::allclose(one.model.generate(fitted, one.targets, sampler, one.noise), twin_before));
+  EXPECT_FALSE(
+      torch::allclose(one.model.generate(fitted, one.targets, sampler, one.noise), twin_before));
   EXPECT_TRUE(torch::equal(one.model.personalise(one.reference, personalise), fitted));
-  for (const auto& p : one.model.diffusion()->denoiser->parameters()) EXPECT_TRUE(p.requires_grad());
+  for (const auto& p : one.model.diffusion()->denoiser->parameters())
+    EXPECT_TRUE(p.requires_grad());
 
   personalise.fit = "denoiser";
   EXPECT_TRUE(torch::equal(one.model.personalise(one.reference, personalise), one.base));

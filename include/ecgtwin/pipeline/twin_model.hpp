@@ -41,12 +41,12 @@ struct ReferenceStart {
 // vector explains the reference best, as textual inversion does for a word), or over both.
 // The denoiser is set back afterwards.
 struct PersonaliseOptions {
-  std::int64_t steps = 0;           // 0: none (the method)
-  std::int64_t batch = 16;          // noise draws of the one reference per step
-  std::string fit = "denoiser";     // "denoiser", "base-vector" or "both"
-  double lr = 1e-4;                 // of the denoiser's weights
-  double base_lr = 1e-2;            // of the base vector
-  std::uint64_t seed = 0;           // set per reference by the commands
+  std::int64_t steps = 0;        // 0: none (the method)
+  std::int64_t batch = 16;       // noise draws of the one reference per step
+  std::string fit = "denoiser";  // "denoiser", "base-vector" or "both"
+  double lr = 1e-4;              // of the denoiser's weights
+  double base_lr = 1e-2;         // of the base vector
+  std::uint64_t seed = 0;        // set per reference by the commands
   bool fits_denoiser() const { return fit != "base-vector"; }
   bool fits_base_vector() const { return fit != "denoiser"; }
 };

@@ -153,11 +153,7 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
       reference.base_vectors = condition_base;  // the inverted start runs under it too
     }
     ref_base_parts.push_back(base.to(torch::kCPU));
-    train::Reports targets;
-    for (std::int64_t i = start; i < end; ++i) targets.statements.push_back(target_reports.statements[static_cast<std::size_t>(i)]);
-    targets.demographics = {target_reports.demographics.heart_rate.slice(0, start, end),
-                            target_reports.demographics.age.slice(0, start, end),
-                            target_reports.demographics.sex.slice(0, start, end)};
+    const train::Reports targets = train::slice_reports(target_reports, start, end);
     std::vector<torch::Tensor> noise;
     for (std::int64_t i = start; i < end; ++i)
       noise.push_back(twin_model.initial_noise(util::derive_seed(options.seed, static_cast<std::uint64_t>(i))));

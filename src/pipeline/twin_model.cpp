@@ -137,12 +137,8 @@ torch::Tensor TwinModel::personalise(const ReferenceStart& reference,
     x0 = (signal_space_ ? one.to(device_, torch::kFloat) : encode(one))
              .expand({b, -1, -1})
              .contiguous();
-    train::Reports own;
-    own.statements = {reference.reports.statements.at(0)};
-    own.demographics = {reference.reports.demographics.heart_rate.slice(0, 0, 1),
-                        reference.reports.demographics.age.slice(0, 0, 1),
-                        reference.reports.demographics.sex.slice(0, 0, 1)};
-    conditions = diffusion::expand_conditions(diffusion_->conditions(base, own), b);
+    conditions = diffusion::expand_conditions(
+        diffusion_->conditions(base, train::slice_reports(reference.reports, 0, 1)), b);
   }
   std::vector<torch::optim::OptimizerParamGroup> groups;
   if (options.fits_denoiser()) {

@@ -102,6 +102,13 @@ std::vector<std::int64_t> split_rows(const data::Cache& cache, data::Split split
   return rows;
 }
 
+Reports slice_reports(const Reports& reports, std::int64_t start, std::int64_t end) {
+  const auto& d = reports.demographics;
+  return {
+      {reports.statements.begin() + start, reports.statements.begin() + end},
+      {d.heart_rate.slice(0, start, end), d.age.slice(0, start, end), d.sex.slice(0, start, end)}};
+}
+
 Reports cache_reports(const data::Cache& cache, const std::vector<std::int64_t>& rows) {
   Reports out;
   std::vector<double> hr, age;

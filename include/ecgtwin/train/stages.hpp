@@ -69,6 +69,8 @@ struct Reports {
   std::vector<std::vector<std::string>> statements;
   model::Demographics demographics;
 };
+// Rows [start, end) of `reports`.
+Reports slice_reports(const Reports& reports, std::int64_t start, std::int64_t end);
 // Statements, heart rate, age and sex of cache rows.
 Reports cache_reports(const data::Cache& cache, const std::vector<std::int64_t>& rows);
 // Rows [12 x samples] of the cache as a [B, 12, samples] float tensor (CPU).

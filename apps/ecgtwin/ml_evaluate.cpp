@@ -17,6 +17,7 @@ struct EvaluateFlags {
   std::string model, data, out, ground_truth, split = "test", device = "auto";
   std::int64_t max_pairs = 0, seed = 0, batch = 64;
   double template_shift_ms = 20;
+  std::int64_t win_rate_persons = 20;
   std::string base_from = "reference";
 };
 
@@ -32,6 +33,10 @@ Registrar registrar("evaluate", "evaluate a twin model on the same-patient pairs
   app.add_option("--template-shift-ms", f->template_shift_ms,
                  "with --ground-truth: compare average beats over common shifts of up to this many ms "
                  "(default: 20; 0: as the R peaks place them)");
+  app.add_option("--win-rate-persons", f->win_rate_persons,
+                 "with --ground-truth: also give the win rates for a cohort of N persons, each "
+                 "twin against N - 1 "
+                 "others drawn at random from the split's, in expectation (default: 20)");
   app.add_option("--base-from", f->base_from,
                  "whose base vector conditions the twins: reference (the method; default) or target (the real "
                  "target's own: an upper bound for the extractor)");
@@ -50,6 +55,7 @@ Registrar registrar("evaluate", "evaluate a twin model on the same-patient pairs
     o.split = f->split;
     o.max_pairs = f->max_pairs;
     o.template_shift_ms = f->template_shift_ms;
+    o.win_rate_persons = f->win_rate_persons;
     o.base_from = f->base_from;
     o.personalise = personalise_from_flags(app, f->sampling, tree);
     o.seed = static_cast<std::uint64_t>(f->seed);

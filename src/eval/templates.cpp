@@ -59,4 +59,18 @@ double template_distance(const std::vector<float>& a, const std::vector<float>& 
   return best;
 }
 
+double win_probability_among(std::int64_t others, std::int64_t nearer, std::int64_t persons) {
+  if (others < 0 || nearer < 0 || nearer > others || persons < 1)
+    throw Error("win_probability_among: needs 0 <= nearer <= others and persons >= 1");
+  const std::int64_t drawn = persons - 1;
+  if (drawn >= others) return nearer == 0 ? 1.0 : 0.0;
+  // C(others - nearer, drawn) / C(others, drawn) as a product of ratios.
+  double p = 1.0;
+  for (std::int64_t j = 0; j < drawn; ++j) {
+    if (others - nearer - j <= 0) return 0.0;
+    p *= double(others - nearer - j) / double(others - j);
+  }
+  return p;
+}
+
 }  // namespace ecgtwin::eval

@@ -77,6 +77,9 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
   const std::int64_t leads = twin_model.leads(), samples = twin_model.samples();
   if (!(options.template_shift_ms >= 0 && options.template_shift_ms <= 100))
     throw InputError("--template-shift-ms", "expected 0 to 100 milliseconds");
+  if (options.win_rate_persons < 2)
+    throw InputError("--win-rate-persons",
+                     "expected 2 or more persons, got " + std::to_string(options.win_rate_persons));
   if (options.base_from != "reference" && options.base_from != "target")
     throw InputError("--base-from", "expected reference or target, got '" + options.base_from + "'");
   const double fs = twin_model.sampling_rate();
@@ -321,7 +324,7 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     // unchanged) is compared with every person's ground truth under the pair's target condition.
     struct Tally {
       std::int64_t wins = 0, compared = 0, other_count = 0;
-      double own_sum = 0, other_sum = 0, pairwise_sum = 0;
+      double own_sum = 0, other_sum = 0, pairwise_sum = 0, among_sum = 0;
     };
     Tally twin_tally, target_tally, reference_tally, reconstruction_tally;
     // The real targets through the autoencoder: what the latent space keeps of the person.
@@ -350,15 +353,23 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
         ++t.other_count;
         if (own < d) ++farther;
       }
-      if (!other_templates.empty()) t.pairwise_sum += double(farther) / double(other_templates.size());
+      const auto others = static_cast<std::int64_t>(other_templates.size());
+      if (others > 0) t.pairwise_sum += double(farther) / double(others);
       ++t.compared;
       t.own_sum += own;
       const bool win = own < nearest_other;
       if (win) ++t.wins;
+      const double among =
+          eval::win_probability_among(others, others - farther, options.win_rate_persons);
+      t.among_sum += among;
       return {{"own_mv", own},
               {"nearest_other_mv", number_or_null(nearest_other)},
-              {"nearest_other_patient", other_ids.empty() ? nlohmann::json(nullptr) : nlohmann::json(other_ids[nearest])},
-              {"wins", win}};
+              {"nearest_other_patient",
+               others == 0 ? nlohmann::json(nullptr) : nlohmann::json(other_ids[nearest])},
+              {"others_compared", others},
+              {"others_as_near", others - farther},
+              {"wins", win},
+              {"wins_among_n", among}};
     };
     // Per target statement: pairs, and the wins of the twins, the real targets and their reconstructions.
     struct StatementTally {
@@ -415,6 +426,16 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     m["ground_truth_win_rate_reference"] = rate(reference_tally.compared, double(reference_tally.wins));
     m["ground_truth_pairwise_win_rate_reference"] = rate(reference_tally.compared, reference_tally.pairwise_sum);
     m["ground_truth_win_rate_reconstructed_target"] = rate(reconstruction_tally.compared, double(reconstruction_tally.wins));
+    // The same rates for a cohort of N held-out persons (the own and N - 1 others drawn at random
+    // from the split's), in expectation over the draw (eval::win_probability_among).
+    m["ground_truth_persons"] = persons.size();
+    m["ground_truth_win_rate_n_persons"] = options.win_rate_persons;
+    m["ground_truth_win_rate_n"] = rate(twin_tally.compared, twin_tally.among_sum);
+    m["ground_truth_win_rate_n_real_target"] = rate(target_tally.compared, target_tally.among_sum);
+    m["ground_truth_win_rate_n_reference"] =
+        rate(reference_tally.compared, reference_tally.among_sum);
+    m["ground_truth_win_rate_n_reconstructed_target"] =
+        rate(reconstruction_tally.compared, reconstruction_tally.among_sum);
     // Win rates by target statement (a pair counts once for each of its statements; a twin
     // without a detectable beat counts as a loss).
     nlohmann::json by = nlohmann::json::object();
@@ -508,14 +529,23 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
      << fmt(m["identification_top1_real"]) << " |\n"
      << "| silhouette by patient | " << fmt(m["silhouette_twins"]) << " | " << fmt(m["silhouette_real"]) << " |\n";
   if (m.contains("ground_truth_win_rate"))
-    md << "| nearer own ground-truth twin than any other person's | " << fmt(m["ground_truth_win_rate"]) << " | "
-       << fmt(m["ground_truth_win_rate_real_target"]) << " (real target); " << fmt(m["ground_truth_win_rate_reference"])
-       << " (reference copied); " << fmt(m["ground_truth_win_rate_reconstructed_target"])
+    md << "| nearer own ground-truth twin than any other person's | "
+       << fmt(m["ground_truth_win_rate"]) << " | " << fmt(m["ground_truth_win_rate_real_target"])
+       << " (real target); " << fmt(m["ground_truth_win_rate_reference"]) << " (reference copied); "
+       << fmt(m["ground_truth_win_rate_reconstructed_target"])
+       << " (real target through the autoencoder) |\n"
+       << "| the same among " << m["ground_truth_win_rate_n_persons"].get<std::int64_t>()
+       << " of the " << m["ground_truth_persons"].get<std::int64_t>()
+       << " persons (expected over the draw) | " << fmt(m["ground_truth_win_rate_n"]) << " | "
+       << fmt(m["ground_truth_win_rate_n_real_target"]) << " (real target); "
+       << fmt(m["ground_truth_win_rate_n_reference"]) << " (reference copied); "
+       << fmt(m["ground_truth_win_rate_n_reconstructed_target"])
        << " (real target through the autoencoder) |\n"
        << "| share of other persons' ground truths farther than the own | "
        << fmt(m["ground_truth_pairwise_win_rate"]) << " | |\n"
-       << "| beat-template distance to own / other ground truth (mV) | " << fmt(m["ground_truth_distance_mv"])
-       << " / " << fmt(m["other_person_distance_mv"]) << " | |\n";
+       << "| beat-template distance to own / other ground truth (mV) | "
+       << fmt(m["ground_truth_distance_mv"]) << " / " << fmt(m["other_person_distance_mv"])
+       << " | |\n";
   md << "\nIdentification: each twin's base vector against the real target records of the split (nearest by "
         "cosine); the real column identifies the real targets among the references. Ground truth: average-beat "
         "templates (median over beats, R-peak aligned, compared over common shifts of up to " << options.template_shift_ms << " ms) of the twin against the noise-free simulator rendering of "

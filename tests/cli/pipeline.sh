@@ -100,12 +100,14 @@ YAML
   evaluate)
     rm -rf "$work/eval"
     "$bin" -q evaluate --model "$model" --data "$cache" --ground-truth "$work/cohort" --steps 3 \
-      --out "$work/eval" > /dev/null || fail "evaluate exit $?"
+      --win-rate-persons 2 --out "$work/eval" > /dev/null || fail "evaluate exit $?"
     for key in hr_mae_bpm identification_top1 fid fid_real_baseline precision recall clip_score \
-               ground_truth_win_rate; do
+               ground_truth_win_rate ground_truth_win_rate_n ground_truth_persons; do
       grep -q "\"$key\"" "$work/eval/metrics.json" || fail "metrics.json lacks $key"
     done
     [ -s "$work/eval/report.md" ] || fail "no report"
+    grep -q '"ground_truth_win_rate_n_persons": 2,' "$work/eval/metrics.json" || fail "--win-rate-persons not recorded"
+    grep -q '"wins_among_n"' "$work/eval/pairs.jsonl" || fail "pairs.jsonl lacks wins_among_n"
     pairs=$(grep -c '"ground_truth"' "$work/eval/pairs.jsonl") || fail "no pairs.jsonl"
     grep -q "^  \"pairs\": $pairs,\$" "$work/eval/metrics.json" || fail "pairs.jsonl has $pairs lines, metrics.json other"
     # The sampling flags of generate: guidance (a scale other than 1 runs the unconditional pass too).
@@ -136,6 +138,10 @@ YAML
     out=$("$bin" evaluate --model "$model" --data "$cache" --personalise-steps -1 --out "$work/eval_bad_strength" 2>&1)
     [ $? -eq 2 ] || fail "--personalise-steps -1: expected exit 2"
     echo "$out" | grep -q "personalise.steps" || fail "message does not name personalise.steps: $out"
+    [ -e "$work/eval_bad_strength" ] && fail "output left behind"
+    out=$("$bin" evaluate --model "$model" --data "$cache" --win-rate-persons 1 --out "$work/eval_bad_strength" 2>&1)
+    [ $? -eq 2 ] || fail "--win-rate-persons 1: expected exit 2"
+    echo "$out" | grep -q -- "--win-rate-persons" || fail "message does not name --win-rate-persons: $out"
     [ -e "$work/eval_bad_strength" ] && fail "output left behind"
     # A strength below 1 from noise is refused before anything is written.
     out=$("$bin" evaluate --model "$model" --data "$cache" --strength 0.5 --out "$work/eval_bad_strength" 2>&1)

@@ -72,6 +72,41 @@ std::vector<float> pulse_train(double fs, std::int64_t samples, const std::vecto
   return x;
 }
 
+// The share of all (persons - 1)-subsets of the others that hold none of the nearer ones,
+// counted by enumerating the subsets.
+double enumerated_win_share(int others, int nearer, int persons) {
+  const int drawn = std::min(persons - 1, others);
+  std::int64_t subsets = 0, wins = 0;
+  for (std::uint32_t mask = 0; mask < (1u << others); ++mask) {
+    if (__builtin_popcount(mask) != drawn) continue;
+    ++subsets;
+    // Others 0 .. nearer-1 are the nearer ones.
+    wins += (mask & ((1u << nearer) - 1u)) == 0;
+  }
+  return double(wins) / double(subsets);
+}
+
+TEST(WinProbabilityAmong, EqualsTheShareOfEnumeratedSubsets) {
+  for (int others = 0; others <= 10; ++others)
+    for (int nearer = 0; nearer <= others; ++nearer)
+      for (int persons = 1; persons <= 12; ++persons)
+        EXPECT_NEAR(win_probability_among(others, nearer, persons),
+                    enumerated_win_share(others, nearer, persons), 1e-12)
+            << others << " others, " << nearer << " nearer, " << persons << " persons";
+}
+
+TEST(WinProbabilityAmong, ClosedFormsAndBadCounts) {
+  EXPECT_NEAR(win_probability_among(6, 2, 4), 4.0 / 20.0, 1e-12);  // C(4,3) / C(6,3)
+  EXPECT_NEAR(win_probability_among(57, 1, 20), 38.0 / 57.0,
+              1e-12);  // one nearer other: left out 38 of 57 times
+  EXPECT_EQ(win_probability_among(19, 0, 20), 1.0);
+  EXPECT_EQ(win_probability_among(19, 1, 20), 0.0);
+  EXPECT_EQ(win_probability_among(57, 0, 1), 1.0);  // nobody else compared
+  EXPECT_THROW(win_probability_among(3, 4, 2), Error);
+  EXPECT_THROW(win_probability_among(-1, 0, 2), Error);
+  EXPECT_THROW(win_probability_among(3, 0, 0), Error);
+}
+
 TEST(BeatTemplate, IsThePulseAtItsPeakAndIndependentOfBeatPhase) {
   const double fs = 500;
   const std::int64_t samples = 5000;

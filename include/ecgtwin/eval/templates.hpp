@@ -27,4 +27,12 @@ std::optional<std::vector<float>> beat_template(const float* signal, std::int64_
 double template_distance(const std::vector<float>& a, const std::vector<float>& b, std::int64_t leads,
                          std::int64_t max_shift = 0);
 
+// A candidate compared with `others` other persons' ground truths was at least as near to
+// `nearer` of them as to its own. Returns the probability that it is nearer its own than every
+// other person's when only `persons` - 1 of the others, drawn at random without replacement,
+// are compared (a cohort of `persons` persons): C(others - nearer, k) / C(others, k) with
+// k = persons - 1, or 1 / 0 (won / lost) when persons - 1 >= others. Throws on negative counts,
+// nearer > others or persons < 1.
+double win_probability_among(std::int64_t others, std::int64_t nearer, std::int64_t persons);
+
 }  // namespace ecgtwin::eval

@@ -21,6 +21,10 @@ void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidan
       "--strength", flags.strength,
       "the fraction of the sampling steps taken, 0 < S <= 1; below 1 the noisiest are skipped "
       "(default: 1; key sampling.strength)");
+  app.add_option(
+      "--candidates", flags.candidates,
+      "samples drawn per twin; above 1 the twin is their medoid by average-beat distance, the "
+      "sample nearest the others (default: 1 = the method; key sampling.candidates)");
   app.add_option("--personalise-steps", flags.personalise_steps,
                  "fine-tune the denoiser on each reference under its own conditions for N steps "
                  "before its twins are sampled (default: 0 = none, the method; key personalise.steps)");
@@ -47,6 +51,7 @@ diffusion::SamplerOptions sampler_from_flags(const CLI::App& app, const Sampling
     if (app.count("--guidance")) config::set_key(tree, "sampling.guidance_scale", flags.guidance);
     if (app.count("--start")) config::set_key(tree, "sampling.start", flags.start);
     if (app.count("--strength")) config::set_key(tree, "sampling.strength", flags.strength);
+    if (app.count("--candidates")) config::set_key(tree, "sampling.candidates", flags.candidates);
   }
   config::Section root(tree, "");
   config::Section sampling = root.child("sampling");

@@ -19,6 +19,7 @@ struct SamplingFlags {
   double guidance = 1.0;
   std::string start;
   double strength = 1.0;
+  std::int64_t candidates = 1;
   std::int64_t personalise_steps = 0, personalise_batch = 16;
   double personalise_lr = 1e-4, personalise_base_lr = 1e-2;
   std::string personalise_fit;
@@ -26,7 +27,7 @@ struct SamplingFlags {
 };
 
 // --sampler and --steps; with `eta_and_guidance` also --eta, --guidance, --start,
-// --strength and the --personalise-* flags.
+// --strength, --candidates and the --personalise-* flags.
 void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidance);
 // The sampler options of the config's sampling section once the given flags are set in
 // `tree` (which then holds them for the resolved config written beside the outputs).

@@ -32,6 +32,7 @@ SamplerOptions read_sampler_options(config::Section& section) {
       .start(section.choice("start", defaults.start(),
                             {"noise", "reference-noised", "reference-inverted"}))
       .strength(section.get_in("strength", defaults.strength(), 0.0, 1.0))
+      .candidates(section.get_in("candidates", defaults.candidates(), int64_t{1}, int64_t{1000}))
       .seed(static_cast<uint64_t>(
           section.get_in("seed", int64_t{0}, int64_t{0}, std::numeric_limits<int64_t>::max())));
   if (options.strength() <= 0.0) {
@@ -51,7 +52,8 @@ config::Json sampler_summary(const SamplerOptions& options) {
           {"spacing", options.spacing()},
           {"guidance_scale", options.guidance_scale()},
           {"start", options.start()},
-          {"strength", options.strength()}};
+          {"strength", options.strength()},
+          {"candidates", options.candidates()}};
 }
 
 EditOptions read_edit_options(config::Section& section) {

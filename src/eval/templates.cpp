@@ -73,4 +73,26 @@ double win_probability_among(std::int64_t others, std::int64_t nearer, std::int6
   return p;
 }
 
+std::int64_t template_medoid(const float* signals, std::int64_t count, std::int64_t leads,
+                             std::int64_t samples, double fs, std::int64_t max_shift) {
+  if (count < 1 || leads < 1 || samples < 1)
+    throw Error("template_medoid: needs at least one signal");
+  std::vector<std::int64_t> index;
+  std::vector<std::vector<float>> templates;
+  for (std::int64_t i = 0; i < count; ++i)
+    if (auto t = beat_template(signals + i * leads * samples, leads, samples, fs)) {
+      index.push_back(i);
+      templates.push_back(std::move(*t));
+    }
+  if (templates.empty()) return 0;
+  std::vector<double> sums(templates.size(), 0.0);
+  for (std::size_t a = 0; a < templates.size(); ++a)
+    for (std::size_t b = a + 1; b < templates.size(); ++b) {
+      const double d = template_distance(templates[a], templates[b], leads, max_shift);
+      sums[a] += d;
+      sums[b] += d;
+    }
+  return index[static_cast<std::size_t>(std::min_element(sums.begin(), sums.end()) - sums.begin())];
+}
+
 }  // namespace ecgtwin::eval

@@ -240,14 +240,14 @@ nlohmann::json diagnose(const DiagnoseOptions& options) {
         twin_condition.push_back(static_cast<std::int64_t>(c));
         const std::uint64_t twin_seed =
             util::derive_seed(util::derive_seed(options.seed, patient), static_cast<std::uint64_t>(c * 1000 + k));
-        noise.push_back(twin_model.initial_noise(twin_seed));
+        noise.push_back(twin_model.initial_noise(twin_seed, options.sampler.candidates()));
       }
       targets.demographics = model::Demographics::from(hr, age, sex);
       diffusion::SamplerOptions sampler = options.sampler;
       sampler.seed(util::derive_seed(util::derive_seed(options.seed ^ 0x5eedULL, patient), start));
       const auto m = static_cast<std::int64_t>(end - start);
       twin_parts.push_back(twin_model.generate(base.expand({m, base.size(1)}), targets, sampler,
-                                               torch::stack(noise, 0), &from_reference));
+                                               torch::cat(noise, 0), &from_reference));
     }
     auto twins = torch::cat(twin_parts, 0);
     auto twin_labels = condition_labels.index_select(0, torch::tensor(twin_condition, torch::kLong));

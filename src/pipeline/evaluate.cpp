@@ -159,7 +159,9 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     const train::Reports targets = train::slice_reports(target_reports, start, end);
     std::vector<torch::Tensor> noise;
     for (std::int64_t i = start; i < end; ++i)
-      noise.push_back(twin_model.initial_noise(util::derive_seed(options.seed, static_cast<std::uint64_t>(i))));
+      noise.push_back(
+          twin_model.initial_noise(util::derive_seed(options.seed, static_cast<std::uint64_t>(i)),
+                                   options.sampler.candidates()));
     diffusion::SamplerOptions sampler = options.sampler;
     sampler.seed(util::derive_seed(options.seed ^ 0x5eedULL, static_cast<std::uint64_t>(start)));
     // base_from "target": the twin is conditioned on the real target's own base vector (an
@@ -167,7 +169,7 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     // with the reference's.
     if (options.base_from == "target") condition_base = real_base.slice(0, start, end);
     twin_parts.push_back(
-        twin_model.generate(condition_base, targets, sampler, torch::stack(noise, 0), &reference));
+        twin_model.generate(condition_base, targets, sampler, torch::cat(noise, 0), &reference));
     progress.advance(end - start);
   }
   progress.finish();

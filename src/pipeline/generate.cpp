@@ -223,14 +223,14 @@ GenerateSummary generate_twins(const GenerateOptions& options) {
         const auto& t = options.targets[jobs[j].target];
         targets.push_back({t.statements, t.heart_rate, t.age ? t.age : record.age,
                            t.sex == data::Sex::kUnknown ? record.sex : t.sex});
-        noise.push_back(twin_model.initial_noise(jobs[j].seed));
+        noise.push_back(twin_model.initial_noise(jobs[j].seed, options.sampler.candidates()));
       }
       const auto count = static_cast<std::int64_t>(end - start);
       diffusion::SamplerOptions sampler = options.sampler;
       sampler.seed(jobs[start].seed);
       auto twins = twin_model
                        .generate(base.expand({count, base.size(1)}), make_reports(targets), sampler,
-                                 torch::stack(noise, 0), &from_reference)
+                                 torch::cat(noise, 0), &from_reference)
                        .contiguous();
       for (std::size_t j = start; j < end; ++j) {
         const auto& job = jobs[j];

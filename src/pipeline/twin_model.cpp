@@ -4,9 +4,11 @@
 #include <torch/torch.h>
 
 #include "ecgtwin/diffusion/guidance.hpp"
+#include "ecgtwin/eval/templates.hpp"
 #include "ecgtwin/signal/heart_rate.hpp"
 #include "ecgtwin/signal/rpeaks.hpp"
 #include "ecgtwin/util/error.hpp"
+#include "ecgtwin/util/random.hpp"
 
 namespace ecgtwin::pipeline {
 
@@ -79,26 +81,57 @@ torch::Tensor TwinModel::initial_noise(std::uint64_t seed) const {
   return torch::randn(noise_shape(), generator, torch::kFloat);
 }
 
+torch::Tensor TwinModel::initial_noise(std::uint64_t seed, std::int64_t candidates) const {
+  std::vector<torch::Tensor> rows{initial_noise(seed)};
+  const std::uint64_t candidate_seed = util::derive_seed(seed, "candidate");
+  for (std::int64_t k = 1; k < candidates; ++k)
+    rows.push_back(initial_noise(util::derive_seed(candidate_seed, static_cast<std::uint64_t>(k))));
+  return torch::stack(rows, 0);
+}
+
+namespace {
+
+// Rows `index` of every tensor of the conditions (undefined ones stay undefined).
+model::DenoiserConditions select_rows(const model::DenoiserConditions& c,
+                                      const torch::Tensor& index) {
+  auto pick = [&](const torch::Tensor& t) {
+    return t.defined() ? t.index_select(0, index.to(t.device())) : t;
+  };
+  return {pick(c.base_vector), pick(c.statement_tokens), pick(c.token_mask)};
+}
+
+}  // namespace
+
 torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train::Reports& targets,
                                   const diffusion::SamplerOptions& options,
                                   const torch::Tensor& initial_noise,
                                   const ReferenceStart* reference) {
   torch::NoGradGuard no_grad;
+  const std::int64_t candidates = options.candidates();
+  const std::int64_t rows = initial_noise.size(0);
+  if (candidates < 1 || rows % candidates != 0)
+    throw InputError("sampling.candidates",
+                     "expected the initial noise to hold " + std::to_string(candidates) +
+                         " rows per twin, got " + std::to_string(rows) + " rows");
+  const std::int64_t twins = rows / candidates;
+  // Twin i's candidates are rows i * candidates .. (i + 1) * candidates - 1.
+  const torch::Tensor of_twin = torch::arange(twins, torch::kLong).repeat_interleave(candidates);
   auto conditions = diffusion_->conditions(base_vectors.to(device_), targets);
+  if (candidates > 1) conditions = select_rows(conditions, of_twin);
   diffusion::SamplerOptions o = options;
   o.device(device_).initial_noise(initial_noise.to(device_));
   model::DenoiserConditions unconditional;
   if (o.guidance_scale() != 1.0) unconditional = diffusion_->null_conditions();
   if (o.start() != "noise") {
-    const std::int64_t twins = initial_noise.size(0);
     if (reference == nullptr || !reference->signals.defined() ||
         (reference->signals.size(0) != 1 && reference->signals.size(0) != twins))
       throw InputError("sampling.start",
                        "'" + o.start() + "' needs one reference record, or one per twin");
     // One reference for all twins is expanded here; its conditions are expanded by the sampler.
-    const torch::Tensor x0 =
-        (signal_space_ ? reference->signals.to(device_, torch::kFloat) : encode(reference->signals))
-            .expand({twins, -1, -1});
+    const bool per_twin = reference->signals.size(0) != 1 && candidates > 1;
+    torch::Tensor x0 =
+        signal_space_ ? reference->signals.to(device_, torch::kFloat) : encode(reference->signals);
+    x0 = per_twin ? x0.index_select(0, of_twin.to(device_)) : x0.expand({rows, -1, -1});
     const std::int64_t first = diffusion::first_sampling_step(schedule_, o);
     const std::int64_t t =
         diffusion::sampling_timesteps(schedule_, o)[static_cast<std::size_t>(first)];
@@ -108,13 +141,27 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
       o.initial_noise(x0 * std::sqrt(a) + o.initial_noise() * std::sqrt(1.0 - a));
     } else {
       auto own = diffusion_->conditions(reference->base_vectors.to(device_), reference->reports);
+      if (per_twin) own = select_rows(own, of_twin);
       o.initial_noise(
           diffusion::ddim_invert(*diffusion_->denoiser, schedule_, x0, own, o, unconditional));
     }
   }
   auto sample = diffusion::sample(*diffusion_->denoiser, schedule_, initial_noise.sizes(), conditions, o,
                                   unconditional);
-  return decode(sample);
+  torch::Tensor signals = decode(sample).contiguous();
+  if (candidates == 1) return signals;
+  // Each twin is the medoid of its candidates by average-beat distance (20 ms of shift, as
+  // evaluate compares beats).
+  const std::int64_t leads = signals.size(1), length = signals.size(2);
+  const double fs = sampling_rate();
+  const auto max_shift = static_cast<std::int64_t>(std::lround(0.020 * fs));
+  std::vector<std::int64_t> chosen;
+  for (std::int64_t i = 0; i < twins; ++i)
+    chosen.push_back(
+        i * candidates +
+        eval::template_medoid(signals.data_ptr<float>() + i * candidates * leads * length,
+                              candidates, leads, length, fs, max_shift));
+  return signals.index_select(0, torch::tensor(chosen, torch::kLong));
 }
 
 torch::Tensor TwinModel::personalise(const ReferenceStart& reference,

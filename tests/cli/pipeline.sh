@@ -92,8 +92,9 @@ YAML
     rm -rf "$work/twins_noised"
     "$bin" -q generate --model "$model" --reference "$work/cohort/records100/00000/00001_lr" \
       --condition "sinus rhythm" --hr 70 --steps 4 --start reference-noised --strength 0.5 \
-      --personalise-steps 2 --out "$work/twins_noised" > /dev/null || fail "generate --start exit $?"
+      --personalise-steps 2 --candidates 2 --out "$work/twins_noised" > /dev/null || fail "generate --start exit $?"
     grep -q '"start": "reference-noised"' "$work/twins_noised/summary.json" || fail "start not recorded"
+    grep -q '"candidates": 2' "$work/twins_noised/summary.json" || fail "candidates not recorded"
     [ -s "$work/twins/config.yaml" ] || fail "no resolved config"
     "$bin" -q inspect "$(ls "$work"/twins/*/*/twin_0.hea | head -1)" > /dev/null || fail "twin WFDB unreadable"
     ;;

@@ -25,7 +25,7 @@ TEST(DiffusionConfigTest, ReadsEveryKeyAndRefusesUnknownOnes) {
   const Json tree = config::parse_yaml(
       "schedule: cosine\ntimesteps: 500\nsampler: ddpm\nsteps: 20\neta: 0.5\n"
       "spacing: linspace\nguidance_scale: 3\nseed: 77\nstart: reference-inverted\n"
-      "strength: 0.6\nmode: add\ninjection_fraction: 0.3\n"
+      "strength: 0.6\ncandidates: 4\nmode: add\ninjection_fraction: 0.3\n"
       "added_weight: 2\nstatements: 0.2\nbase_vector: 0.1\n",
       "test.yaml");
   config::Section section(tree, "diffusion");
@@ -39,6 +39,8 @@ TEST(DiffusionConfigTest, ReadsEveryKeyAndRefusesUnknownOnes) {
   EXPECT_EQ(sampler.seed(), 77u);
   EXPECT_EQ(sampler.start(), "reference-inverted");
   EXPECT_DOUBLE_EQ(sampler.strength(), 0.6);
+  EXPECT_EQ(sampler.candidates(), 4);
+  EXPECT_EQ(sampler_summary(sampler).at("candidates"), 4);
   const EditOptions edit = read_edit_options(section);
   EXPECT_EQ(edit.mode(), "add");
   EXPECT_DOUBLE_EQ(edit.injection_fraction(), 0.3);
@@ -77,6 +79,17 @@ TEST(DiffusionConfigTest, BadValuesNameTheKey) {
                                   ? "sampling.start"
                                   : "sampling.strength";
       EXPECT_NE(std::string(error.what()).find(key), std::string::npos) << error.what();
+    }
+  }
+  for (const char* text : {"candidates: 0\n", "candidates: 1001\n"}) {
+    const Json bad = config::parse_yaml(text, "test.yaml");
+    config::Section bad_section(bad, "sampling");
+    try {
+      read_sampler_options(bad_section);
+      FAIL() << "accepted " << text;
+    } catch (const InputError& error) {
+      EXPECT_NE(std::string(error.what()).find("sampling.candidates"), std::string::npos)
+          << error.what();
     }
   }
   const Json reversed = config::parse_yaml("beta_start: 0.02\nbeta_end: 0.01\n", "test.yaml");

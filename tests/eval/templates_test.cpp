@@ -131,6 +131,36 @@ TEST(BeatTemplate, IsThePulseAtItsPeakAndIndependentOfBeatPhase) {
   EXPECT_NEAR(template_distance(*a, *b, 12, 1), 0.0, 1e-3);
 }
 
+// Signals of one beat shape at gains, one after another.
+std::vector<float> pulse_trains_at_gains(double fs, std::int64_t samples,
+                                         const std::vector<double>& gains) {
+  std::vector<double> times;
+  for (double t = 0.6; t < 9.5; t += 0.8) times.push_back(t);
+  const auto one = pulse_train(fs, samples, times);
+  std::vector<float> all;
+  for (double g : gains)
+    for (float v : one) all.push_back(static_cast<float>(g * v));
+  return all;
+}
+
+TEST(TemplateMedoid, IsTheSignalNearestTheOthers) {
+  const double fs = 500;
+  const std::int64_t samples = 5000;
+  // Templates differ by (g_a - g_b) times one template: summed distances are proportional to
+  // the summed |g_a - g_b|, least at the median gain, 1.1 (index 2).
+  auto x = pulse_trains_at_gains(fs, samples, {1.5, 0.9, 1.1, 1.3, 1.0});
+  EXPECT_EQ(template_medoid(x.data(), 5, 12, samples, fs, 2), 2);
+  // A flat signal (no beat) is never chosen and left out of the sums: among 2.0, 1.8 and 1.0
+  // the medoid is 1.8 (index 2).
+  auto y = pulse_trains_at_gains(fs, samples, {2.0, 0.0, 1.8, 1.0});
+  EXPECT_EQ(template_medoid(y.data(), 4, 12, samples, fs, 2), 2);
+  // One signal, and none with a beat: index 0.
+  EXPECT_EQ(template_medoid(x.data(), 1, 12, samples, fs, 2), 0);
+  std::vector<float> flat(3 * 12 * 2000, 0.0f);
+  EXPECT_EQ(template_medoid(flat.data(), 3, 12, 2000, fs, 2), 0);
+  EXPECT_THROW(template_medoid(flat.data(), 0, 12, 2000, fs, 2), Error);
+}
+
 TEST(BeatTemplate, NoBeatGivesNothing) {
   std::vector<float> flat(12 * 2000, 0.0f);
   EXPECT_FALSE(beat_template(flat.data(), 12, 2000, 500.0).has_value());

@@ -13,6 +13,7 @@
 #include "ecgtwin/data/cache.hpp"
 #include "ecgtwin/data/record_io.hpp"
 #include "ecgtwin/diffusion/schedule.hpp"
+#include "ecgtwin/eval/templates.hpp"
 #include "ecgtwin/io/npy.hpp"
 #include "ecgtwin/pipeline/diagnose.hpp"
 #include "ecgtwin/pipeline/edit.hpp"
@@ -224,6 +225,58 @@ TEST_F(PipelineTest, ReferenceStartsBeginFromTheReference) {
     FAIL() << "a start from the reference without one was taken";
   } catch (const InputError& error) {
     EXPECT_NE(std::string(error.what()).find("sampling.start"), std::string::npos) << error.what();
+  }
+}
+
+// With candidates K, each twin is the medoid of K samples of its own conditions: twin i equals
+// one of the samples its K noise rows give one at a time, the one eval::template_medoid picks.
+TEST_F(PipelineTest, CandidatesGiveTheMedoidOfEachTwinsOwnSamples) {
+  OneReference one(root(), *cache_);
+  const std::int64_t k = 3;
+  const auto noise_7 = one.model.initial_noise(7, k), noise_8 = one.model.initial_noise(8, k);
+  ASSERT_EQ(noise_7.sizes(), (std::vector<std::int64_t>{k, noise_7.size(1), noise_7.size(2)}));
+  EXPECT_TRUE(torch::equal(noise_7[0], one.model.initial_noise(7)));  // the seed's own noise first
+  EXPECT_FALSE(torch::equal(noise_7[1], noise_7[2]));
+  const auto two_targets =
+      pipeline::make_reports({{{"sinus rhythm"}, 60, 50.0, data::Sex::kFemale},
+                              {{"sinus rhythm"}, 120, 50.0, data::Sex::kFemale}});
+  const auto bases = one.base.expand({2, -1});
+  diffusion::SamplerOptions sampler;
+  sampler.steps(5);
+  const auto twins = one.model.generate(bases, two_targets, sampler.candidates(k),
+                                        torch::cat({noise_7, noise_8}, 0));
+  ASSERT_EQ(twins.sizes(), (std::vector<std::int64_t>{2, 12, 1024}));
+  sampler.candidates(1);
+  const double fs = one.model.sampling_rate();
+  const auto shift = static_cast<std::int64_t>(std::lround(0.020 * fs));
+  for (std::int64_t i = 0; i < 2; ++i) {
+    const auto target = train::slice_reports(two_targets, i, i + 1);
+    std::vector<torch::Tensor> own;
+    for (std::int64_t c = 0; c < k; ++c)
+      own.push_back(one.model.generate(one.base, target, sampler,
+                                       (i == 0 ? noise_7 : noise_8).slice(0, c, c + 1)));
+    const auto samples = torch::cat(own, 0).contiguous();
+    const std::int64_t medoid =
+        eval::template_medoid(samples.data_ptr<float>(), k, 12, 1024, fs, shift);
+    EXPECT_TRUE(torch::allclose(twins[i], samples[medoid], 1e-4, 1e-4))
+        << "twin " << i << ", medoid " << medoid;
+  }
+  // A start from the reference: one reference row, and one per twin, give the same twins.
+  auto inverted = sampler;
+  inverted.start("reference-inverted").strength(0.6).candidates(k);
+  const pipeline::ReferenceStart repeated{one.signals.expand({2, -1, -1}), bases,
+                                          train::cache_reports(*cache_, {0, 0})};
+  const auto noises = torch::cat({noise_7, noise_8}, 0);
+  EXPECT_TRUE(torch::allclose(
+      one.model.generate(bases, two_targets, inverted, noises, &one.reference),
+      one.model.generate(bases, two_targets, inverted, noises, &repeated), 1e-4, 1e-5));
+  // Noise rows that are not K per twin are refused, naming the key.
+  try {
+    one.model.generate(bases, two_targets, sampler.candidates(k), noises.slice(0, 0, 5));
+    FAIL() << "5 noise rows were taken for candidates 3";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("sampling.candidates"), std::string::npos)
+        << error.what();
   }
 }
 

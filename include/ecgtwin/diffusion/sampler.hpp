@@ -34,6 +34,10 @@ struct SamplerOptions {
   // latent noised to the first timestep taken) or "reference-inverted" (the reference's
   // latent carried there by DDIM inversion under the reference's own conditions).
   TORCH_ARG(std::string, start) = "noise";
+  // Samples drawn per twin (read by pipeline::TwinModel for generate, evaluate and diagnose;
+  // edit samples the one twin of its seed): above 1 each twin is the medoid of its candidates
+  // by beat-template distance (minimum-Bayes-risk selection). 1: the method.
+  TORCH_ARG(int64_t, candidates) = 1;
   TORCH_ARG(uint64_t, seed) = 0;
   // x_T to start from instead of a draw from the seed ([B, ...] as the sample).
   TORCH_ARG(torch::Tensor, initial_noise) = {};

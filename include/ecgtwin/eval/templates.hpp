@@ -35,4 +35,12 @@ double template_distance(const std::vector<float>& a, const std::vector<float>& 
 // nearer > others or persons < 1.
 double win_probability_among(std::int64_t others, std::int64_t nearer, std::int64_t persons);
 
+// Of `count` [leads x samples] signals at fs Hz stored one after another, the index of the
+// medoid: the signal whose beat template has the least summed template_distance (max_shift
+// samples) to the other signals' templates. Among samples of one distribution this is the
+// minimum-Bayes-risk choice under that distance. A signal without a beat template is never
+// chosen and is left out of the sums; ties go to the lower index; 0 when no signal has a beat.
+std::int64_t template_medoid(const float* signals, std::int64_t count, std::int64_t leads,
+                             std::int64_t samples, double fs, std::int64_t max_shift);
+
 }  // namespace ecgtwin::eval

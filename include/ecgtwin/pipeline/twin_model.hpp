@@ -73,8 +73,10 @@ class TwinModel {
   torch::Tensor encode(const torch::Tensor& signals);
   // Base vectors [B, D] of signals under their own conditions.
   torch::Tensor base_vectors(const torch::Tensor& signals, const train::Reports& reports);
-  // Twins [B, 12, samples] on the CPU: the denoiser sampled from `initial_noise` ([B, C, L],
-  // one row per twin) with the base vectors and the target conditions, then decoded. With
+  // Twins [B, 12, samples] on the CPU: the denoiser sampled from `initial_noise` ([B * K, C, L],
+  // K = options.candidates() rows per twin, twin by twin) with the base vectors and the target
+  // conditions ([B] rows), then decoded; with K > 1 each twin is the medoid of its K samples by
+  // eval::template_medoid (20 ms of shift), the sample nearest the others. With
   // options.start "reference-noised" the run starts from the reference's latent noised with
   // `initial_noise` to the first timestep it takes, with "reference-inverted" from the
   // reference's latent carried there by DDIM inversion; both need `reference` (one row for
@@ -98,6 +100,9 @@ class TwinModel {
   std::vector<std::int64_t> noise_shape() const;
   // Initial noise of one twin from its own seed (drawn on the CPU).
   torch::Tensor initial_noise(std::uint64_t seed) const;
+  // [candidates, C, L]: the initial noise of the seed, then that of `candidates` - 1 seeds
+  // derived from it (generate()'s rows of one twin).
+  torch::Tensor initial_noise(std::uint64_t seed, std::int64_t candidates) const;
 
   // The evaluator's ECG and text features (needs with_evaluator).
   torch::Tensor ecg_features(const torch::Tensor& signals);

@@ -228,9 +228,10 @@ GenerateSummary generate_twins(const GenerateOptions& options) {
       const auto count = static_cast<std::int64_t>(end - start);
       diffusion::SamplerOptions sampler = options.sampler;
       sampler.seed(jobs[start].seed);
+      std::vector<std::int64_t> chosen;
       auto twins = twin_model
                        .generate(base.expand({count, base.size(1)}), make_reports(targets), sampler,
-                                 torch::cat(noise, 0), &from_reference)
+                                 torch::cat(noise, 0), &from_reference, &chosen)
                        .contiguous();
       for (std::size_t j = start; j < end; ++j) {
         const auto& job = jobs[j];
@@ -258,6 +259,9 @@ GenerateSummary generate_twins(const GenerateOptions& options) {
                                     {"npy", npy.string()},
                                     {"target_hr", target.heart_rate},
                                     {"measured_hr", measured ? nlohmann::json(*measured) : nlohmann::json(nullptr)}};
+        // Which of the seed's candidates (sampling.candidates) the twin is: 0 is the seed's own
+        // noise.
+        if (sampler.candidates() > 1) twin_json["candidate"] = chosen[j - start];
         if (options.plots) {
           const fs::path png = dir / (twin.id + ".png");
           auto main_input = data::plot_input(twin, "twin");

@@ -105,7 +105,8 @@ model::DenoiserConditions select_rows(const model::DenoiserConditions& c,
 torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train::Reports& targets,
                                   const diffusion::SamplerOptions& options,
                                   const torch::Tensor& initial_noise,
-                                  const ReferenceStart* reference) {
+                                  const ReferenceStart* reference,
+                                  std::vector<std::int64_t>* chosen) {
   torch::NoGradGuard no_grad;
   const std::int64_t candidates = options.candidates();
   const std::int64_t rows = initial_noise.size(0);
@@ -149,19 +150,22 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
   auto sample = diffusion::sample(*diffusion_->denoiser, schedule_, initial_noise.sizes(), conditions, o,
                                   unconditional);
   torch::Tensor signals = decode(sample).contiguous();
+  if (chosen != nullptr) chosen->assign(static_cast<std::size_t>(twins), 0);
   if (candidates == 1) return signals;
   // Each twin is the medoid of its candidates by average-beat distance (20 ms of shift, as
   // evaluate compares beats).
   const std::int64_t leads = signals.size(1), length = signals.size(2);
   const double fs = sampling_rate();
   const auto max_shift = static_cast<std::int64_t>(std::lround(0.020 * fs));
-  std::vector<std::int64_t> chosen;
-  for (std::int64_t i = 0; i < twins; ++i)
-    chosen.push_back(
-        i * candidates +
+  std::vector<std::int64_t> rows_chosen;
+  for (std::int64_t i = 0; i < twins; ++i) {
+    const std::int64_t k =
         eval::template_medoid(signals.data_ptr<float>() + i * candidates * leads * length,
-                              candidates, leads, length, fs, max_shift));
-  return signals.index_select(0, torch::tensor(chosen, torch::kLong));
+                              candidates, leads, length, fs, max_shift);
+    if (chosen != nullptr) (*chosen)[static_cast<std::size_t>(i)] = k;
+    rows_chosen.push_back(i * candidates + k);
+  }
+  return signals.index_select(0, torch::tensor(rows_chosen, torch::kLong));
 }
 
 torch::Tensor TwinModel::personalise(const ReferenceStart& reference,

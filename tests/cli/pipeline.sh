@@ -95,6 +95,7 @@ YAML
       --personalise-steps 2 --candidates 2 --out "$work/twins_noised" > /dev/null || fail "generate --start exit $?"
     grep -q '"start": "reference-noised"' "$work/twins_noised/summary.json" || fail "start not recorded"
     grep -q '"candidates": 2' "$work/twins_noised/summary.json" || fail "candidates not recorded"
+    grep -q '"candidate": [01],' "$work/twins_noised/summary.json" || fail "each twin's candidate not recorded"
     [ -s "$work/twins/config.yaml" ] || fail "no resolved config"
     "$bin" -q inspect "$(ls "$work"/twins/*/*/twin_0.hea | head -1)" > /dev/null || fail "twin WFDB unreadable"
     ;;

@@ -243,8 +243,10 @@ TEST_F(PipelineTest, CandidatesGiveTheMedoidOfEachTwinsOwnSamples) {
   const auto bases = one.base.expand({2, -1});
   diffusion::SamplerOptions sampler;
   sampler.steps(5);
+  std::vector<std::int64_t> chosen;
   const auto twins = one.model.generate(bases, two_targets, sampler.candidates(k),
-                                        torch::cat({noise_7, noise_8}, 0));
+                                        torch::cat({noise_7, noise_8}, 0), nullptr, &chosen);
+  ASSERT_EQ(chosen.size(), 2u);
   ASSERT_EQ(twins.sizes(), (std::vector<std::int64_t>{2, 12, 1024}));
   sampler.candidates(1);
   const double fs = one.model.sampling_rate();
@@ -258,6 +260,7 @@ TEST_F(PipelineTest, CandidatesGiveTheMedoidOfEachTwinsOwnSamples) {
     const auto samples = torch::cat(own, 0).contiguous();
     const std::int64_t medoid =
         eval::template_medoid(samples.data_ptr<float>(), k, 12, 1024, fs, shift);
+    EXPECT_EQ(chosen[static_cast<std::size_t>(i)], medoid);
     EXPECT_TRUE(torch::allclose(twins[i], samples[medoid], 1e-4, 1e-4))
         << "twin " << i << ", medoid " << medoid;
   }

@@ -80,11 +80,13 @@ class TwinModel {
   // options.start "reference-noised" the run starts from the reference's latent noised with
   // `initial_noise` to the first timestep it takes, with "reference-inverted" from the
   // reference's latent carried there by DDIM inversion; both need `reference` (one row for
-  // all twins, or one per twin). InputError naming sampling.start when it is missing.
+  // all twins, or one per twin). InputError naming sampling.start when it is missing. With
+  // `chosen`, it receives each twin's candidate (0 .. K - 1; all 0 when K = 1).
   torch::Tensor generate(const torch::Tensor& base_vectors, const train::Reports& targets,
                          const diffusion::SamplerOptions& options,
                          const torch::Tensor& initial_noise,
-                         const ReferenceStart* reference = nullptr);
+                         const ReferenceStart* reference = nullptr,
+                         std::vector<std::int64_t>* chosen = nullptr);
   // Fits the denoiser and/or the base vector to row 0 of `reference` (its latent, base
   // vector and own conditions) for options.steps steps, the denoiser from the loaded weights
   // each time (steps 0: the loaded weights only). Returns the base vector [1, D] to condition

@@ -328,7 +328,15 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
       std::int64_t wins = 0, compared = 0, other_count = 0;
       double own_sum = 0, other_sum = 0, pairwise_sum = 0, among_sum = 0;
     };
-    Tally twin_tally, target_tally, reference_tally, reconstruction_tally;
+    Tally twin_tally, target_tally, reference_tally, reconstruction_tally, ideal_tally;
+    // The ideal twin: the person's own noise-free rendering under the target condition, with the
+    // traits of the target condition that the reference does not show (the direction of the
+    // person's PVCs, the width of their LBBB QRS, ...) drawn from other persons of the population
+    // (signal::with_unshown_traits), kIdealDonors draws per pair. No twin can know those traits
+    // from the reference, so its win rate is what a twin generator that samples them as the
+    // population has them reaches at best.
+    constexpr int kIdealDonors = 4;
+    const std::uint64_t donor_seed = util::derive_seed(options.seed, "ideal twin donors");
     // The real targets through the autoencoder: what the latent space keeps of the person.
     // encode and decode work in batches of their own.
     const torch::Tensor reconstructed = twin_model.decode(twin_model.encode(target_signals)).contiguous();
@@ -376,6 +384,7 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     // Per target statement: pairs, and the wins of the twins, the real targets and their reconstructions.
     struct StatementTally {
       std::int64_t pairs = 0, twins = 0, targets = 0, reconstructed = 0;
+      double ideal = 0;
     };
     std::map<std::string, StatementTally> by_statement;
     util::Progress gt_progress("ground truth", n, "twin");
@@ -402,16 +411,35 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
       const nlohmann::json reference = tally(reference_tally, ref_signals[i].contiguous().data_ptr<float>(),
                                              *own_template, other_templates, other_ids);
       const nlohmann::json reconstruction =
-          tally(reconstruction_tally, reconstructed[i].data_ptr<float>(), *own_template, other_templates, other_ids);
-      pair_rows[static_cast<std::size_t>(i)]["ground_truth"] = {
-          {"twin", twin}, {"real_target", target}, {"reference", reference}, {"reconstructed_target", reconstruction}};
+          tally(reconstruction_tally, reconstructed[i].data_ptr<float>(), *own_template,
+                other_templates, other_ids);
       auto won = [](const nlohmann::json& r) { return !r.is_null() && r.at("wins").get<bool>(); };
+      std::string shown;
+      for (const auto& s : ref_reports.statements[static_cast<std::size_t>(i)])
+        shown += (shown.empty() ? "" : "|") + s;
+      const signal::SimCondition reference_condition = signal::parse_condition(shown);
+      double ideal_wins = 0;
+      for (int d = 0; d < kIdealDonors; ++d) {
+        const signal::Person donor = signal::draw_person(donor_seed, i * kIdealDonors + d);
+        const auto ideal = render_window(
+            signal::with_unshown_traits(persons.at(own_id), donor, reference_condition), i);
+        ideal_wins +=
+            won(tally(ideal_tally, ideal.data(), *own_template, other_templates, other_ids));
+      }
+      ideal_wins /= kIdealDonors;
+      pair_rows[static_cast<std::size_t>(i)]["ground_truth"] = {
+          {"twin", twin},
+          {"real_target", target},
+          {"reference", reference},
+          {"reconstructed_target", reconstruction},
+          {"ideal_twin", {{"donors", kIdealDonors}, {"wins", ideal_wins}}}};
       for (const auto& statement : target_reports.statements[static_cast<std::size_t>(i)]) {
         auto& st = by_statement[statement];
         ++st.pairs;
         st.twins += won(twin);
         st.targets += won(target);
         st.reconstructed += won(reconstruction);
+        st.ideal += ideal_wins;
       }
     }
     gt_progress.finish();
@@ -428,6 +456,8 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     m["ground_truth_win_rate_reference"] = rate(reference_tally.compared, double(reference_tally.wins));
     m["ground_truth_pairwise_win_rate_reference"] = rate(reference_tally.compared, reference_tally.pairwise_sum);
     m["ground_truth_win_rate_reconstructed_target"] = rate(reconstruction_tally.compared, double(reconstruction_tally.wins));
+    m["ground_truth_win_rate_ideal_twin"] = rate(ideal_tally.compared, double(ideal_tally.wins));
+    m["ground_truth_ideal_twin_donors"] = kIdealDonors;
     // The same rates for a cohort of N held-out persons (the own and N - 1 others drawn at random
     // from the split's), in expectation over the draw (eval::win_probability_among).
     m["ground_truth_persons"] = persons.size();
@@ -438,6 +468,7 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
         rate(reference_tally.compared, reference_tally.among_sum);
     m["ground_truth_win_rate_n_reconstructed_target"] =
         rate(reconstruction_tally.compared, reconstruction_tally.among_sum);
+    m["ground_truth_win_rate_n_ideal_twin"] = rate(ideal_tally.compared, ideal_tally.among_sum);
     // Win rates by target statement (a pair counts once for each of its statements; a twin
     // without a detectable beat counts as a loss).
     nlohmann::json by = nlohmann::json::object();
@@ -445,7 +476,8 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
       by[statement] = {{"pairs", st.pairs},
                        {"twins", double(st.twins) / double(st.pairs)},
                        {"real_target", double(st.targets) / double(st.pairs)},
-                       {"reconstructed_target", double(st.reconstructed) / double(st.pairs)}};
+                       {"reconstructed_target", double(st.reconstructed) / double(st.pairs)},
+                       {"ideal_twin", st.ideal / double(st.pairs)}};
     m["ground_truth_win_rate_by_statement"] = by;
   }
 
@@ -535,30 +567,50 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
        << fmt(m["ground_truth_win_rate"]) << " | " << fmt(m["ground_truth_win_rate_real_target"])
        << " (real target); " << fmt(m["ground_truth_win_rate_reference"]) << " (reference copied); "
        << fmt(m["ground_truth_win_rate_reconstructed_target"])
-       << " (real target through the autoencoder) |\n"
+       << " (real target through the autoencoder); " << fmt(m["ground_truth_win_rate_ideal_twin"])
+       << " (ideal twin) |\n"
        << "| the same among " << m["ground_truth_win_rate_n_persons"].get<std::int64_t>()
        << " of the " << m["ground_truth_persons"].get<std::int64_t>()
        << " persons (expected over the draw) | " << fmt(m["ground_truth_win_rate_n"]) << " | "
        << fmt(m["ground_truth_win_rate_n_real_target"]) << " (real target); "
        << fmt(m["ground_truth_win_rate_n_reference"]) << " (reference copied); "
        << fmt(m["ground_truth_win_rate_n_reconstructed_target"])
-       << " (real target through the autoencoder) |\n"
+       << " (real target through the autoencoder); " << fmt(m["ground_truth_win_rate_n_ideal_twin"])
+       << " (ideal twin) |\n"
        << "| share of other persons' ground truths farther than the own | "
        << fmt(m["ground_truth_pairwise_win_rate"]) << " | |\n"
        << "| beat-template distance to own / other ground truth (mV) | "
        << fmt(m["ground_truth_distance_mv"]) << " / " << fmt(m["other_person_distance_mv"])
        << " | |\n";
-  md << "\nIdentification: each twin's base vector against the real target records of the split (nearest by "
-        "cosine); the real column identifies the real targets among the references. Ground truth: average-beat "
-        "templates (median over beats, R-peak aligned, compared over common shifts of up to " << options.template_shift_ms << " ms) of the twin against the noise-free simulator rendering of "
-        "the same person, and of every other person of the split, under the target condition and rate.\n\n"
+  md << "\nIdentification: each twin's base vector against the real target records of the split "
+        "(nearest by "
+        "cosine); the real column identifies the real targets among the references. Ground truth: "
+        "average-beat "
+        "templates (median over beats, R-peak aligned, compared over common shifts of up to "
+     << options.template_shift_ms
+     << " ms) of the twin against the noise-free simulator rendering of "
+        "the same person, and of every other person of the split, under the target condition and "
+        "rate. The ideal twin is "
+        "that rendering of the person with the traits of the target condition that the reference "
+        "does not show (the "
+        "direction of the person's PVCs, the width of their LBBB QRS, the height of their ST "
+        "elevation, ...) drawn "
+        "from other simulated persons ("
+     << m.value("ground_truth_ideal_twin_donors", 0)
+     << " draws per pair): it "
+        "knows all that the reference shows and draws the rest as the population has it, which no "
+        "twin generator "
+        "can do better than by more than a lucky or central choice of those traits.\n\n"
      << "![heart rate](images/heart_rate.png)\n\n![base vectors](images/base_vectors.png)\n\n";
   if (m.contains("ground_truth_win_rate_by_statement")) {
     md << "Nearer own ground-truth twin than any other person's, by target statement:\n\n"
-       << "| statement | pairs | twins | real targets | real targets through the autoencoder |\n|---|---:|---:|---:|---:|\n";
+       << "| statement | pairs | twins | real targets | real targets through the autoencoder | "
+          "ideal twin |\n"
+       << "|---|---:|---:|---:|---:|---:|\n";
     for (const auto& [statement, v] : m["ground_truth_win_rate_by_statement"].items())
-      md << "| " << statement << " | " << v["pairs"].get<std::int64_t>() << " | " << fmt(v["twins"]) << " | "
-         << fmt(v["real_target"]) << " | " << fmt(v["reconstructed_target"]) << " |\n";
+      md << "| " << statement << " | " << v["pairs"].get<std::int64_t>() << " | " << fmt(v["twins"])
+         << " | " << fmt(v["real_target"]) << " | " << fmt(v["reconstructed_target"]) << " | "
+         << fmt(v["ideal_twin"]) << " |\n";
     md << "\n";
   }
   for (const auto& image : images) md << "![" << image << "](" << image << ")\n\n";

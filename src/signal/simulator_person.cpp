@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <initializer_list>
 
 #include "ecgtwin/signal/simulator.hpp"
 #include "ecgtwin/signal/simulator_detail.hpp"
@@ -159,6 +160,31 @@ Person draw_person(std::uint64_t seed, std::int64_t index) {
   p.emg_weight = 0.5 * lognormal(rng, 0.5);
   p.motion_weight = 0.3 * lognormal(rng, 0.5);
   p.powerline_hz = 50;  // PTB-XL was recorded in Germany
+  return p;
+}
+
+Person with_unshown_traits(const Person& person, const Person& donor, const SimCondition& shown) {
+  Person p = person;
+  auto take = [&](bool keep, std::initializer_list<double Person::*> fields) {
+    if (keep) return;
+    for (auto field : fields) p.*field = donor.*field;
+  };
+  const bool ectopy = shown.has(Finding::kPvc) || shown.has(Finding::kPac);
+  take(shown.has(Finding::kPvc),
+       {&Person::pvc_azimuth_deg, &Person::pvc_elevation_deg, &Person::pvc_qrs});
+  take(shown.has(Finding::kPac), {&Person::pac_p_rotation_deg});
+  // Which beats may turn premature depends on the shorter of the two coupling intervals.
+  take(ectopy, {&Person::pvc_coupling, &Person::pac_coupling});
+  take(shown.has(Finding::kLbbb), {&Person::lbbb_qrs});
+  take(shown.has(Finding::kRbbb), {&Person::rbbb_qrs});
+  take(shown.has(Finding::kAvBlock1), {&Person::avb1_pr});
+  take(shown.has(Finding::kLongQt), {&Person::long_qtc});
+  take(shown.rhythm == Rhythm::kAtrialFibrillation, {&Person::af_rate_hz, &Person::af_amplitude});
+  take(shown.rhythm == Rhythm::kAtrialFlutter,
+       {&Person::flutter_rate_bpm, &Person::flutter_amplitude});
+  take(shown.has(Finding::kAnteriorMi) || shown.has(Finding::kInferiorMi), {&Person::st_amplitude});
+  take(shown.has(Finding::kStDepression), {&Person::st_depression});
+  take(shown.has(Finding::kLvh), {&Person::lvh_gain});
   return p;
 }
 

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <map>
 
@@ -20,6 +22,7 @@
 #include "ecgtwin/pipeline/evaluate.hpp"
 #include "ecgtwin/pipeline/generate.hpp"
 #include "ecgtwin/pipeline/twin_model.hpp"
+#include "ecgtwin/signal/simulator.hpp"
 #include "ecgtwin/signal/simulator_cohort.hpp"
 #include "ecgtwin/train/checkpoint.hpp"
 #include "ecgtwin/train/stages.hpp"
@@ -443,12 +446,19 @@ TEST_F(PipelineTest, EvaluateWritesEveryMetricWithTheGroundTruth) {
   std::ifstream lines(o.out / "pairs.jsonl");
   std::string line;
   std::int64_t rows = 0, compared = 0, wins = 0;
+  double ideal_wins = 0;
   std::map<std::string, std::int64_t> statement_pairs;
   while (std::getline(lines, line)) {
     auto row = nlohmann::json::parse(line);
     EXPECT_EQ(row.at("pair").get<std::int64_t>(), rows);
     ++rows;
     for (const auto& s : row.at("statements")) ++statement_pairs[s.get<std::string>()];
+    const auto& ideal = row.at("ground_truth").at("ideal_twin");
+    const double ideal_share = ideal.at("wins").get<double>();
+    const double draws = ideal.at("donors").get<double>();
+    EXPECT_DOUBLE_EQ(ideal_share * draws, std::round(ideal_share * draws))
+        << "a share of " << draws << " draws";
+    ideal_wins += ideal_share;
     const auto& twin = row.at("ground_truth").at("twin");
     if (twin.is_null()) continue;
     ++compared;
@@ -459,6 +469,9 @@ TEST_F(PipelineTest, EvaluateWritesEveryMetricWithTheGroundTruth) {
   EXPECT_EQ(rows, m.at("pairs").get<std::int64_t>());
   EXPECT_EQ(compared, m.at("ground_truth_compared").get<std::int64_t>());
   EXPECT_DOUBLE_EQ(double(wins) / double(compared), m.at("ground_truth_win_rate").get<double>());
+  EXPECT_NEAR(ideal_wins / double(rows), m.at("ground_truth_win_rate_ideal_twin").get<double>(),
+              1e-12);
+  EXPECT_LE(m.at("ground_truth_win_rate_ideal_twin").get<double>(), 1.0);
   const auto& by = m.at("ground_truth_win_rate_by_statement");
   EXPECT_EQ(by.size(), statement_pairs.size());
   for (const auto& [statement, count] : statement_pairs) EXPECT_EQ(by.at(statement).at("pairs").get<std::int64_t>(), count);
@@ -472,6 +485,51 @@ TEST_F(PipelineTest, EvaluateWritesEveryMetricWithTheGroundTruth) {
   o.out = root() / "evaluation_bad_base";
   EXPECT_THROW(pipeline::evaluate_twins(o), InputError);
   EXPECT_FALSE(std::filesystem::exists(o.out));
+}
+
+// The ideal twin under a target without individual traits (sinus rhythm and its rates, low
+// QRS voltage, inverted T waves) is the person's ground truth itself, so it always wins; under
+// the other targets it wins as often as the donors' traits happen to resemble the person's
+// closely enough (among the few persons here, nearly always).
+TEST_F(PipelineTest, TheIdealTwinOfATargetWithoutTraitsIsItsGroundTruth) {
+  pipeline::EvaluateOptions o;
+  o.model = root() / "model";
+  o.data = root() / "cache";
+  o.ground_truth = root() / "cohort";
+  o.split = "train";
+  o.sampler.steps(2);
+  o.device = "cpu";
+  o.example_plots = 0;
+  o.out = root() / "evaluation_train";
+  pipeline::evaluate_twins(o);
+  std::ifstream lines(o.out / "pairs.jsonl");
+  std::string line;
+  std::int64_t traitless = 0, with_traits = 0;
+  double traits_wins = 0;
+  while (std::getline(lines, line)) {
+    auto row = nlohmann::json::parse(line);
+    std::string joined;
+    for (const auto& s : row.at("statements"))
+      joined += (joined.empty() ? "" : "|") + s.get<std::string>();
+    const auto target = signal::parse_condition(joined);
+    const bool has_traits =
+        target.rhythm == signal::Rhythm::kAtrialFibrillation ||
+        target.rhythm == signal::Rhythm::kAtrialFlutter ||
+        std::any_of(target.findings.begin(), target.findings.end(), [](signal::Finding f) {
+          return f != signal::Finding::kLowVoltage && f != signal::Finding::kTInversion;
+        });
+    const double ideal = row.at("ground_truth").at("ideal_twin").at("wins").get<double>();
+    if (has_traits) {
+      ++with_traits;
+      traits_wins += ideal;
+    } else {
+      EXPECT_EQ(ideal, 1.0) << joined;
+      ++traitless;
+    }
+  }
+  EXPECT_GT(traitless, 0) << "the training pairs should hold targets without individual traits";
+  EXPECT_GT(with_traits, 0) << "the training pairs should hold targets with individual traits";
+  EXPECT_LE(traits_wins, double(with_traits));
 }
 
 TEST_F(PipelineTest, DiagnoseScoresEveryPatientAndIsSeeded) {

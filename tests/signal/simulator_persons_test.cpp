@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
+#include <string>
 
 #include "ecgtwin/signal/simulator.hpp"
 #include "simulator_fiducials.hpp"
@@ -94,6 +96,81 @@ TEST(SimulatorPersons, OnePersonKeepsWhatAConditionDoesNotChange) {
       return frontal_axis(ecg, measure_beat(ecg, b[3].sample, b[2].sample, b[4].sample));
     };
     EXPECT_NEAR(axis(sinus), axis(avb), 2.0) << person.id;
+  }
+}
+
+// Every condition's rendering uses only the traits that condition shows: a person whose other
+// traits come from someone else renders the same under it, noise included.
+TEST(SimulatorPersons, UnshownTraitsDoNotChangeTheConditionThatShowsThem) {
+  const Person person = draw_person(7, 3), donor = draw_person(8, 11);
+  for (const auto& name : condition_names()) {
+    SimCondition c = parse_condition(name);
+    const Person mixed = with_unshown_traits(person, donor, c);
+    for (bool noise : {false, true}) {
+      EXPECT_EQ(render(mixed, c, {500, 10, noise, 24, 3}).signal,
+                render(person, c, {500, 10, noise, 24, 3}).signal)
+          << name << (noise ? ", noisy" : "");
+    }
+  }
+}
+
+// A sinus reference shows none of the condition traits: all of them come from the donor, and
+// every other field stays the person's (a field added to Person counts as a trait until it is
+// named here as part of the resting person).
+TEST(SimulatorPersons, ASinusReferenceShowsNoConditionTraits) {
+  const Person person = draw_person(7, 3), donor = draw_person(8, 11);
+  const SimCondition sinus = parse_condition("sinus");
+  const auto mixed = person_to_json(with_unshown_traits(person, donor, sinus));
+  const auto own = person_to_json(person), other = person_to_json(donor);
+  const std::set<std::string> resting = {"id",
+                                         "seed",
+                                         "index",
+                                         "age",
+                                         "sex",
+                                         "heart_rate",
+                                         "rr_std",
+                                         "lf_hf_ratio",
+                                         "lf_hz",
+                                         "hf_hz",
+                                         "pr",
+                                         "qrs",
+                                         "qtc",
+                                         "frontal_deg",
+                                         "horizontal_deg",
+                                         "sagittal_deg",
+                                         "scale",
+                                         "kernels",
+                                         "baseline_weight",
+                                         "powerline_weight",
+                                         "emg_weight",
+                                         "motion_weight",
+                                         "powerline_hz"};
+  int traits = 0;
+  for (const auto& [key, value] : mixed.items()) {
+    if (resting.count(key)) {
+      EXPECT_EQ(value, own.at(key)) << key;
+    } else {
+      EXPECT_EQ(value, other.at(key)) << key;
+      EXPECT_NE(value, own.at(key)) << key << ": the two draws should differ";
+      ++traits;
+    }
+  }
+  EXPECT_EQ(traits, 17);
+  // Those traits change the rendering of the conditions that use them, and only of those: low
+  // QRS voltage and inverted T waves are the same for everyone.
+  for (const std::string name : {"pvc", "pac", "lbbb", "rbbb", "1avb", "lngqt", "afib", "aflt",
+                                 "imi", "ami", "std", "lvh"}) {
+    SimCondition c = parse_condition(name);
+    c.heart_rate = 0;
+    EXPECT_NE(render(with_unshown_traits(person, donor, sinus), c, {500, 10, false, 24, 3}).signal,
+              render(person, c, {500, 10, false, 24, 3}).signal)
+        << name;
+  }
+  for (const std::string name : {"sinus", "sbrad", "stach", "lvolt", "invt"}) {
+    SimCondition c = parse_condition(name);
+    EXPECT_EQ(render(with_unshown_traits(person, donor, sinus), c, {500, 10, false, 24, 3}).signal,
+              render(person, c, {500, 10, false, 24, 3}).signal)
+        << name;
   }
 }
 

@@ -183,6 +183,16 @@ struct SimEcg {
 
 SimEcg render(const Person& person, const SimCondition& condition, const RenderOptions& options);
 
+// The person with the traits of how they show each condition (the fields of Person after
+// `kernels`: the direction of their PVCs, the width of their bundle-branch-block QRS, the
+// height of their ST elevation, ...) taken from `donor`, except those of the rhythm and the
+// findings of `shown`, which a record under `shown` reveals and which stay the person's. The
+// resting morphology, intervals, rhythm and noise stay the person's too. Rendered under a
+// target condition it is an ideal twin from a reference record under `shown`: everything the
+// reference tells of the person, and what it cannot tell drawn as the donor has it.
+// render(with_unshown_traits(p, d, c), c, o) equals render(p, c, o) for every condition c.
+Person with_unshown_traits(const Person& person, const Person& donor, const SimCondition& shown);
+
 nlohmann::json condition_to_json(const SimCondition& condition);
 
 }  // namespace ecgtwin::signal

@@ -25,6 +25,10 @@ void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidan
       "--candidates", flags.candidates,
       "samples drawn per twin; above 1 the twin is their medoid by average-beat distance, the "
       "sample nearest the others (default: 1 = the method; key sampling.candidates)");
+  app.add_option("--select", flags.select,
+                 "which of the candidates is the twin: medoid (the sample nearest the others) or "
+                 "reference (the sample whose average beat is nearest the reference's) (default: "
+                 "medoid; key sampling.select)");
   app.add_option("--personalise-steps", flags.personalise_steps,
                  "fine-tune the denoiser on each reference under its own conditions for N steps "
                  "before its twins are sampled (default: 0 = none, the method; key personalise.steps)");
@@ -52,6 +56,7 @@ diffusion::SamplerOptions sampler_from_flags(const CLI::App& app, const Sampling
     if (app.count("--start")) config::set_key(tree, "sampling.start", flags.start);
     if (app.count("--strength")) config::set_key(tree, "sampling.strength", flags.strength);
     if (app.count("--candidates")) config::set_key(tree, "sampling.candidates", flags.candidates);
+    if (app.count("--select")) config::set_key(tree, "sampling.select", flags.select);
   }
   config::Section root(tree, "");
   config::Section sampling = root.child("sampling");

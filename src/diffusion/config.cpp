@@ -33,6 +33,7 @@ SamplerOptions read_sampler_options(config::Section& section) {
                             {"noise", "reference-noised", "reference-inverted"}))
       .strength(section.get_in("strength", defaults.strength(), 0.0, 1.0))
       .candidates(section.get_in("candidates", defaults.candidates(), int64_t{1}, int64_t{1000}))
+      .select(section.choice("select", defaults.select(), {"medoid", "reference"}))
       .seed(static_cast<uint64_t>(
           section.get_in("seed", int64_t{0}, int64_t{0}, std::numeric_limits<int64_t>::max())));
   if (options.strength() <= 0.0) {
@@ -53,7 +54,8 @@ config::Json sampler_summary(const SamplerOptions& options) {
           {"guidance_scale", options.guidance_scale()},
           {"start", options.start()},
           {"strength", options.strength()},
-          {"candidates", options.candidates()}};
+          {"candidates", options.candidates()},
+          {"select", options.select()}};
 }
 
 EditOptions read_edit_options(config::Section& section) {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <string>
 
 #include "ecgtwin/signal/rpeaks.hpp"
 #include "ecgtwin/util/error.hpp"
@@ -93,6 +95,28 @@ std::int64_t template_medoid(const float* signals, std::int64_t count, std::int6
       sums[b] += d;
     }
   return index[static_cast<std::size_t>(std::min_element(sums.begin(), sums.end()) - sums.begin())];
+}
+
+std::int64_t template_nearest(const float* signals, std::int64_t count, std::int64_t leads,
+                              std::int64_t samples, double fs, std::int64_t max_shift,
+                              const std::vector<float>& target) {
+  if (count < 1 || leads < 1 || samples < 1)
+    throw Error("template_nearest: needs at least one signal");
+  std::int64_t best = 0;
+  double best_distance = std::numeric_limits<double>::infinity();
+  for (std::int64_t i = 0; i < count; ++i) {
+    const auto t = beat_template(signals + i * leads * samples, leads, samples, fs);
+    if (!t) continue;
+    if (t->size() != target.size())
+      throw Error("template_nearest: the target template holds " + std::to_string(target.size()) +
+                  " values, the signals' " + std::to_string(t->size()));
+    const double d = template_distance(*t, target, leads, max_shift);
+    if (d < best_distance) {
+      best_distance = d;
+      best = i;
+    }
+  }
+  return best;
 }
 
 }  // namespace ecgtwin::eval

@@ -3,6 +3,8 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include <optional>
+
 #include "ecgtwin/diffusion/guidance.hpp"
 #include "ecgtwin/eval/templates.hpp"
 #include "ecgtwin/signal/heart_rate.hpp"
@@ -153,15 +155,36 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
   if (chosen != nullptr) chosen->assign(static_cast<std::size_t>(twins), 0);
   if (candidates == 1) return signals;
   // Each twin is the medoid of its candidates by average-beat distance (20 ms of shift, as
-  // evaluate compares beats).
+  // evaluate compares beats), or the candidate nearest the reference's average beat.
   const std::int64_t leads = signals.size(1), length = signals.size(2);
   const double fs = sampling_rate();
   const auto max_shift = static_cast<std::int64_t>(std::lround(0.020 * fs));
+  const bool by_reference = o.select() == "reference";
+  torch::Tensor reference_signals;
+  if (by_reference) {
+    if (reference == nullptr || !reference->signals.defined() ||
+        (reference->signals.size(0) != 1 && reference->signals.size(0) != twins))
+      throw InputError("sampling.select",
+                       "'reference' needs one reference record, or one per twin");
+    reference_signals = reference->signals.to(torch::kCPU, torch::kFloat).contiguous();
+    if (reference_signals.size(1) != leads || reference_signals.size(2) != length)
+      throw InputError("sampling.select",
+                       "'reference' needs reference records of the twins' shape");
+  }
   std::vector<std::int64_t> rows_chosen;
   for (std::int64_t i = 0; i < twins; ++i) {
+    const float* own = signals.data_ptr<float>() + i * candidates * leads * length;
+    std::optional<std::vector<float>> reference_beat;
+    if (by_reference)
+      reference_beat =
+          eval::beat_template(reference_signals.data_ptr<float>() +
+                                  (reference_signals.size(0) == 1 ? 0 : i) * leads * length,
+                              leads, length, fs);
+    // A reference without a detectable beat leaves the medoid.
     const std::int64_t k =
-        eval::template_medoid(signals.data_ptr<float>() + i * candidates * leads * length,
-                              candidates, leads, length, fs, max_shift);
+        reference_beat
+            ? eval::template_nearest(own, candidates, leads, length, fs, max_shift, *reference_beat)
+            : eval::template_medoid(own, candidates, leads, length, fs, max_shift);
     if (chosen != nullptr) (*chosen)[static_cast<std::size_t>(i)] = k;
     rows_chosen.push_back(i * candidates + k);
   }

@@ -27,7 +27,7 @@ TEST(DiffusionConfigTest, ReadsEveryKeyAndRefusesUnknownOnes) {
   const Json tree = config::parse_yaml(
       "schedule: cosine\ntimesteps: 500\nsampler: ddpm\nsteps: 20\neta: 0.5\n"
       "spacing: linspace\nguidance_scale: 3\nseed: 77\nstart: reference-inverted\n"
-      "strength: 0.6\ncandidates: 4\nmode: add\ninjection_fraction: 0.3\n"
+      "strength: 0.6\ncandidates: 4\nselect: reference\nmode: add\ninjection_fraction: 0.3\n"
       "added_weight: 2\nstatements: 0.2\nbase_vector: 0.1\n",
       "test.yaml");
   config::Section section(tree, "diffusion");
@@ -43,6 +43,8 @@ TEST(DiffusionConfigTest, ReadsEveryKeyAndRefusesUnknownOnes) {
   EXPECT_DOUBLE_EQ(sampler.strength(), 0.6);
   EXPECT_EQ(sampler.candidates(), 4);
   EXPECT_EQ(sampler_summary(sampler).at("candidates"), 4);
+  EXPECT_EQ(sampler.select(), "reference");
+  EXPECT_EQ(sampler_summary(sampler).at("select"), "reference");
   const EditOptions edit = read_edit_options(section);
   EXPECT_EQ(edit.mode(), "add");
   EXPECT_DOUBLE_EQ(edit.injection_fraction(), 0.3);
@@ -67,7 +69,8 @@ TEST(DiffusionConfigTest, BadValuesNameTheKey) {
       {"start: reference-noised\nstrength: 0\n", "sampling.strength"},
       {"start: latent\n", "sampling.start"},
       {"candidates: 0\n", "sampling.candidates"},
-      {"candidates: 1001\n", "sampling.candidates"}};
+      {"candidates: 1001\n", "sampling.candidates"},
+      {"select: best\n", "sampling.select"}};
   for (const auto& [text, key] : bad_values) {
     const Json bad = config::parse_yaml(text, "test.yaml");
     config::Section bad_section(bad, "sampling");

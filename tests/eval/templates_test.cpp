@@ -161,6 +161,28 @@ TEST(TemplateMedoid, IsTheSignalNearestTheOthers) {
   EXPECT_THROW(template_medoid(flat.data(), 0, 12, 2000, fs, 2), Error);
 }
 
+TEST(TemplateNearest, IsTheSignalNearestTheTarget) {
+  const double fs = 500;
+  const std::int64_t samples = 5000;
+  // Templates differ by (g_a - g_b) times one template: the nearest to a gain of 1.25 is 1.3
+  // (index 3), to 0.0 the least gain, 0.9 (index 1).
+  auto x = pulse_trains_at_gains(fs, samples, {1.5, 0.9, 1.1, 1.3, 1.0});
+  auto at = [&](double gain) {
+    return *beat_template(pulse_trains_at_gains(fs, samples, {gain}).data(), 12, samples, fs);
+  };
+  EXPECT_EQ(template_nearest(x.data(), 5, 12, samples, fs, 2, at(1.25)), 3);
+  std::vector<float> zero(at(1.0).size(), 0.0f);
+  EXPECT_EQ(template_nearest(x.data(), 5, 12, samples, fs, 2, zero), 1);
+  // A flat signal (no beat) is never chosen, even where its zero template is nearest.
+  auto y = pulse_trains_at_gains(fs, samples, {2.0, 0.0, 1.8});
+  EXPECT_EQ(template_nearest(y.data(), 3, 12, samples, fs, 2, zero), 2);
+  std::vector<float> flat(3 * 12 * 2000, 0.0f);
+  EXPECT_EQ(template_nearest(flat.data(), 3, 12, 2000, fs, 2, zero), 0);
+  EXPECT_THROW(template_nearest(flat.data(), 0, 12, 2000, fs, 2, zero), Error);
+  std::vector<float> short_target(10, 0.0f);
+  EXPECT_THROW(template_nearest(x.data(), 5, 12, samples, fs, 2, short_target), Error);
+}
+
 TEST(BeatTemplate, NoBeatGivesNothing) {
   std::vector<float> flat(12 * 2000, 0.0f);
   EXPECT_FALSE(beat_template(flat.data(), 12, 2000, 500.0).has_value());

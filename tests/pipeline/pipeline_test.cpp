@@ -276,6 +276,32 @@ TEST_F(PipelineTest, CandidatesGiveTheMedoidOfEachTwinsOwnSamples) {
   EXPECT_TRUE(torch::allclose(
       one.model.generate(bases, two_targets, inverted, noises, &one.reference),
       one.model.generate(bases, two_targets, inverted, noises, &repeated), 1e-4, 1e-5));
+  // select "reference": each twin is the sample whose average beat is nearest the reference's.
+  auto nearest = sampler;
+  nearest.candidates(k).select("reference");
+  const auto reference_beat =
+      eval::beat_template(one.signals.contiguous().data_ptr<float>(), 12, 1024, fs);
+  ASSERT_TRUE(reference_beat);
+  const auto by_reference =
+      one.model.generate(bases, two_targets, nearest, noises, &one.reference, &chosen);
+  for (std::int64_t i = 0; i < 2; ++i) {
+    std::vector<torch::Tensor> own;
+    for (std::int64_t c = 0; c < k; ++c)
+      own.push_back(one.model.generate(one.base, train::slice_reports(two_targets, i, i + 1),
+                                       sampler.candidates(1),
+                                       (i == 0 ? noise_7 : noise_8).slice(0, c, c + 1)));
+    const auto samples = torch::cat(own, 0).contiguous();
+    const std::int64_t expected =
+        eval::template_nearest(samples.data_ptr<float>(), k, 12, 1024, fs, shift, *reference_beat);
+    EXPECT_EQ(chosen[static_cast<std::size_t>(i)], expected);
+    EXPECT_TRUE(torch::allclose(by_reference[i], samples[expected], 1e-4, 1e-4)) << "twin " << i;
+  }
+  try {
+    one.model.generate(bases, two_targets, nearest, noises);
+    FAIL() << "select reference was taken without a reference";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("sampling.select"), std::string::npos) << error.what();
+  }
   // Noise rows that are not K per twin are refused, naming the key.
   try {
     one.model.generate(bases, two_targets, sampler.candidates(k), noises.slice(0, 0, 5));

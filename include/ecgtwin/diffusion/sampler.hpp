@@ -38,6 +38,10 @@ struct SamplerOptions {
   // edit samples the one twin of its seed): above 1 each twin is the medoid of its candidates
   // by beat-template distance (minimum-Bayes-risk selection). 1: the method.
   TORCH_ARG(int64_t, candidates) = 1;
+  // Which candidate is the twin when candidates > 1: "medoid" (the sample nearest the other
+  // samples) or "reference" (the sample whose average beat is nearest the reference's, the
+  // person as the input shows them; needs the reference, read by pipeline::TwinModel).
+  TORCH_ARG(std::string, select) = "medoid";
   TORCH_ARG(uint64_t, seed) = 0;
   // x_T to start from instead of a draw from the seed ([B, ...] as the sample).
   TORCH_ARG(torch::Tensor, initial_noise) = {};

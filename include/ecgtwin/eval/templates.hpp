@@ -43,4 +43,12 @@ double win_probability_among(std::int64_t others, std::int64_t nearer, std::int6
 std::int64_t template_medoid(const float* signals, std::int64_t count, std::int64_t leads,
                              std::int64_t samples, double fs, std::int64_t max_shift);
 
+// Of `count` [leads x samples] signals at fs Hz stored one after another, the index of the
+// one whose beat template is nearest `target` (a template of the same size, e.g. the
+// beat_template of another signal) by template_distance (max_shift samples). A signal without
+// a beat template is never chosen; ties go to the lower index; 0 when no signal has a beat.
+std::int64_t template_nearest(const float* signals, std::int64_t count, std::int64_t leads,
+                              std::int64_t samples, double fs, std::int64_t max_shift,
+                              const std::vector<float>& target);
+
 }  // namespace ecgtwin::eval

@@ -76,7 +76,9 @@ class TwinModel {
   // Twins [B, 12, samples] on the CPU: the denoiser sampled from `initial_noise` ([B * K, C, L],
   // K = options.candidates() rows per twin, twin by twin) with the base vectors and the target
   // conditions ([B] rows), then decoded; with K > 1 each twin is the medoid of its K samples by
-  // eval::template_medoid (20 ms of shift), the sample nearest the others. With
+  // eval::template_medoid (20 ms of shift), the sample nearest the others, or with
+  // options.select "reference" the sample whose average beat is nearest the reference's
+  // (eval::template_nearest; needs `reference`, InputError naming sampling.select). With
   // options.start "reference-noised" the run starts from the reference's latent noised with
   // `initial_noise` to the first timestep it takes, with "reference-inverted" from the
   // reference's latent carried there by DDIM inversion; both need `reference` (one row for

@@ -301,11 +301,16 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
       if (!fs::exists(file)) throw InputError(file.string(), "person of patient " + id + " not found");
       persons[id] = signal::person_from_json(nlohmann::json::parse(util::read_file(file)), file.string());
     }
-    auto render_window = [&](const signal::Person& person, std::int64_t pair) -> std::vector<float> {
-      const auto& statements = target_reports.statements[static_cast<std::size_t>(pair)];
+    // The simulator's condition of a record's statements.
+    auto condition_of = [](const std::vector<std::string>& statements) {
       std::string joined;
       for (const auto& s : statements) joined += (joined.empty() ? "" : "|") + s;
-      signal::SimCondition condition = signal::parse_condition(joined);
+      return signal::parse_condition(joined);
+    };
+    auto render_window = [&](const signal::Person& person,
+                             std::int64_t pair) -> std::vector<float> {
+      signal::SimCondition condition =
+          condition_of(target_reports.statements[static_cast<std::size_t>(pair)]);
       condition.heart_rate = target_hr[static_cast<std::size_t>(pair)];
       signal::RenderOptions render;
       render.noise = false;
@@ -414,10 +419,8 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
           tally(reconstruction_tally, reconstructed[i].data_ptr<float>(), *own_template,
                 other_templates, other_ids);
       auto won = [](const nlohmann::json& r) { return !r.is_null() && r.at("wins").get<bool>(); };
-      std::string shown;
-      for (const auto& s : ref_reports.statements[static_cast<std::size_t>(i)])
-        shown += (shown.empty() ? "" : "|") + s;
-      const signal::SimCondition reference_condition = signal::parse_condition(shown);
+      const signal::SimCondition reference_condition =
+          condition_of(ref_reports.statements[static_cast<std::size_t>(i)]);
       double ideal_wins = 0;
       for (int d = 0; d < kIdealDonors; ++d) {
         const signal::Person donor = signal::draw_person(donor_seed, i * kIdealDonors + d);
@@ -583,24 +586,19 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
        << fmt(m["ground_truth_distance_mv"]) << " / " << fmt(m["other_person_distance_mv"])
        << " | |\n";
   md << "\nIdentification: each twin's base vector against the real target records of the split "
-        "(nearest by "
-        "cosine); the real column identifies the real targets among the references. Ground truth: "
-        "average-beat "
-        "templates (median over beats, R-peak aligned, compared over common shifts of up to "
+        "(nearest by cosine); the real column identifies the real targets among the references. "
+        "Ground truth: average-beat templates (median over beats, R-peak aligned, compared over "
+        "common shifts of up to "
      << options.template_shift_ms
-     << " ms) of the twin against the noise-free simulator rendering of "
-        "the same person, and of every other person of the split, under the target condition and "
-        "rate. The ideal twin is "
+     << " ms) of the twin against the noise-free simulator rendering of the same person, and of "
+        "every other person of the split, under the target condition and rate. The ideal twin is "
         "that rendering of the person with the traits of the target condition that the reference "
-        "does not show (the "
-        "direction of the person's PVCs, the width of their LBBB QRS, the height of their ST "
-        "elevation, ...) drawn "
-        "from other simulated persons ("
+        "does not show (the direction of the person's PVCs, the width of their LBBB QRS, the "
+        "height of their ST elevation, ...) drawn from other simulated persons ("
      << m.value("ground_truth_ideal_twin_donors", 0)
-     << " draws per pair): it "
-        "knows all that the reference shows and draws the rest as the population has it, which no "
-        "twin generator "
-        "can do better than by more than a lucky or central choice of those traits.\n\n"
+     << " draws per pair): it knows all that the reference shows and draws the rest as the "
+        "population has it, which no twin generator can do better than by more than a lucky or "
+        "central choice of those traits.\n\n"
      << "![heart rate](images/heart_rate.png)\n\n![base vectors](images/base_vectors.png)\n\n";
   if (m.contains("ground_truth_win_rate_by_statement")) {
     md << "Nearer own ground-truth twin than any other person's, by target statement:\n\n"

@@ -159,27 +159,32 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
   const std::int64_t leads = signals.size(1), length = signals.size(2);
   const double fs = sampling_rate();
   const auto max_shift = static_cast<std::int64_t>(std::lround(0.020 * fs));
-  const bool by_reference = o.select() == "reference";
-  torch::Tensor reference_signals;
-  if (by_reference) {
+  // With select "reference", the average beat of each reference row (one for all twins, or
+  // one per twin).
+  std::vector<std::optional<std::vector<float>>> reference_beats;
+  if (o.select() == "reference") {
     if (reference == nullptr || !reference->signals.defined() ||
         (reference->signals.size(0) != 1 && reference->signals.size(0) != twins))
       throw InputError("sampling.select",
                        "'reference' needs one reference record, or one per twin");
-    reference_signals = reference->signals.to(torch::kCPU, torch::kFloat).contiguous();
+    const torch::Tensor reference_signals =
+        reference->signals.to(torch::kCPU, torch::kFloat).contiguous();
     if (reference_signals.size(1) != leads || reference_signals.size(2) != length)
       throw InputError("sampling.select",
                        "'reference' needs reference records of the twins' shape");
+    for (std::int64_t r = 0; r < reference_signals.size(0); ++r)
+      reference_beats.push_back(eval::beat_template(
+          reference_signals.data_ptr<float>() + r * leads * length, leads, length, fs));
   }
   std::vector<std::int64_t> rows_chosen;
   for (std::int64_t i = 0; i < twins; ++i) {
     const float* own = signals.data_ptr<float>() + i * candidates * leads * length;
-    std::optional<std::vector<float>> reference_beat;
-    if (by_reference)
-      reference_beat =
-          eval::beat_template(reference_signals.data_ptr<float>() +
-                                  (reference_signals.size(0) == 1 ? 0 : i) * leads * length,
-                              leads, length, fs);
+    const std::vector<float>* reference_beat = nullptr;
+    if (!reference_beats.empty()) {
+      const auto& beat =
+          reference_beats[static_cast<std::size_t>(reference_beats.size() == 1 ? 0 : i)];
+      if (beat) reference_beat = &*beat;
+    }
     // A reference without a detectable beat leaves the medoid.
     const std::int64_t k =
         reference_beat

@@ -70,4 +70,36 @@ ConditionTokens ConditionEncoderImpl::forward(const torch::Tensor& statement_emb
   return {tokens, keep};
 }
 
+ReferenceEncoderImpl::ReferenceEncoderImpl(const ReferenceEncoderOptions& options)
+    : options_(options) {
+  const std::string prefix = "model.reference.";
+  if (options_.patch_size() < 1 || options_.length() % options_.patch_size() != 0)
+    throw InputError(prefix + "patch_size", "expected a divisor of the latent length " +
+                                                std::to_string(options_.length()) + ", got " +
+                                                std::to_string(options_.patch_size()));
+  if (options_.in_channels() < 1 || options_.token_dim() < 1)
+    throw InputError(prefix + "tokens",
+                     "the reference needs at least one channel and token feature");
+  proj_ = register_module("proj", torch::nn::Conv1d(torch::nn::Conv1dOptions(options_.in_channels(),
+                                                                             options_.token_dim(),
+                                                                             options_.patch_size())
+                                                        .stride(options_.patch_size())));
+  position_embedding_ = register_parameter(
+      "position_embedding",
+      torch::randn({options_.length() / options_.patch_size(), options_.token_dim()}) * 0.02);
+  norm_ = register_module(
+      "norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({options_.token_dim()})));
+}
+
+torch::Tensor ReferenceEncoderImpl::forward(const torch::Tensor& reference) {
+  if (reference.dim() != 3 || reference.size(1) != options_.in_channels() ||
+      reference.size(2) != options_.length())
+    throw InputError("reference latent", "expected [B, " + std::to_string(options_.in_channels()) +
+                                             ", " + std::to_string(options_.length()) + "], got " +
+                                             c10::str(reference.sizes()));
+  const torch::Tensor tokens =
+      proj_->forward(reference).transpose(1, 2);  // [B, L / patch, token_dim]
+  return norm_->forward(tokens + position_embedding_.to(tokens.dtype()));
+}
+
 }  // namespace ecgtwin::model

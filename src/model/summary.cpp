@@ -79,6 +79,21 @@ void read_denoiser(config::Section section, DenoiserOptions& d, const Autoencode
   section.finish();
 }
 
+void read_reference(config::Section section, ModelOptions& options) {
+  const auto& d = options.denoiser;
+  options.reference_tokens = section.get("tokens", options.reference_tokens);
+  options.reference.in_channels(d.in_channels())
+      .length(d.length())
+      .token_dim(d.token_dim())
+      .patch_size(section.get_in("patch_size", d.patch_size(), int64_t{1}, d.length()));
+  section.finish();
+  if (options.reference_tokens && d.length() % options.reference.patch_size() != 0)
+    throw InputError(section.key_path("patch_size"),
+                     "expected a divisor of the denoiser's input length " +
+                         std::to_string(d.length()) + ", got " +
+                         std::to_string(options.reference.patch_size()));
+}
+
 void read_evaluator(config::Section section, EvaluatorOptions& v) {
   v.channels(section.get("channels", v.channels()))
       .blocks_per_stage(section.get_in("blocks_per_stage", v.blocks_per_stage(), 1, 64))
@@ -111,12 +126,13 @@ ModelOptions read_model_options(config::Section& model) {
   read_denoiser(model.child("denoiser"), options.denoiser, options.autoencoder);
   read_evaluator(model.child("evaluator"), options.evaluator);
   read_classifier(model.child("classifier"), options.classifier);
-  model.finish();
 
   const int64_t statement_dim = options.statements.embedding_dim();
   options.condition.statement_dim(statement_dim).max_statements(options.statements.max_statements());
   options.extractor.latent_channels(options.autoencoder.latent_channels()).condition(options.condition);
   options.denoiser.base_dim(options.extractor.hidden()).token_dim(options.denoiser.hidden());
+  read_reference(model.child("reference"), options);
+  model.finish();
   options.evaluator.leads(options.autoencoder.leads()).statement_dim(statement_dim);
   options.denoiser.validate();
   options.classifier.leads(options.autoencoder.leads());
@@ -165,6 +181,12 @@ nlohmann::json summarize_models(const ModelOptions& options) {
                      {"tokens", shape({slots, d.token_dim()})},
                      {"base_vector", shape({d.base_dim()})},
                      {"blocks", denoiser->block_count()}};
+  if (options.reference_tokens) {
+    ReferenceEncoder reference(options.reference);
+    const auto& r = options.reference;
+    out["denoiser"]["reference_encoder_parameters"] = count_parameters(*reference);
+    out["denoiser"]["reference_tokens"] = shape({r.length() / r.patch_size(), r.token_dim()});
+  }
 
   EvaluatorNet evaluator(options.evaluator);
   const auto& v = evaluator->options();

@@ -74,8 +74,10 @@ nlohmann::json edit_twin(const EditTwinOptions& options) {
 
   auto conditions_of = [&](const TwinTarget& t) {
     return twin_model.diffusion()->conditions(
-        base, make_reports({{t.statements, t.heart_rate, t.age ? t.age : reference.age,
-                             t.sex == data::Sex::kUnknown ? reference.sex : t.sex}}));
+        base,
+        make_reports({{t.statements, t.heart_rate, t.age ? t.age : reference.age,
+                       t.sex == data::Sex::kUnknown ? reference.sex : t.sex}}),
+        twin_model.reference_context(signal));
   };
   diffusion::SamplerOptions sampler = options.sampler;
   sampler.seed(options.seed).device(device).initial_noise(twin_model.initial_noise(options.seed).unsqueeze(0).to(device));

@@ -68,6 +68,16 @@ torch::Tensor TwinModel::encode(const torch::Tensor& signals) {
   return train::encode_latents(*autoencoder_, signals.to(device_));
 }
 
+torch::Tensor TwinModel::denoiser_input(const torch::Tensor& signals) {
+  return signal_space_ ? signals.to(device_, torch::kFloat) : encode(signals);
+}
+
+torch::Tensor TwinModel::reference_context(const torch::Tensor& signals) {
+  if (!diffusion_->reads_reference()) return {};
+  torch::NoGradGuard no_grad;
+  return denoiser_input(signals);
+}
+
 torch::Tensor TwinModel::base_vectors(const torch::Tensor& signals, const train::Reports& reports) {
   torch::NoGradGuard no_grad;
   return extractor_->base_vectors(encode(signals), reports);
@@ -119,22 +129,37 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
   const std::int64_t twins = rows / candidates;
   // Twin i's candidates are rows i * candidates .. (i + 1) * candidates - 1.
   const torch::Tensor of_twin = torch::arange(twins, torch::kLong).repeat_interleave(candidates);
-  auto conditions = diffusion_->conditions(base_vectors.to(device_), targets);
+  const auto has_reference = [&] {
+    return reference != nullptr && reference->signals.defined() &&
+           (reference->signals.size(0) == 1 || reference->signals.size(0) == twins);
+  };
+  // The reference's latent (one row, or one per twin), for reference tokens and starts.
+  torch::Tensor reference_latent;
+  if (diffusion_->reads_reference() || options.start() != "noise") {
+    if (!has_reference() && diffusion_->reads_reference())
+      throw InputError(
+          "model.reference.tokens",
+          "this model's denoiser reads the reference record: give one, or one per twin");
+    if (!has_reference())
+      throw InputError("sampling.start",
+                       "'" + options.start() + "' needs one reference record, or one per twin");
+    reference_latent = denoiser_input(reference->signals);
+  }
+  torch::Tensor context;
+  if (diffusion_->reads_reference())
+    context = reference_latent.size(0) == twins ? reference_latent
+                                                : reference_latent.expand({twins, -1, -1});
+  auto conditions = diffusion_->conditions(base_vectors.to(device_), targets, context);
   if (candidates > 1) conditions = select_rows(conditions, of_twin);
   diffusion::SamplerOptions o = options;
   o.device(device_).initial_noise(initial_noise.to(device_));
   model::DenoiserConditions unconditional;
   if (o.guidance_scale() != 1.0) unconditional = diffusion_->null_conditions();
   if (o.start() != "noise") {
-    if (reference == nullptr || !reference->signals.defined() ||
-        (reference->signals.size(0) != 1 && reference->signals.size(0) != twins))
-      throw InputError("sampling.start",
-                       "'" + o.start() + "' needs one reference record, or one per twin");
     // One reference for all twins is expanded here; its conditions are expanded by the sampler.
     const bool per_twin = reference->signals.size(0) != 1 && candidates > 1;
-    torch::Tensor x0 =
-        signal_space_ ? reference->signals.to(device_, torch::kFloat) : encode(reference->signals);
-    x0 = per_twin ? x0.index_select(0, of_twin.to(device_)) : x0.expand({rows, -1, -1});
+    torch::Tensor x0 = per_twin ? reference_latent.index_select(0, of_twin.to(device_))
+                                : reference_latent.expand({rows, -1, -1});
     const std::int64_t first = diffusion::first_sampling_step(schedule_, o);
     const std::int64_t t =
         diffusion::sampling_timesteps(schedule_, o)[static_cast<std::size_t>(first)];
@@ -143,7 +168,10 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
       const double a = schedule_.alpha_cumprod(t);
       o.initial_noise(x0 * std::sqrt(a) + o.initial_noise() * std::sqrt(1.0 - a));
     } else {
-      auto own = diffusion_->conditions(reference->base_vectors.to(device_), reference->reports);
+      // The reference under its own conditions reads itself as its reference.
+      auto own = diffusion_->conditions(
+          reference->base_vectors.to(device_), reference->reports,
+          diffusion_->reads_reference() ? reference_latent : torch::Tensor());
       if (per_twin) own = select_rows(own, of_twin);
       o.initial_noise(
           diffusion::ddim_invert(*diffusion_->denoiser, schedule_, x0, own, o, unconditional));
@@ -212,12 +240,12 @@ torch::Tensor TwinModel::personalise(const ReferenceStart& reference,
   model::DenoiserConditions conditions;
   {
     torch::NoGradGuard no_grad;
-    auto one = reference.signals.slice(0, 0, 1);
-    x0 = (signal_space_ ? one.to(device_, torch::kFloat) : encode(one))
-             .expand({b, -1, -1})
-             .contiguous();
+    const torch::Tensor one = denoiser_input(reference.signals.slice(0, 0, 1));
+    x0 = one.expand({b, -1, -1}).contiguous();
     conditions = diffusion::expand_conditions(
-        diffusion_->conditions(base, train::slice_reports(reference.reports, 0, 1)), b);
+        diffusion_->conditions(base, train::slice_reports(reference.reports, 0, 1),
+                               diffusion_->reads_reference() ? one : torch::Tensor()),
+        b);
   }
   std::vector<torch::optim::OptimizerParamGroup> groups;
   if (options.fits_denoiser()) {

@@ -162,11 +162,14 @@ DiffusionStageImpl::DiffusionStageImpl(const model::ModelOptions& options,
   condition = register_module(
       "condition", model::ConditionEncoder(model::ConditionEncoderOptions(options.condition).token_dim(d.token_dim())));
   denoiser = register_module("denoiser", model::make_denoiser(d));
+  if (options.reference_tokens)
+    reference = register_module("reference", model::ReferenceEncoder(options.reference));
   null_token = register_parameter("null_token", torch::randn({1, 1, d.token_dim()}) * 0.02);
 }
 
 model::DenoiserConditions DiffusionStageImpl::conditions(const torch::Tensor& base_vector,
-                                                         const Reports& reports) {
+                                                         const Reports& reports,
+                                                         const torch::Tensor& reference_latent) {
   const torch::Device device = base_vector.device();
   auto batch = statements->forward(reports.statements);
   auto tokens = condition->forward(batch.embeddings.to(device), batch.mask.to(device),
@@ -179,6 +182,27 @@ model::DenoiserConditions DiffusionStageImpl::conditions(const torch::Tensor& ba
   tokens.tokens = torch::where(use_null, null_token.to(tokens.tokens.dtype()).expand_as(tokens.tokens),
                                tokens.tokens);
   tokens.mask = tokens.mask.logical_or(empty.view({-1, 1}).logical_and(first));
+  if (reads_reference()) {
+    if (!reference_latent.defined())
+      throw InputError("model.reference.tokens",
+                       "this denoiser reads the reference record's latent; none was given");
+    const torch::Tensor read = reference->forward(reference_latent.to(device));
+    if (read.size(0) != tokens.tokens.size(0))
+      throw InputError("model.reference.tokens", "expected one reference latent per report, got " +
+                                                     std::to_string(read.size(0)) + " for " +
+                                                     std::to_string(tokens.tokens.size(0)));
+    // The statements padded to max_statements slots, so that the reference tokens keep
+    // their slots whatever the statement count (editing compares maps slot by slot).
+    const int64_t batch = tokens.tokens.size(0);
+    const int64_t pad = condition->options().max_statements() - tokens.tokens.size(1);
+    tokens.tokens = torch::cat(
+        {tokens.tokens, torch::zeros({batch, pad, tokens.tokens.size(2)}, tokens.tokens.options()),
+         read.to(tokens.tokens.dtype())},
+        1);
+    tokens.mask = torch::cat({tokens.mask, torch::zeros({batch, pad}, tokens.mask.options()),
+                              torch::ones({batch, read.size(1)}, tokens.mask.options())},
+                             1);
+  }
   return {base_vector, tokens.tokens, tokens.mask};
 }
 

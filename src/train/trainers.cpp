@@ -260,8 +260,12 @@ class DiffusionTask : public TrainingTask {
     }
     auto index = torch::tensor(indices, torch::kLong);
     auto x0 = x0_.index_select(0, index).to(device);
-    auto base = base_.index_select(0, torch::tensor(reference_positions, torch::kLong)).to(device);
-    auto conditions = net_->conditions(base, cache_reports(cache_, rows));
+    const auto reference_index = torch::tensor(reference_positions, torch::kLong);
+    auto base = base_.index_select(0, reference_index).to(device);
+    // With reference tokens the denoiser also reads the reference record's own latent.
+    torch::Tensor reference;
+    if (net_->reads_reference()) reference = x0_.index_select(0, reference_index).to(device);
+    auto conditions = net_->conditions(base, cache_reports(cache_, rows), reference);
     if (config_.guidance_training) {
       auto drop = diffusion::draw_condition_drop(batch, config_.dropout, torch::kCPU, generator);
       drop.statements = drop.statements.to(device);

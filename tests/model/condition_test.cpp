@@ -106,5 +106,34 @@ TEST_F(ConditionTest, NormalisationConstantsTravelWithTheArchive) {
   EXPECT_EQ(f[0][2].item<double>(), 0.25);
 }
 
+TEST(ReferenceEncoderTest, TokensAreLayerNormedPatchProjectionsWithPositions) {
+  torch::manual_seed(2);
+  ReferenceEncoder encoder(
+      ReferenceEncoderOptions().in_channels(3).length(12).patch_size(4).token_dim(5));
+  torch::NoGradGuard no_grad;
+  // LayerNorm's affine parameters away from the identity, so that they are checked too.
+  for (auto& p : encoder->named_parameters())
+    if (p.key().rfind("norm.", 0) == 0) p.value().copy_(torch::randn_like(p.value()));
+  const torch::Tensor x = torch::randn({2, 3, 12});
+  const torch::Tensor tokens = encoder->forward(x);
+  ASSERT_EQ(tokens.sizes(), (std::vector<int64_t>{2, 3, 5}));
+  const auto params = encoder->named_parameters();
+  const torch::Tensor w = params["proj.weight"].reshape({5, 12});  // [D, C * patch]
+  const torch::Tensor bias = params["proj.bias"], position = params["position_embedding"];
+  const torch::Tensor gamma = params["norm.weight"], beta = params["norm.bias"];
+  for (int64_t b = 0; b < 2; ++b) {
+    for (int64_t j = 0; j < 3; ++j) {
+      // Patch j of every channel, channel-major, as the convolution's weight is laid out.
+      const torch::Tensor patch = x[b].slice(1, 4 * j, 4 * j + 4).reshape({12});
+      const torch::Tensor h = w.matmul(patch) + bias + position[j];
+      const torch::Tensor mean = h.mean(), var = (h - mean).pow(2).mean();
+      const torch::Tensor expected = (h - mean) / torch::sqrt(var + 1e-5) * gamma + beta;
+      EXPECT_TRUE(torch::allclose(tokens[b][j], expected, 1e-5, 1e-5)) << b << ", " << j;
+    }
+  }
+  EXPECT_THROW(encoder->forward(torch::randn({2, 3, 8})), InputError);
+  EXPECT_THROW(ReferenceEncoder(ReferenceEncoderOptions().length(12).patch_size(5)), InputError);
+}
+
 }  // namespace
 }  // namespace ecgtwin::model

@@ -631,6 +631,65 @@ TEST_F(PipelineTest, DiffusionTrainingIsDeterministic) {
     EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key() << " differs between two identical runs";
 }
 
+// model.reference.tokens: the denoiser reads the reference's latent as tokens after the
+// statement slots. With the same base vector, conditions and noise, another reference gives
+// another twin; a twin without its reference is refused; personalisation reads it too.
+TEST_F(PipelineTest, ReferenceTokensCarryTheReferenceRecordToTheDenoiser) {
+  test::TempDir dir;
+  for (const char* stage : {"autoencoder", "extractor"})
+    std::filesystem::copy_file(root() / "model" / (std::string(stage) + ".pt"),
+                               dir.path() / (std::string(stage) + ".pt"));
+  nlohmann::json config = *config_;
+  config["model"]["reference"] = {{"tokens", true}, {"patch_size", 4}};
+  train::train_diffusion(*cache_, config, dir.path());
+  auto twin_model = pipeline::TwinModel::load(dir.path(), torch::kCPU);
+  auto& stage = twin_model.diffusion();
+  ASSERT_TRUE(stage->reads_reference());
+
+  auto signals = train::cache_signals(*cache_, {0, 5});
+  auto base = twin_model.base_vectors(signals.slice(0, 0, 1), train::cache_reports(*cache_, {0}));
+  auto targets = pipeline::make_reports(
+      {{{"sinus rhythm", "left bundle branch block"}, 70, 50.0, data::Sex::kFemale}});
+  // Statement slots (6, the first two real), then 128 / 4 = 32 reference tokens.
+  auto conditions =
+      stage->conditions(base, targets, twin_model.reference_context(signals.slice(0, 0, 1)));
+  ASSERT_EQ(conditions.statement_tokens.sizes(), (std::vector<std::int64_t>{1, 6 + 32, 32}));
+  const auto mask = conditions.token_mask[0];
+  EXPECT_EQ(mask.slice(0, 0, 6).sum().item<std::int64_t>(), 2);
+  EXPECT_TRUE(mask.slice(0, 6).all().item<bool>());
+  EXPECT_THROW(stage->conditions(base, targets), InputError);
+
+  diffusion::SamplerOptions sampler;
+  sampler.steps(5);
+  const auto noise = twin_model.initial_noise(7).unsqueeze(0);
+  const auto twin_of = [&](std::int64_t row) {
+    pipeline::ReferenceStart reference{signals.slice(0, row, row + 1), base,
+                                       train::cache_reports(*cache_, {0})};
+    return twin_model.generate(base, targets, sampler, noise, &reference);
+  };
+  const auto a = twin_of(0);
+  EXPECT_TRUE(torch::equal(a, twin_of(0)));
+  EXPECT_FALSE(torch::equal(a, twin_of(1))) << "the reference tokens must reach the denoiser";
+  EXPECT_THROW(twin_model.generate(base, targets, sampler, noise), InputError);
+
+  pipeline::ReferenceStart reference{signals.slice(0, 0, 1), base,
+                                     train::cache_reports(*cache_, {0})};
+  pipeline::PersonaliseOptions personalise;
+  personalise.steps = 2;
+  personalise.fit = "base-vector";
+  const auto fitted = twin_model.personalise(reference, personalise);
+  EXPECT_EQ(fitted.sizes(), base.sizes());
+  EXPECT_FALSE(torch::equal(fitted, base));
+
+  nlohmann::json bad = config;
+  bad["model"]["reference"]["patch_size"] = 3;  // 128 is not a multiple of 3
+  test::TempDir other;
+  for (const char* stage : {"autoencoder", "extractor"})
+    std::filesystem::copy_file(root() / "model" / (std::string(stage) + ".pt"),
+                               other.path() / (std::string(stage) + ".pt"));
+  EXPECT_THROW(train::train_diffusion(*cache_, bad, other.path()), InputError);
+}
+
 }  // namespace
 }  // namespace ecgtwin
 

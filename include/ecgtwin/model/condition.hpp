@@ -3,6 +3,7 @@
 // report statement becomes one token, Linear([statement_embedding ; hr_z ; age_z ; sex])
 // plus a learned position, then LayerNorm.
 #include <torch/nn/module.h>
+#include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/normalization.h>
 #include <torch/nn/pimpl.h>
@@ -65,5 +66,32 @@ class ConditionEncoderImpl : public torch::nn::Module {
   torch::Tensor hr_stats_, age_stats_, sex_values_;
 };
 TORCH_MODULE(ConditionEncoder);
+
+// Reference tokens (an addition beyond the method, off unless model.reference.tokens): the
+// reference record's latent [B, C, L] in non-overlapping patches, each one token of
+// token_dim (a strided convolution, a learned position, then LayerNorm). Appended to the
+// statement tokens, they let every cross-attention layer read the reference's waveform
+// itself, beside the base vector's summary of the person.
+struct ReferenceEncoderOptions {
+  TORCH_ARG(int64_t, in_channels) = 4;
+  TORCH_ARG(int64_t, length) = 128;
+  TORCH_ARG(int64_t, patch_size) = 4;
+  TORCH_ARG(int64_t, token_dim) = 256;
+};
+
+class ReferenceEncoderImpl : public torch::nn::Module {
+ public:
+  explicit ReferenceEncoderImpl(const ReferenceEncoderOptions& options = {});
+  // reference: [B, in_channels, length] -> tokens [B, length / patch_size, token_dim].
+  torch::Tensor forward(const torch::Tensor& reference);
+  const ReferenceEncoderOptions& options() const { return options_; }
+
+ private:
+  ReferenceEncoderOptions options_;
+  torch::nn::Conv1d proj_{nullptr};
+  torch::Tensor position_embedding_;
+  torch::nn::LayerNorm norm_{nullptr};
+};
+TORCH_MODULE(ReferenceEncoder);
 
 }  // namespace ecgtwin::model

@@ -28,12 +28,17 @@ struct ModelOptions {
   DenoiserOptions denoiser;
   EvaluatorOptions evaluator;
   ClassifierOptions classifier;  // its class count comes from the training data
+  // model.reference: the denoiser also reads the reference's latent as tokens (beyond the
+  // method; off by default). Shape, width and (unless model.reference.patch_size is set)
+  // patch size follow the denoiser's.
+  bool reference_tokens = false;
+  ReferenceEncoderOptions reference;
 };
 
 // Reads model.statements, model.condition, model.autoencoder, model.extractor,
-// model.denoiser, model.evaluator and model.classifier from `model` (the "model" section), refusing unknown
-// keys. The statement width, the latent shape and the base-vector width are carried
-// across networks so that they fit together. InputError naming the key path otherwise.
+// model.denoiser, model.reference, model.evaluator and model.classifier from `model` (the "model"
+// section), refusing unknown keys. The statement width, the latent shape and the base-vector width
+// are carried across networks so that they fit together. InputError naming the key path otherwise.
 ModelOptions read_model_options(config::Section& model);
 
 int64_t count_parameters(const torch::nn::Module& module);

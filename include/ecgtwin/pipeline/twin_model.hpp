@@ -71,6 +71,12 @@ class TwinModel {
 
   // [B, 12, samples] signals (any device) -> scaled latents [B, C, L] on the model's device.
   torch::Tensor encode(const torch::Tensor& signals);
+  // What the denoiser samples for these signals: their scaled latents, or the signals
+  // themselves for a signal-space denoiser (on the model's device).
+  torch::Tensor denoiser_input(const torch::Tensor& signals);
+  // The reference latents the denoiser's conditions take: denoiser_input(signals) when the
+  // model reads reference tokens (model.reference.tokens), undefined otherwise.
+  torch::Tensor reference_context(const torch::Tensor& signals);
   // Base vectors [B, D] of signals under their own conditions.
   torch::Tensor base_vectors(const torch::Tensor& signals, const train::Reports& reports);
   // Twins [B, 12, samples] on the CPU: the denoiser sampled from `initial_noise` ([B * K, C, L],
@@ -82,7 +88,9 @@ class TwinModel {
   // options.start "reference-noised" the run starts from the reference's latent noised with
   // `initial_noise` to the first timestep it takes, with "reference-inverted" from the
   // reference's latent carried there by DDIM inversion; both need `reference` (one row for
-  // all twins, or one per twin). InputError naming sampling.start when it is missing. With
+  // all twins, or one per twin). InputError naming sampling.start when it is missing. A model
+  // that reads reference tokens always needs `reference` (InputError naming
+  // model.reference.tokens). With
   // `chosen`, it receives each twin's candidate (0 .. K - 1; all 0 when K = 1).
   torch::Tensor generate(const torch::Tensor& base_vectors, const train::Reports& targets,
                          const diffusion::SamplerOptions& options,

@@ -98,13 +98,19 @@ class DiffusionStageImpl : public torch::nn::Module {
  public:
   DiffusionStageImpl(const model::ModelOptions& options,
                      std::shared_ptr<model::StatementEncoderImpl> statements);
-  // The denoiser's conditions for base vectors [B, D] and the target reports.
-  model::DenoiserConditions conditions(const torch::Tensor& base_vector, const Reports& reports);
-  // The null condition (batch 1): one learned null token, zero base vector.
+  // The denoiser's conditions for base vectors [B, D] and the target reports. A stage that
+  // reads reference tokens (model.reference.tokens) also needs the reference latents
+  // [B, C, L] (scaled latents, or signals for the signal-space denoiser), whose tokens follow
+  // the statement tokens; InputError when they are missing.
+  model::DenoiserConditions conditions(const torch::Tensor& base_vector, const Reports& reports,
+                                       const torch::Tensor& reference = {});
+  // The null condition (batch 1): one learned null token, zero base vector, no reference.
   model::DenoiserConditions null_conditions();
+  bool reads_reference() const { return !reference.is_empty(); }
 
   std::shared_ptr<model::StatementEncoderImpl> statements;
   model::ConditionEncoder condition{nullptr};
+  model::ReferenceEncoder reference{nullptr};  // only with model.reference.tokens
   std::shared_ptr<model::DenoiserImpl> denoiser;
   torch::Tensor null_token;  // [1, 1, token_dim]
 };

@@ -169,9 +169,8 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
       o.initial_noise(x0 * std::sqrt(a) + o.initial_noise() * std::sqrt(1.0 - a));
     } else {
       // The reference under its own conditions reads itself as its reference.
-      auto own = diffusion_->conditions(
-          reference->base_vectors.to(device_), reference->reports,
-          diffusion_->reads_reference() ? reference_latent : torch::Tensor());
+      auto own = diffusion_->conditions(reference->base_vectors.to(device_), reference->reports,
+                                        reference_latent);
       if (per_twin) own = select_rows(own, of_twin);
       o.initial_noise(
           diffusion::ddim_invert(*diffusion_->denoiser, schedule_, x0, own, o, unconditional));
@@ -243,9 +242,7 @@ torch::Tensor TwinModel::personalise(const ReferenceStart& reference,
     const torch::Tensor one = denoiser_input(reference.signals.slice(0, 0, 1));
     x0 = one.expand({b, -1, -1}).contiguous();
     conditions = diffusion::expand_conditions(
-        diffusion_->conditions(base, train::slice_reports(reference.reports, 0, 1),
-                               diffusion_->reads_reference() ? one : torch::Tensor()),
-        b);
+        diffusion_->conditions(base, train::slice_reports(reference.reports, 0, 1), one), b);
   }
   std::vector<torch::optim::OptimizerParamGroup> groups;
   if (options.fits_denoiser()) {

@@ -182,6 +182,7 @@ model::DenoiserConditions DiffusionStageImpl::conditions(const torch::Tensor& ba
   tokens.tokens = torch::where(use_null, null_token.to(tokens.tokens.dtype()).expand_as(tokens.tokens),
                                tokens.tokens);
   tokens.mask = tokens.mask.logical_or(empty.view({-1, 1}).logical_and(first));
+  // A stage without reference tokens leaves the reference latent unread.
   if (reads_reference()) {
     if (!reference_latent.defined())
       throw InputError("model.reference.tokens",

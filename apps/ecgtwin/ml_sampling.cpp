@@ -29,6 +29,11 @@ void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidan
                  "which of the candidates is the twin: medoid (the sample nearest the others) or "
                  "reference (the sample whose average beat is nearest the reference's) (default: "
                  "medoid; key sampling.select)");
+  app.add_option("--transfer", flags.transfer,
+                 "what is done to each twin once sampled: none (the method) or reference-residual "
+                 "(the model also renders the reference under its own conditions from the twin's "
+                 "noise, and the difference of the reference's average beat from that rendering's "
+                 "is added to every beat of the twin) (default: none; key sampling.transfer)");
   app.add_option("--personalise-steps", flags.personalise_steps,
                  "fine-tune the denoiser on each reference under its own conditions for N steps "
                  "before its twins are sampled (default: 0 = none, the method; key personalise.steps)");
@@ -57,6 +62,7 @@ diffusion::SamplerOptions sampler_from_flags(const CLI::App& app, const Sampling
     if (app.count("--strength")) config::set_key(tree, "sampling.strength", flags.strength);
     if (app.count("--candidates")) config::set_key(tree, "sampling.candidates", flags.candidates);
     if (app.count("--select")) config::set_key(tree, "sampling.select", flags.select);
+    if (app.count("--transfer")) config::set_key(tree, "sampling.transfer", flags.transfer);
   }
   config::Section root(tree, "");
   config::Section sampling = root.child("sampling");

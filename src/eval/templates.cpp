@@ -39,26 +39,130 @@ std::optional<std::vector<float>> beat_template(const float* signal, std::int64_
   return out;
 }
 
-double template_distance(const std::vector<float>& a, const std::vector<float>& b, std::int64_t leads,
-                         std::int64_t max_shift) {
-  if (a.size() != b.size() || a.empty()) throw Error("template_distance: templates of different sizes");
+namespace {
+
+// The template width after checking two templates against each other (`what` names the caller).
+std::int64_t checked_width(const std::vector<float>& a, const std::vector<float>& b,
+                           std::int64_t leads, std::int64_t max_shift, const char* what) {
+  const std::string name(what);
+  if (a.size() != b.size() || a.empty()) throw Error(name + ": templates of different sizes");
   if (leads < 1 || a.size() % static_cast<std::size_t>(leads) != 0)
-    throw Error("template_distance: the template size is not a multiple of the lead count");
+    throw Error(name + ": the template size is not a multiple of the lead count");
   const std::int64_t width = static_cast<std::int64_t>(a.size()) / leads;
-  if (max_shift < 0 || max_shift >= width) throw Error("template_distance: shift outside 0 .. width - 1");
-  double best = INFINITY;
-  for (std::int64_t shift = -max_shift; shift <= max_shift; ++shift) {
-    // a[k] against b[k - shift] over the samples where both exist.
-    const std::int64_t from = std::max<std::int64_t>(0, shift), to = std::min(width, width + shift);
-    double sum = 0;
-    for (std::int64_t lead = 0; lead < leads; ++lead) {
-      const float* x = a.data() + lead * width;
-      const float* y = b.data() + lead * width - shift;
-      for (std::int64_t k = from; k < to; ++k) sum += (double(x[k]) - y[k]) * (double(x[k]) - y[k]);
-    }
-    best = std::min(best, std::sqrt(sum / double(leads * (to - from))));
+  if (max_shift < 0 || max_shift >= width) throw Error(name + ": shift outside 0 .. width - 1");
+  return width;
+}
+
+// Root mean square of a[k] - b[k - shift] over the samples where both exist.
+double shifted_rms(const std::vector<float>& a, const std::vector<float>& b, std::int64_t leads,
+                   std::int64_t width, std::int64_t shift) {
+  const std::int64_t from = std::max<std::int64_t>(0, shift), to = std::min(width, width + shift);
+  double sum = 0;
+  for (std::int64_t lead = 0; lead < leads; ++lead) {
+    const float* x = a.data() + lead * width;
+    const float* y = b.data() + lead * width - shift;
+    for (std::int64_t k = from; k < to; ++k) sum += (double(x[k]) - y[k]) * (double(x[k]) - y[k]);
   }
+  return std::sqrt(sum / double(leads * (to - from)));
+}
+
+}  // namespace
+
+double template_distance(const std::vector<float>& a, const std::vector<float>& b,
+                         std::int64_t leads, std::int64_t max_shift) {
+  const std::int64_t width = checked_width(a, b, leads, max_shift, "template_distance");
+  double best = INFINITY;
+  for (std::int64_t shift = -max_shift; shift <= max_shift; ++shift)
+    best = std::min(best, shifted_rms(a, b, leads, width, shift));
   return best;
+}
+
+std::int64_t template_shift(const std::vector<float>& a, const std::vector<float>& b,
+                            std::int64_t leads, std::int64_t max_shift) {
+  const std::int64_t width = checked_width(a, b, leads, max_shift, "template_shift");
+  std::int64_t best_shift = 0;
+  double best = shifted_rms(a, b, leads, width, 0);
+  for (std::int64_t shift = -max_shift; shift <= max_shift; ++shift) {
+    const double d = shifted_rms(a, b, leads, width, shift);
+    if (d < best || (d == best && std::abs(shift) < std::abs(best_shift))) {
+      best = d;
+      best_shift = shift;
+    }
+  }
+  return best_shift;
+}
+
+std::vector<float> template_difference(const std::vector<float>& a, const std::vector<float>& b,
+                                       std::int64_t leads, std::int64_t max_shift) {
+  const std::int64_t width = checked_width(a, b, leads, max_shift, "template_difference");
+  const std::int64_t shift = template_shift(a, b, leads, max_shift);
+  std::vector<float> out(a.size());
+  for (std::int64_t lead = 0; lead < leads; ++lead)
+    for (std::int64_t k = 0; k < width; ++k) {
+      // b's nearest sample where b[k - shift] falls outside its window.
+      const std::int64_t j = std::clamp<std::int64_t>(k - shift, 0, width - 1);
+      out[static_cast<std::size_t>(lead * width + k)] =
+          a[static_cast<std::size_t>(lead * width + k)] -
+          b[static_cast<std::size_t>(lead * width + j)];
+    }
+  return out;
+}
+
+std::int64_t add_to_beats(float* signal, std::int64_t leads, std::int64_t samples, double fs,
+                          const std::vector<float>& change, const BeatTemplateOptions& options) {
+  const auto before = static_cast<std::int64_t>(std::lround(options.before_s * fs));
+  const auto after = static_cast<std::int64_t>(std::lround(options.after_s * fs));
+  const std::int64_t width = before + after;
+  if (leads < 1 || width < 2 || change.size() != static_cast<std::size_t>(leads * width))
+    throw Error("add_to_beats: expected a change of " + std::to_string(leads) + " x " +
+                std::to_string(width) + " values, got " + std::to_string(change.size()));
+  // Tukey window: flat over the middle, raised-cosine tapers over the first and last 10 %.
+  const std::int64_t taper = std::max<std::int64_t>(1, width / 10);
+  std::vector<double> window(static_cast<std::size_t>(width), 1.0);
+  for (std::int64_t k = 0; k < taper; ++k) {
+    const double w = 0.5 * (1.0 - std::cos(M_PI * double(k) / double(taper)));
+    window[static_cast<std::size_t>(k)] = w;
+    window[static_cast<std::size_t>(width - 1 - k)] = w;
+  }
+  const auto peaks = signal::detect_r_peaks_leads(signal, leads, samples, fs);
+  std::vector<double> added(static_cast<std::size_t>(leads * samples), 0.0);
+  std::vector<double> weight(static_cast<std::size_t>(samples), 0.0);
+  for (std::int64_t p : peaks)
+    for (std::int64_t k = 0; k < width; ++k) {
+      const std::int64_t at = p - before + k;
+      if (at < 0 || at >= samples) continue;
+      const double w = window[static_cast<std::size_t>(k)];
+      weight[static_cast<std::size_t>(at)] += w;
+      for (std::int64_t lead = 0; lead < leads; ++lead)
+        added[static_cast<std::size_t>(lead * samples + at)] +=
+            w * change[static_cast<std::size_t>(lead * width + k)];
+    }
+  // Where windows of neighbouring beats overlap, their changes are averaged by weight.
+  for (std::int64_t at = 0; at < samples; ++at) {
+    const double scale = 1.0 / std::max(1.0, weight[static_cast<std::size_t>(at)]);
+    for (std::int64_t lead = 0; lead < leads; ++lead)
+      signal[lead * samples + at] +=
+          static_cast<float>(added[static_cast<std::size_t>(lead * samples + at)] * scale);
+  }
+  return static_cast<std::int64_t>(peaks.size());
+}
+
+bool transfer_beat_difference(float* signal, std::int64_t leads, std::int64_t samples, double fs,
+                              const std::vector<float>& reference_beat,
+                              const std::vector<float>& rendered_beat, std::int64_t max_shift) {
+  const std::vector<float> change =
+      template_difference(reference_beat, rendered_beat, leads, max_shift);
+  const std::vector<float> before(signal, signal + leads * samples);
+  const auto beats = signal::detect_r_peaks_leads(signal, leads, samples, fs);
+  add_to_beats(signal, leads, samples, fs, change);
+  // A change that the R-peak detector reads as beats of their own, or that moves the beats,
+  // would change the rhythm: then the signal stays as it was.
+  const auto after = signal::detect_r_peaks_leads(signal, leads, samples, fs);
+  bool same = !beats.empty() && after.size() == beats.size();
+  for (std::size_t b = 0; same && b < beats.size(); ++b)
+    same = std::abs(after[b] - beats[b]) <= max_shift;
+  if (!same) std::copy(before.begin(), before.end(), signal);
+  return same;
 }
 
 double win_probability_among(std::int64_t others, std::int64_t nearer, std::int64_t persons) {

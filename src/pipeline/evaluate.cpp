@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <map>
@@ -130,6 +131,7 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
   // the twins' condition.
   const torch::Tensor real_base = twin_model.base_vectors(target_signals, target_reports).to(torch::kCPU);
   std::vector<torch::Tensor> twin_parts;
+  std::vector<bool> transferred;  // per pair: the reference's difference added (sampling.transfer)
   util::Progress progress("evaluate", n, "twin");
   std::vector<torch::Tensor> ref_base_parts;
   const bool personalising = options.personalise.steps > 0;
@@ -168,8 +170,10 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     // upper bound on what the reference's base vector can carry); the metrics still compare
     // with the reference's.
     if (options.base_from == "target") condition_base = real_base.slice(0, start, end);
-    twin_parts.push_back(
-        twin_model.generate(condition_base, targets, sampler, torch::cat(noise, 0), &reference));
+    std::vector<bool> transferred_here;
+    twin_parts.push_back(twin_model.generate(condition_base, targets, sampler, torch::cat(noise, 0),
+                                             &reference, nullptr, &transferred_here));
+    transferred.insert(transferred.end(), transferred_here.begin(), transferred_here.end());
     progress.advance(end - start);
   }
   progress.finish();
@@ -213,6 +217,14 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
                     {"twin_hr_bpm", number_or_null(measured_hr[k])}};
   }
   m["hr_detected_fraction"] = double(hr_count) / double(n);
+  if (options.sampler.transfer() != "none") {
+    // The share of twins the reference's difference reached (sampling.transfer).
+    m["transfer_applied"] =
+        double(std::count(transferred.begin(), transferred.end(), true)) / double(n);
+    for (std::int64_t i = 0; i < n; ++i)
+      pair_rows[static_cast<std::size_t>(i)]["transferred"] =
+          bool(transferred[static_cast<std::size_t>(i)]);
+  }
 
   // ---- personal consistency (base vectors of the frozen extractor) ----
   m["base_cosine_reference_twin"] = eval::cosine_rows(ref_base, twin_base).mean().item<double>();

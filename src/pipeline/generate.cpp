@@ -229,9 +229,10 @@ GenerateSummary generate_twins(const GenerateOptions& options) {
       diffusion::SamplerOptions sampler = options.sampler;
       sampler.seed(jobs[start].seed);
       std::vector<std::int64_t> chosen;
+      std::vector<bool> transferred;
       auto twins = twin_model
                        .generate(base.expand({count, base.size(1)}), make_reports(targets), sampler,
-                                 torch::cat(noise, 0), &from_reference, &chosen)
+                                 torch::cat(noise, 0), &from_reference, &chosen, &transferred)
                        .contiguous();
       for (std::size_t j = start; j < end; ++j) {
         const auto& job = jobs[j];
@@ -262,6 +263,9 @@ GenerateSummary generate_twins(const GenerateOptions& options) {
         // Which of the seed's candidates (sampling.candidates) the twin is: 0 is the seed's own
         // noise.
         if (sampler.candidates() > 1) twin_json["candidate"] = chosen[j - start];
+        // Whether the reference's difference reached the twin (sampling.transfer); false where
+        // it would have changed the twin's beats.
+        if (sampler.transfer() != "none") twin_json["transferred"] = bool(transferred[j - start]);
         if (options.plots) {
           const fs::path png = dir / (twin.id + ".png");
           auto main_input = data::plot_input(twin, "twin");

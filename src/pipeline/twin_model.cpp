@@ -3,6 +3,7 @@
 #include <ATen/CPUGeneratorImpl.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "ecgtwin/diffusion/guidance.hpp"
@@ -112,13 +113,27 @@ model::DenoiserConditions select_rows(const model::DenoiserConditions& c,
   return {pick(c.base_vector), pick(c.statement_tokens), pick(c.token_mask)};
 }
 
+// Rows `rows` of reports (repeats allowed).
+train::Reports select_reports(const train::Reports& reports,
+                              const std::vector<std::int64_t>& rows) {
+  train::Reports out;
+  for (std::int64_t r : rows)
+    out.statements.push_back(reports.statements.at(static_cast<std::size_t>(r)));
+  const auto& d = reports.demographics;
+  const torch::Tensor index = torch::tensor(rows, torch::kLong);
+  auto pick = [&](const torch::Tensor& t) { return t.index_select(0, index.to(t.device())); };
+  out.demographics = {pick(d.heart_rate), pick(d.age), pick(d.sex)};
+  return out;
+}
+
 }  // namespace
 
 torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train::Reports& targets,
                                   const diffusion::SamplerOptions& options,
                                   const torch::Tensor& initial_noise,
                                   const ReferenceStart* reference,
-                                  std::vector<std::int64_t>* chosen) {
+                                  std::vector<std::int64_t>* chosen,
+                                  std::vector<bool>* transferred) {
   torch::NoGradGuard no_grad;
   const std::int64_t candidates = options.candidates();
   const std::int64_t rows = initial_noise.size(0);
@@ -180,47 +195,80 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
                                   unconditional);
   torch::Tensor signals = decode(sample).contiguous();
   if (chosen != nullptr) chosen->assign(static_cast<std::size_t>(twins), 0);
-  if (candidates == 1) return signals;
-  // Each twin is the medoid of its candidates by average-beat distance (20 ms of shift, as
-  // evaluate compares beats), or the candidate nearest the reference's average beat.
+  if (transferred != nullptr) transferred->assign(static_cast<std::size_t>(twins), false);
   const std::int64_t leads = signals.size(1), length = signals.size(2);
   const double fs = sampling_rate();
+  // Beats are compared with 20 ms of shift, as evaluate compares them.
   const auto max_shift = static_cast<std::int64_t>(std::lround(0.020 * fs));
-  // With select "reference", the average beat of each reference row (one for all twins, or
-  // one per twin).
+  // The average beat of each reference row (one for all twins, or one per twin), for select
+  // "reference" and transfer "reference-residual" (`key` names the setting that needs it).
   std::vector<std::optional<std::vector<float>>> reference_beats;
-  if (o.select() == "reference") {
-    if (reference == nullptr || !reference->signals.defined() ||
-        (reference->signals.size(0) != 1 && reference->signals.size(0) != twins))
-      throw InputError("sampling.select",
-                       "'reference' needs one reference record, or one per twin");
+  const auto read_reference_beats = [&](const std::string& key, const std::string& value) {
+    if (!reference_beats.empty()) return;
+    if (!has_reference())
+      throw InputError(key, "'" + value + "' needs one reference record, or one per twin");
     const torch::Tensor reference_signals =
         reference->signals.to(torch::kCPU, torch::kFloat).contiguous();
     if (reference_signals.size(1) != leads || reference_signals.size(2) != length)
-      throw InputError("sampling.select",
-                       "'reference' needs reference records of the twins' shape");
+      throw InputError(key, "'" + value + "' needs reference records of the twins' shape");
     for (std::int64_t r = 0; r < reference_signals.size(0); ++r)
       reference_beats.push_back(eval::beat_template(
           reference_signals.data_ptr<float>() + r * leads * length, leads, length, fs));
-  }
+  };
+  const auto reference_beat_of = [&](std::int64_t twin) -> const std::vector<float>* {
+    const auto& beat =
+        reference_beats[static_cast<std::size_t>(reference_beats.size() == 1 ? 0 : twin)];
+    return beat ? &*beat : nullptr;
+  };
   std::vector<std::int64_t> rows_chosen;
-  for (std::int64_t i = 0; i < twins; ++i) {
-    const float* own = signals.data_ptr<float>() + i * candidates * leads * length;
-    const std::vector<float>* reference_beat = nullptr;
-    if (!reference_beats.empty()) {
-      const auto& beat =
-          reference_beats[static_cast<std::size_t>(reference_beats.size() == 1 ? 0 : i)];
-      if (beat) reference_beat = &*beat;
+  if (candidates == 1) {
+    for (std::int64_t i = 0; i < twins; ++i) rows_chosen.push_back(i);
+  } else {
+    // Each twin is the medoid of its candidates by average-beat distance, or the candidate
+    // nearest the reference's average beat.
+    if (o.select() == "reference") read_reference_beats("sampling.select", o.select());
+    for (std::int64_t i = 0; i < twins; ++i) {
+      const float* own = signals.data_ptr<float>() + i * candidates * leads * length;
+      const std::vector<float>* reference_beat =
+          reference_beats.empty() ? nullptr : reference_beat_of(i);
+      // A reference without a detectable beat leaves the medoid.
+      const std::int64_t k =
+          reference_beat ? eval::template_nearest(own, candidates, leads, length, fs, max_shift,
+                                                  *reference_beat)
+                         : eval::template_medoid(own, candidates, leads, length, fs, max_shift);
+      if (chosen != nullptr) (*chosen)[static_cast<std::size_t>(i)] = k;
+      rows_chosen.push_back(i * candidates + k);
     }
-    // A reference without a detectable beat leaves the medoid.
-    const std::int64_t k =
-        reference_beat
-            ? eval::template_nearest(own, candidates, leads, length, fs, max_shift, *reference_beat)
-            : eval::template_medoid(own, candidates, leads, length, fs, max_shift);
-    if (chosen != nullptr) (*chosen)[static_cast<std::size_t>(i)] = k;
-    rows_chosen.push_back(i * candidates + k);
+    signals = signals.index_select(0, torch::tensor(rows_chosen, torch::kLong)).contiguous();
   }
-  return signals.index_select(0, torch::tensor(rows_chosen, torch::kLong));
+  if (o.transfer() == "none") return signals;
+  // transfer "reference-residual": the reference rendered by the model under its own
+  // conditions from each twin's noise (the same start, the same base vector); what the
+  // reference's average beat differs from that rendering's is what the model misses of the
+  // person, and it is added to every beat of the twin.
+  read_reference_beats("sampling.transfer", o.transfer());
+  const std::int64_t reference_rows = reference->signals.size(0);
+  std::vector<std::int64_t> reference_row(static_cast<std::size_t>(twins), 0);
+  if (reference_rows == twins)
+    for (std::int64_t i = 0; i < twins; ++i) reference_row[static_cast<std::size_t>(i)] = i;
+  const train::Reports own = select_reports(reference->reports, reference_row);
+  diffusion::SamplerOptions self_options = options;
+  self_options.candidates(1).transfer("none");
+  const torch::Tensor self =
+      generate(base_vectors, own, self_options,
+               initial_noise.index_select(0, torch::tensor(rows_chosen, torch::kLong)), reference);
+  for (std::int64_t i = 0; i < twins; ++i) {
+    const std::vector<float>* reference_beat = reference_beat_of(i);
+    const auto self_beat =
+        eval::beat_template(self.data_ptr<float>() + i * leads * length, leads, length, fs);
+    // Without a beat in the reference or its rendering the twin stays as sampled.
+    if (reference_beat == nullptr || !self_beat) continue;
+    const bool changed =
+        eval::transfer_beat_difference(signals.data_ptr<float>() + i * leads * length, leads,
+                                       length, fs, *reference_beat, *self_beat, max_shift);
+    if (transferred != nullptr) (*transferred)[static_cast<std::size_t>(i)] = changed;
+  }
+  return signals;
 }
 
 torch::Tensor TwinModel::personalise(const ReferenceStart& reference,

@@ -27,7 +27,8 @@ TEST(DiffusionConfigTest, ReadsEveryKeyAndRefusesUnknownOnes) {
   const Json tree = config::parse_yaml(
       "schedule: cosine\ntimesteps: 500\nsampler: ddpm\nsteps: 20\neta: 0.5\n"
       "spacing: linspace\nguidance_scale: 3\nseed: 77\nstart: reference-inverted\n"
-      "strength: 0.6\ncandidates: 4\nselect: reference\nmode: add\ninjection_fraction: 0.3\n"
+      "strength: 0.6\ncandidates: 4\nselect: reference\ntransfer: reference-residual\nmode: "
+      "add\ninjection_fraction: 0.3\n"
       "added_weight: 2\nstatements: 0.2\nbase_vector: 0.1\n",
       "test.yaml");
   config::Section section(tree, "diffusion");
@@ -45,6 +46,9 @@ TEST(DiffusionConfigTest, ReadsEveryKeyAndRefusesUnknownOnes) {
   EXPECT_EQ(sampler_summary(sampler).at("candidates"), 4);
   EXPECT_EQ(sampler.select(), "reference");
   EXPECT_EQ(sampler_summary(sampler).at("select"), "reference");
+  EXPECT_EQ(sampler.transfer(), "reference-residual");
+  EXPECT_EQ(sampler_summary(sampler).at("transfer"), "reference-residual");
+  EXPECT_EQ(SamplerOptions().transfer(), "none");  // the method
   const EditOptions edit = read_edit_options(section);
   EXPECT_EQ(edit.mode(), "add");
   EXPECT_DOUBLE_EQ(edit.injection_fraction(), 0.3);

@@ -61,6 +61,35 @@ TEST(TemplateDistance, RejectsMismatchedTemplates) {
   EXPECT_THROW(template_distance({}, {}, 1), Error);
 }
 
+TEST(TemplateShift, IsTheOffsetTheDistanceRemoves) {
+  const std::int64_t leads = 3, width = 70;
+  const auto a = pulse_template(leads, width, 30.0, 2.0);
+  const auto b = pulse_template(leads, width, 32.0, 2.0);  // two samples later: a[k] = b[k + 2]
+  EXPECT_EQ(template_shift(a, b, leads, 3), -2);
+  EXPECT_EQ(template_shift(b, a, leads, 3), 2);
+  EXPECT_EQ(template_shift(a, a, leads, 3), 0);
+  EXPECT_EQ(template_shift(a, b, leads, 1), -1);    // as far as allowed
+  EXPECT_THROW(template_shift(a, b, 4, 1), Error);  // 210 samples are not 4 leads
+}
+
+TEST(TemplateDifference, IsTheDifferenceOfTheAlignedTemplates) {
+  const std::int64_t leads = 2, width = 70;
+  // a: the beat of b one and a half times as high, two samples earlier.
+  auto a = pulse_template(leads, width, 30.0, 2.0);
+  for (auto& v : a) v *= 1.5f;
+  const auto b = pulse_template(leads, width, 32.0, 2.0);
+  const auto difference = template_difference(a, b, leads, 3);
+  const auto expected = pulse_template(leads, width, 30.0, 2.0);  // 1.5 p - p, aligned
+  ASSERT_EQ(difference.size(), expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    EXPECT_NEAR(difference[i], 0.5f * expected[i], 1e-6) << i;
+  // Without shift the beats' offset stays in the difference.
+  const auto unaligned = template_difference(a, b, leads, 0);
+  EXPECT_NEAR(unaligned[30], a[30] - b[30], 1e-7);
+  EXPECT_GT(std::abs(unaligned[30]), 0.5);
+  EXPECT_THROW(template_difference(a, std::vector<float>(10), leads, 3), Error);
+}
+
 // A 12-lead signal of Gaussian QRS-like pulses (10 ms) at the given times, with a lead-dependent gain.
 std::vector<float> pulse_train(double fs, std::int64_t samples, const std::vector<double>& times) {
   std::vector<float> x(static_cast<std::size_t>(12 * samples), 0.0f);
@@ -181,6 +210,111 @@ TEST(TemplateNearest, IsTheSignalNearestTheTarget) {
   EXPECT_THROW(template_nearest(flat.data(), 0, 12, 2000, fs, 2, zero), Error);
   std::vector<float> short_target(10, 0.0f);
   EXPECT_THROW(template_nearest(x.data(), 5, 12, samples, fs, 2, short_target), Error);
+}
+
+TEST(AddToBeats, TheAverageBeatMovesByTheChange) {
+  const double fs = 500;
+  const std::int64_t samples = 5000;
+  std::vector<double> times;
+  for (double t = 0.6; t < 9.5; t += 0.8) times.push_back(t);
+  auto x = pulse_train(fs, samples, times);
+  const BeatTemplateOptions options;
+  const auto before = beat_template(x.data(), 12, samples, fs, options);
+  ASSERT_TRUE(before);
+  const std::int64_t width = static_cast<std::int64_t>(before->size()) / 12;
+  const auto peak = static_cast<std::int64_t>(std::lround(options.before_s * fs));
+  // A T-wave-like bump 200 ms after the R peak, of a height that differs by lead.
+  std::vector<float> change(before->size());
+  for (std::int64_t lead = 0; lead < 12; ++lead)
+    for (std::int64_t k = 0; k < width; ++k)
+      change[static_cast<std::size_t>(lead * width + k)] = static_cast<float>(
+          0.02 * double(lead + 1) * std::exp(-0.5 * std::pow(double(k - peak - 100) / 10.0, 2)));
+  EXPECT_EQ(add_to_beats(x.data(), 12, samples, fs, change, options),
+            static_cast<std::int64_t>(times.size()));
+  const auto after = beat_template(x.data(), 12, samples, fs, options);
+  ASSERT_TRUE(after);
+  // Beats 0.8 s apart, windows of 0.7 s: no overlap, and the window is flat (1) between its
+  // tapers over the first and last 10 %.
+  const std::int64_t taper = width / 10;
+  for (std::int64_t lead = 0; lead < 12; ++lead)
+    for (std::int64_t k = taper; k < width - taper; ++k) {
+      const auto i = static_cast<std::size_t>(lead * width + k);
+      EXPECT_NEAR((*after)[i] - (*before)[i], change[i], 1e-5) << lead << " " << k;
+    }
+  EXPECT_THROW(add_to_beats(x.data(), 12, samples, fs, std::vector<float>(12 * (width - 1))),
+               Error);
+}
+
+TEST(AddToBeats, OverlappingWindowsAreAveragedNotSummed) {
+  const double fs = 500;
+  const std::int64_t samples = 5000;
+  std::vector<double> times;
+  for (double t = 0.5; t < 9.6; t += 0.5) times.push_back(t);  // 120 bpm: windows overlap
+  const auto x = pulse_train(fs, samples, times);
+  auto y = x;
+  const BeatTemplateOptions options;
+  const auto width = static_cast<std::int64_t>(std::lround(options.before_s * fs) +
+                                               std::lround(options.after_s * fs));
+  const std::vector<float> change(static_cast<std::size_t>(12 * width), 0.1f);
+  add_to_beats(y.data(), 12, samples, fs, change, options);
+  // Between the first window's flat part and the last's, every sample is covered with a
+  // summed weight of at least 1, and a constant change is added once (3 samples of margin
+  // for where the detector places the first and last peaks).
+  const auto from =
+      static_cast<std::int64_t>(std::lround((times.front() - options.before_s) * fs)) + width / 10 +
+      3;
+  const auto to = static_cast<std::int64_t>(std::lround((times.back() + options.after_s) * fs)) -
+                  width / 10 - 3;
+  for (std::int64_t lead = 0; lead < 12; lead += 5)
+    for (std::int64_t k = from; k < to; ++k) {
+      const auto i = static_cast<std::size_t>(lead * samples + k);
+      ASSERT_NEAR(y[i] - x[i], 0.1f, 1e-5) << lead << " " << k;
+    }
+  // Before the first window: unchanged.
+  EXPECT_EQ(y[10], x[10]);
+}
+
+TEST(TransferBeatDifference, AddsTheReferencesDifferenceUnlessTheBeatsMove) {
+  const double fs = 500;
+  const std::int64_t samples = 5000;
+  std::vector<double> times;
+  for (double t = 0.6; t < 9.5; t += 0.8) times.push_back(t);
+  const auto x = pulse_train(fs, samples, times);
+  const auto rendered = *beat_template(x.data(), 12, samples, fs);
+  const std::int64_t width = static_cast<std::int64_t>(rendered.size()) / 12;
+  const std::int64_t peak = std::lround(BeatTemplateOptions().before_s * fs);
+  // The reference: the rendered beat with a T-wave-like bump, one sample later.
+  auto reference = rendered;
+  for (std::int64_t lead = 0; lead < 12; ++lead)
+    for (std::int64_t k = 0; k < width; ++k)
+      reference[static_cast<std::size_t>(lead * width + k)] +=
+          static_cast<float>(0.1 * std::exp(-0.5 * std::pow(double(k - peak - 100) / 10.0, 2)));
+  std::rotate(reference.begin(), reference.end() - 1, reference.end());
+  auto y = x;
+  ASSERT_TRUE(transfer_beat_difference(y.data(), 12, samples, fs, reference, rendered, 5));
+  const auto moved = *beat_template(y.data(), 12, samples, fs);
+  // The bump (where the reference has it: one sample later), and not the one-sample offset of
+  // the R waves, is what reaches the beats.
+  for (std::int64_t lead = 0; lead < 12; lead += 11)
+    for (std::int64_t k = width / 10; k < width - width / 10; ++k) {
+      const auto i = static_cast<std::size_t>(lead * width + k);
+      EXPECT_NEAR(moved[i] - rendered[i],
+                  0.1 * std::exp(-0.5 * std::pow(double(k - peak - 101) / 10.0, 2)), 1e-4)
+          << lead << " " << k;
+    }
+  // A change the detector reads as beats of its own (a sharp spike three times the R wave,
+  // 300 ms after it) leaves the signal as it was.
+  auto spiked = rendered;
+  for (std::int64_t lead = 0; lead < 12; ++lead)
+    for (std::int64_t k = 0; k < width; ++k)
+      spiked[static_cast<std::size_t>(lead * width + k)] +=
+          static_cast<float>(3.0 * std::exp(-0.5 * std::pow(double(k - peak - 150) / 5.0, 2)));
+  auto z = x;
+  EXPECT_FALSE(transfer_beat_difference(z.data(), 12, samples, fs, spiked, rendered, 5));
+  EXPECT_EQ(z, x);
+  // No beat: nothing to change.
+  std::vector<float> flat(static_cast<std::size_t>(12 * samples), 0.0f);
+  EXPECT_FALSE(transfer_beat_difference(flat.data(), 12, samples, fs, reference, rendered, 5));
 }
 
 TEST(BeatTemplate, NoBeatGivesNothing) {

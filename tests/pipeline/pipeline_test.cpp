@@ -312,6 +312,50 @@ TEST_F(PipelineTest, CandidatesGiveTheMedoidOfEachTwinsOwnSamples) {
   }
 }
 
+// transfer "reference-residual": the model also renders the reference under its own conditions
+// from the twin's noise, and what the reference's average beat differs from that rendering's is
+// added to every beat of the twin (unless it would move the twin's beats); the twin as sampled
+// otherwise. Refused without a reference, naming the key.
+TEST_F(PipelineTest, ReferenceResidualTransferAddsWhatTheModelMissesOfTheReference) {
+  OneReference one(root(), *cache_);
+  diffusion::SamplerOptions sampler;
+  sampler.steps(5);
+  const auto sampled =
+      one.model.generate(one.base, one.targets, sampler, one.noise, &one.reference);
+  const auto self =
+      one.model.generate(one.base, one.reference.reports, sampler, one.noise, &one.reference)
+          .contiguous();
+  auto transferred = sampler;
+  transferred.transfer("reference-residual");
+  std::vector<bool> applied;
+  const auto twin = one.model.generate(one.base, one.targets, transferred, one.noise,
+                                       &one.reference, nullptr, &applied);
+  ASSERT_EQ(applied.size(), 1u);
+  ASSERT_EQ(twin.sizes(), sampled.sizes());
+  // The same steps by hand.
+  const double fs = one.model.sampling_rate();
+  const auto shift = static_cast<std::int64_t>(std::lround(0.020 * fs));
+  const auto reference_beat =
+      eval::beat_template(one.signals.contiguous().data_ptr<float>(), 12, 1024, fs);
+  const auto self_beat = eval::beat_template(self.data_ptr<float>(), 12, 1024, fs);
+  ASSERT_TRUE(reference_beat && self_beat);
+  auto expected = sampled.clone().contiguous();
+  const bool changed = eval::transfer_beat_difference(expected.data_ptr<float>(), 12, 1024, fs,
+                                                      *reference_beat, *self_beat, shift);
+  EXPECT_TRUE(torch::allclose(twin, expected, 1e-4, 1e-5));
+  EXPECT_EQ(changed, !torch::allclose(twin, sampled, 1e-4, 1e-5)) << "changed: " << changed;
+  EXPECT_EQ(applied[0], changed);
+  one.model.generate(one.base, one.targets, sampler, one.noise, &one.reference, nullptr, &applied);
+  EXPECT_EQ(applied, std::vector<bool>{false});  // no transfer
+  try {
+    one.model.generate(one.base, one.targets, transferred, one.noise);
+    FAIL() << "transfer reference-residual was taken without a reference";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("sampling.transfer"), std::string::npos)
+        << error.what();
+  }
+}
+
 // Personalisation fine-tunes the denoiser on the reference under its own conditions: its
 // objective on that record falls, the twins change, the same seed gives the same weights,
 // and restore_denoiser() gives back the loaded weights exactly.
@@ -511,6 +555,36 @@ TEST_F(PipelineTest, EvaluateWritesEveryMetricWithTheGroundTruth) {
   o.out = root() / "evaluation_bad_base";
   EXPECT_THROW(pipeline::evaluate_twins(o), InputError);
   EXPECT_FALSE(std::filesystem::exists(o.out));
+}
+
+// With transfer "reference-residual", metrics.json gives the share of twins the reference's
+// difference reached and pairs.jsonl says it for each pair; without it neither key is written.
+TEST_F(PipelineTest, EvaluateReportsWhichTwinsTheTransferReached) {
+  pipeline::EvaluateOptions o;
+  o.model = root() / "model";
+  o.data = root() / "cache";
+  o.sampler.steps(2).transfer("reference-residual");
+  o.device = "cpu";
+  o.example_plots = 0;
+  o.out = root() / "evaluation_transfer";
+  pipeline::evaluate_twins(o);
+  std::ifstream metrics_file(o.out / "metrics.json");
+  const auto metrics = nlohmann::json::parse(metrics_file);
+  EXPECT_EQ(metrics.at("sampler").at("transfer"), "reference-residual");
+  std::ifstream lines(o.out / "pairs.jsonl");
+  std::string line;
+  std::int64_t pairs = 0, reached = 0;
+  while (std::getline(lines, line)) {
+    ++pairs;
+    reached += nlohmann::json::parse(line).at("transferred").get<bool>();
+  }
+  ASSERT_GT(pairs, 0);
+  EXPECT_DOUBLE_EQ(metrics.at("transfer_applied").get<double>(), double(reached) / double(pairs));
+  o.sampler.transfer("none");
+  o.out = root() / "evaluation_no_transfer";
+  pipeline::evaluate_twins(o);
+  std::ifstream plain_file(o.out / "metrics.json");
+  EXPECT_FALSE(nlohmann::json::parse(plain_file).contains("transfer_applied"));
 }
 
 // The ideal twin under a target without individual traits (sinus rhythm and its rates, low

@@ -42,6 +42,13 @@ struct SamplerOptions {
   // samples) or "reference" (the sample whose average beat is nearest the reference's, the
   // person as the input shows them; needs the reference, read by pipeline::TwinModel).
   TORCH_ARG(std::string, select) = "medoid";
+  // What is done to each twin after it is sampled (read by pipeline::TwinModel for generate,
+  // evaluate and diagnose; edit leaves it aside): "none" (the method) or "reference-residual"
+  // (the model also renders the reference under its own conditions from the twin's noise, and
+  // what the reference's average beat differs from that rendering's is added to every beat of
+  // the twin: what the model misses of the person is carried over to the new condition; needs
+  // the reference).
+  TORCH_ARG(std::string, transfer) = "none";
   TORCH_ARG(uint64_t, seed) = 0;
   // x_T to start from instead of a draw from the seed ([B, ...] as the sample).
   TORCH_ARG(torch::Tensor, initial_noise) = {};

@@ -27,6 +27,38 @@ std::optional<std::vector<float>> beat_template(const float* signal, std::int64_
 double template_distance(const std::vector<float>& a, const std::vector<float>& b, std::int64_t leads,
                          std::int64_t max_shift = 0);
 
+// The shift s in -max_shift .. max_shift at which a[k] matches b[k - s] best (the one
+// template_distance takes; ties go to the smallest |s|). Throws as template_distance.
+std::int64_t template_shift(const std::vector<float>& a, const std::vector<float>& b,
+                            std::int64_t leads, std::int64_t max_shift);
+
+// a - b with b moved by template_shift(a, b, leads, max_shift): a[k] - b[k - s], where b's
+// nearest edge sample stands in for the samples s moves out of its window. Throws as
+// template_distance.
+std::vector<float> template_difference(const std::vector<float>& a, const std::vector<float>& b,
+                                       std::int64_t leads, std::int64_t max_shift);
+
+// Adds `change` ([leads x width], laid out as a beat_template with the same options) to every
+// beat of a [leads x samples] signal at fs Hz, placed at its multi-lead R peaks, weighted by a
+// Tukey window (raised-cosine tapers over the first and last 10 % of the width) so that the
+// signal stays continuous; where the windows of neighbouring beats overlap, their changes are
+// averaged by weight. Returns the number of beats found. Throws when `change` does not hold
+// leads x width values.
+std::int64_t add_to_beats(float* signal, std::int64_t leads, std::int64_t samples, double fs,
+                          const std::vector<float>& change,
+                          const BeatTemplateOptions& options = {});
+
+// Adds template_difference(reference_beat, rendered_beat, leads, max_shift) to every beat of
+// a [leads x samples] signal at fs Hz (add_to_beats, default window), unless the signal has no
+// beat or the change makes the multi-lead R-peak detector find other beats than before (a
+// different count, or one moved by more than max_shift samples): then the signal is left as it
+// was. Returns whether it was changed. With a model's rendering of a reference as
+// `rendered_beat`, this carries what the model misses of the reference's person over to
+// another of its renderings (TwinModel::generate, sampling.transfer "reference-residual").
+bool transfer_beat_difference(float* signal, std::int64_t leads, std::int64_t samples, double fs,
+                              const std::vector<float>& reference_beat,
+                              const std::vector<float>& rendered_beat, std::int64_t max_shift);
+
 // A candidate compared with `others` other persons' ground truths was at least as near to
 // `nearer` of them as to its own. Returns the probability that it is nearer its own than every
 // other person's when only `persons` - 1 of the others, drawn at random without replacement,

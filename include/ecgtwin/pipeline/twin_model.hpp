@@ -90,13 +90,21 @@ class TwinModel {
   // reference's latent carried there by DDIM inversion; both need `reference` (one row for
   // all twins, or one per twin). InputError naming sampling.start when it is missing. A model
   // that reads reference tokens always needs `reference` (InputError naming
-  // model.reference.tokens). With
-  // `chosen`, it receives each twin's candidate (0 .. K - 1; all 0 when K = 1).
+  // model.reference.tokens). With options.transfer "reference-residual" the reference (row 0
+  // for all twins, or one per twin) is also rendered under its own conditions (its reports,
+  // the twins' base vectors, each twin's chosen noise and start), and the difference of its
+  // average beat from that rendering's (eval::template_difference, 20 ms of shift) is added to
+  // every beat of the twin (eval::add_to_beats), unless that moves or adds R peaks; needs
+  // `reference` (InputError naming sampling.transfer). With
+  // `chosen`, it receives each twin's candidate (0 .. K - 1; all 0 when K = 1); with
+  // `transferred`, whether the reference's difference was added to each twin (all false
+  // without transfer).
   torch::Tensor generate(const torch::Tensor& base_vectors, const train::Reports& targets,
                          const diffusion::SamplerOptions& options,
                          const torch::Tensor& initial_noise,
                          const ReferenceStart* reference = nullptr,
-                         std::vector<std::int64_t>* chosen = nullptr);
+                         std::vector<std::int64_t>* chosen = nullptr,
+                         std::vector<bool>* transferred = nullptr);
   // Fits the denoiser and/or the base vector to row 0 of `reference` (its latent, base
   // vector and own conditions) for options.steps steps, the denoiser from the loaded weights
   // each time (steps 0: the loaded weights only). Returns the base vector [1, D] to condition

@@ -5,11 +5,18 @@
 #   1. configures against the Python package's LibTorch and the unpacked Debian packages,
 #   2. builds the program and the gpu-labelled test executables,
 #   3. runs the gpu-labelled tests,
-#   4. runs `ecgtwin bench --suite models --device cuda` and bench/compare.sh --device cuda,
+#   4. runs bench/compare.sh --device cuda (the reference check, then `ecgtwin bench --suite
+#      models --device cuda` and bench/reference.py at the same plan), the training steps
+#      and the sampling as two steps so that one's results survive the other's running out
+#      of time,
+#   5. builds and runs the unit tests with the time that is left, then
+#   6. runs `ecgtwin demo --device cuda`, if time is still left,
 # writing the summary under $OUT (default: ./device-out): steps.txt (each step's status and
-# time), machine.txt, bench_models_cuda.json, compare.json, and every log and JSON in
-# results.tar.gz (a device call returns at most 8 files). The script goes on after a failed
-# test or benchmark step so that the others still report.
+# time), machine.txt, compare_train.json, compare_sampling.json (each the last line of
+# compare.sh), demo_metrics.json, and every log and JSON in results.tar.gz (a device call
+# returns at most 8 files). The build keeps going past a file that fails to compile, so that one run shows
+# every error; the script goes on after a failed test or benchmark step so that the others
+# still report.
 #
 # Usage: scripts/device/run.sh [--deps DIR] [--skip-compare] [--jobs N] [--configure-only]
 # Environment: OUT (results), PYTHON (default: python3), ECGTWIN_RUN_BUDGET_S (seconds the
@@ -27,7 +34,7 @@ while [[ $# -gt 0 ]]; do
     --skip-compare) compare=0; shift ;;
     --jobs) jobs=$2; shift 2 ;;
     --configure-only) configure_only=1; shift ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -59,6 +66,7 @@ torch_lib=$("$python" -c 'import os, torch; print(os.path.join(os.path.dirname(t
   nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm --format=csv,noheader 2>/dev/null
   nvcc --version 2>/dev/null | tail -1
   cmake --version | head -1
+  "${CXX:-c++}" --version | head -1
   echo "cores $(nproc)"
 } > "$out/machine.txt" 2>&1
 
@@ -68,13 +76,43 @@ export LD_LIBRARY_PATH="$deps/usr/lib/$multiarch:$torch_lib${LD_LIBRARY_PATH:+:$
 # paths moved under the folder.
 export PKG_CONFIG_LIBDIR="$deps/usr/lib/$multiarch/pkgconfig:$deps/usr/share/pkgconfig"
 export PKG_CONFIG_SYSROOT_DIR="$deps"
+# Hopper only: no probing of the device's architecture while configuring.
+export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-9.0}
+cmake_args=()
+# Ninja where the machine has it (its image may have no make); -k: every compile error in
+# one run.
+if command -v ninja >/dev/null; then
+  cmake_args+=(-G Ninja); keep_going=(-k 0)
+else
+  keep_going=(-k)
+fi
+# NCCL's header from the Python package's nvidia-nccl (LibTorch's include folder lacks it).
+nccl_dir=$("$python" - <<'EOF'
+import glob, os, torch
+site = os.path.dirname(os.path.dirname(torch.__file__))
+hits = sorted(glob.glob(os.path.join(site, "nvidia", "**", "include", "nccl.h"), recursive=True))
+print(os.path.dirname(hits[0]) if hits else "")
+EOF
+)
+echo "nccl.h ${nccl_dir:-not found}" >> "$out/machine.txt"
+if nvcc=$(command -v nvcc); then cmake_args+=("-DCUDAToolkit_ROOT=$(dirname "$(dirname "$nvcc")")"); fi
 
 # 1-2. Configure and build.
-step configure cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
-  "-DCMAKE_PREFIX_PATH=$torch_prefix;$deps/usr" \
-  -DPKG_CONFIG_EXECUTABLE="$deps/usr/bin/pkgconf" \
-  -DCMAKE_LIBRARY_ARCHITECTURE=$multiarch \
-  -DECGTWIN_SHARED_DATA="$root/../shared/data" || { cp "$build"/CMakeFiles/CMakeError.log "$out/" 2>/dev/null; exit 1; }
+configure() {  # configure NAME [EXTRA CMAKE ARGUMENTS...]
+  local name=$1; shift
+  step "$name" cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
+    "-DCMAKE_PREFIX_PATH=$torch_prefix;$deps/usr" \
+    -DPKG_CONFIG_EXECUTABLE="$deps/usr/bin/pkgconf" \
+    -DCMAKE_LIBRARY_ARCHITECTURE=$multiarch \
+    -DECGTWIN_SHARED_DATA="$root/../shared/data" "${cmake_args[@]}" "$@"
+}
+# A LibTorch whose CMake files look for a cuDNN they cannot find: the second try turns it
+# off (ecgtwin calls no cuDNN routine directly; LibTorch still uses its own copy).
+if ! configure configure; then
+  cp "$build"/CMakeFiles/CMakeError.log "$out/" 2>/dev/null
+  rm -rf "$build"
+  configure configure_without_cudnn -DCAFFE2_USE_CUDNN=OFF -DUSE_CUDNN=OFF || exit 1
+fi
 if (( configure_only )); then cat "$out/steps.txt"; exit 0; fi
 gpu_targets=()
 for f in "$root"/tests/*/*_gputest.cpp; do
@@ -83,20 +121,54 @@ for f in "$root"/tests/*/*_gputest.cpp; do
   target=test_${layer}_gpu
   [[ " ${gpu_targets[*]} " == *" $target "* ]] || gpu_targets+=("$target")
 done
-step build cmake --build "$build" -j "$jobs" --target ecgtwin_app "${gpu_targets[@]}" || exit 1
+build() { step "$1" cmake --build "$build" -j "$jobs" --target ecgtwin_app "${gpu_targets[@]}" -- "${keep_going[@]}"; }
+if [[ -n "$nccl_dir" ]]; then
+  cmake "$build" "-DECGTWIN_NCCL_INCLUDE_DIR=$nccl_dir" >> "$out/configure.log" 2>&1
+fi
+if ! build build; then
+  grep -B2 -A6 'error' "$out/build.log" | head -150
+  # The multi-GPU process group alone failing: build without NCCL, and say so.
+  failed=$(grep -c '^FAILED' "$out/build.log")
+  if [[ -n "$nccl_dir" ]] && (( failed == 1 )) && grep -q '^FAILED.*distributed.cpp' "$out/build.log"; then
+    cmake "$build" -DECGTWIN_NCCL_INCLUDE_DIR= >> "$out/configure.log" 2>&1
+    build build_without_nccl || exit 1
+  else
+    exit 1
+  fi
+fi
 bin=$build/ecgtwin
 
 # 3. The gpu-labelled tests.
 step gpu_tests ctest --test-dir "$build" -L gpu --output-on-failure
 
-# 4. The benchmarks: C++ alone (the published sizes), then both sides.
-step bench_models "$bin" bench --suite models --device cuda -o "$out/bench_models_cuda.json"
+# 4. The benchmarks at the published sizes, C++ and Python side by side; without Python,
+# the C++ side alone.
 if (( compare )); then
-  ECGTWIN_BIN=$bin PYTHON=$python step compare "$root/bench/compare.sh" --device cuda --out "$out/compare"
-  tail -1 "$out/compare.log" > "$out/compare.json" 2>/dev/null
+  for part in train sampling; do
+    ECGTWIN_BIN=$bin PYTHON=$python step "compare_$part" "$root/bench/compare.sh" --device cuda \
+      --parts "$part" --out "$out/compare_$part"
+    tail -1 "$out/compare_$part.log" > "$out/compare_$part.json" 2>/dev/null
+  done
+else
+  step bench_models "$bin" bench --suite models --device cuda -o "$out/bench_models_cuda.json"
 fi
+
+# 5. With the time that is left: the unit tests, built and run against this LibTorch
+# (on the CPU, as everywhere; the data-labelled ones need ../shared/data, absent there).
+# Two threads per test, as many tests at once as that fills the cores.
+step build_tests cmake --build "$build" -j "$jobs" -- "${keep_going[@]}" &&
+  OMP_NUM_THREADS=2 step unit_tests ctest --test-dir "$build" -L unit -j $(( (jobs + 1) / 2 )) \
+    --output-on-failure
+
+# 6. The whole job on CUDA, with the time that is still left: `ecgtwin demo` (simulated cohort,
+# configs/tiny.yaml, evaluation against the ground truth).
+step demo_cuda "$bin" demo --device cuda --out "$out/demo" &&
+  cp "$out/demo/metrics.json" "$out/demo_metrics.json"
+rm -rf "$out/demo"  # twins, plots and checkpoints: too large to come back
+
 echo "run.sh: done in $(( $(date +%s) - start ))s" >> "$out/steps.txt"
-for f in steps.txt machine.txt bench_models_cuda.json compare.json; do
+for f in steps.txt machine.txt compare_train.json compare_sampling.json bench_models_cuda.json \
+  demo_metrics.json; do
   [[ -f "$out/$f" ]] && cp "$out/$f" "$summary/"
 done
 tar -czf "$summary/results.tar.gz" -C "$out" . && rm -rf "$out"

@@ -1,6 +1,5 @@
 #include "ecgtwin/eval/metrics.hpp"
 
-#include <torch/linalg.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -19,7 +18,7 @@ torch::Tensor as_double_2d(const torch::Tensor& x, const char* what) {
 
 // Symmetric square root of a symmetric positive semi-definite matrix.
 torch::Tensor sqrt_psd(const torch::Tensor& m) {
-  auto [values, vectors] = torch::linalg::eigh(0.5 * (m + m.t()), "L");
+  auto [values, vectors] = at::linalg_eigh(0.5 * (m + m.t()), "L");
   return vectors.matmul(torch::diag(values.clamp_min(0).sqrt())).matmul(vectors.t());
 }
 

@@ -86,7 +86,7 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x,
       const torch::Tensor any_real = mask.any(1).view({batch, 1, 1, 1});
       out = torch::where(any_real, out, torch::zeros({}, out.options()));
     } else {
-      out = at::scaled_dot_product_attention(q, k, v, c10::nullopt, p, false);
+      out = at::scaled_dot_product_attention(q, k, v, /*attn_mask=*/{}, p, false);
     }
   } else
 #endif

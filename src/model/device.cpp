@@ -16,6 +16,9 @@ torch::Device resolve_device(const std::string& name) {
       throw InputError("device " + name, "CUDA is not available in this build or on this machine");
     try {
       torch::Device device(name);
+      // A bare "cuda" is the first device: an explicit index, as memory statistics and
+      // device guards need one.
+      if (!device.has_index()) device = torch::Device(torch::kCUDA, 0);
       if (device.index() >= static_cast<int>(torch::cuda::device_count()))
         throw InputError("device " + name, "no such CUDA device (" +
                                                std::to_string(torch::cuda::device_count()) + " present)");

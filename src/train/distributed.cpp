@@ -1,12 +1,20 @@
 #include "ecgtwin/train/distributed.hpp"
 
 // LibTorch's c10d headers are empty unless the backend's switch is defined (USE_C10D_GLOO,
-// USE_C10D_NCCL); LibTorch itself is built with them but does not export them to its users.
+// USE_C10D_NCCL). Debian's LibTorch is built with them but does not export them to its
+// users; the Python package's LibTorch exports them but ships neither Gloo's nor NCCL's
+// headers. So a switch is kept only where the backend's headers are on the include path.
+#if defined(USE_C10D_GLOO) && !__has_include(<gloo/algorithm.h>)
+#undef USE_C10D_GLOO
+#endif
+#if defined(USE_C10D_NCCL) && !__has_include(<nccl.h>)
+#undef USE_C10D_NCCL
+#endif
 //
 // Gloo: compiled in when Gloo's headers are on the include path (Debian: libgloo-dev, which
 // scripts/setup.sh installs; the LibTorch archives ship them). ProcessGroupGloo itself lives
 // in libtorch_cpu, so nothing more is linked.
-#if !defined(USE_C10D_GLOO) && __has_include(<gloo/config.h>)
+#if !defined(USE_C10D_GLOO) && __has_include(<gloo/algorithm.h>)
 #define USE_C10D_GLOO 1
 #endif
 // NCCL: compiled in when the build defines USE_C10D_NCCL, or when the include path reaches
@@ -190,6 +198,16 @@ torch::Device DistributedContext::device_for(const torch::Device& requested) con
                                                  ", but this node has " + std::to_string(count) +
                                                  " CUDA devices");
   return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(launch_.local_rank));
+}
+
+bool DistributedContext::has_backend(const std::string& backend) {
+#ifdef USE_C10D_GLOO
+  if (backend == "gloo") return true;
+#endif
+#ifdef USE_C10D_NCCL
+  if (backend == "nccl") return true;
+#endif
+  return false;
 }
 
 std::string DistributedContext::backend_for([[maybe_unused]] const torch::Device& device) const {

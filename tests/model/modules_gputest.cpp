@@ -6,6 +6,7 @@
 #include "ecgtwin/model/autoencoder.hpp"
 #include "ecgtwin/model/condition.hpp"
 #include "ecgtwin/model/denoiser.hpp"
+#include "ecgtwin/model/device.hpp"
 #include "ecgtwin/model/evaluator_net.hpp"
 #include "ecgtwin/model/extractor.hpp"
 
@@ -39,6 +40,15 @@ class ModulesGpuTest : public ::testing::Test {
     torch::manual_seed(0);
   }
 };
+
+// Memory statistics and device guards need an index: a bare "cuda" names device 0.
+TEST_F(ModulesGpuTest, BareCudaResolvesToTheFirstDevice) {
+  const torch::Device device = resolve_device("cuda");
+  EXPECT_TRUE(device.is_cuda());
+  ASSERT_TRUE(device.has_index());
+  EXPECT_EQ(device.index(), 0);
+  EXPECT_EQ(resolve_device("auto"), device);
+}
 
 TEST_F(ModulesGpuTest, Autoencoder) {
   auto options = AutoencoderOptions().channels({32, 64, 64, 64}).norm_groups(8).layers_per_block(1);

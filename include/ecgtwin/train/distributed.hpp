@@ -65,6 +65,9 @@ class DistributedContext {
   torch::Device device_for(const torch::Device& requested) const;
   // "gloo" or "nccl": the process group that carries tensors of `device`.
   std::string backend_for(const torch::Device& device) const;
+  // Whether this build has the process group `backend` ("gloo": CPU tensors; "nccl": CUDA
+  // tensors). A LibTorch without the backend's headers leaves it out.
+  static bool has_backend(const std::string& backend);
 
   // Averages the tensors over the ranks, in place. Tensors of one dtype and device are
   // flattened into buckets of at most `bucket_bytes` (a larger tensor is a bucket of its

@@ -81,7 +81,7 @@ std::int64_t template_shift(const std::vector<float>& a, const std::vector<float
                             std::int64_t leads, std::int64_t max_shift) {
   const std::int64_t width = checked_width(a, b, leads, max_shift, "template_shift");
   std::int64_t best_shift = 0;
-  double best = shifted_rms(a, b, leads, width, 0);
+  double best = INFINITY;
   for (std::int64_t shift = -max_shift; shift <= max_shift; ++shift) {
     const double d = shifted_rms(a, b, leads, width, shift);
     if (d < best || (d == best && std::abs(shift) < std::abs(best_shift))) {
@@ -110,6 +110,13 @@ std::vector<float> template_difference(const std::vector<float>& a, const std::v
 
 std::int64_t add_to_beats(float* signal, std::int64_t leads, std::int64_t samples, double fs,
                           const std::vector<float>& change, const BeatTemplateOptions& options) {
+  return add_to_beats(signal, leads, samples, fs,
+                      signal::detect_r_peaks_leads(signal, leads, samples, fs), change, options);
+}
+
+std::int64_t add_to_beats(float* signal, std::int64_t leads, std::int64_t samples, double fs,
+                          const std::vector<std::int64_t>& peaks, const std::vector<float>& change,
+                          const BeatTemplateOptions& options) {
   const auto before = static_cast<std::int64_t>(std::lround(options.before_s * fs));
   const auto after = static_cast<std::int64_t>(std::lround(options.after_s * fs));
   const std::int64_t width = before + after;
@@ -124,7 +131,6 @@ std::int64_t add_to_beats(float* signal, std::int64_t leads, std::int64_t sample
     window[static_cast<std::size_t>(k)] = w;
     window[static_cast<std::size_t>(width - 1 - k)] = w;
   }
-  const auto peaks = signal::detect_r_peaks_leads(signal, leads, samples, fs);
   std::vector<double> added(static_cast<std::size_t>(leads * samples), 0.0);
   std::vector<double> weight(static_cast<std::size_t>(samples), 0.0);
   for (std::int64_t p : peaks)
@@ -154,7 +160,7 @@ bool transfer_beat_difference(float* signal, std::int64_t leads, std::int64_t sa
       template_difference(reference_beat, rendered_beat, leads, max_shift);
   const std::vector<float> before(signal, signal + leads * samples);
   const auto beats = signal::detect_r_peaks_leads(signal, leads, samples, fs);
-  add_to_beats(signal, leads, samples, fs, change);
+  add_to_beats(signal, leads, samples, fs, beats, change);
   // A change that the R-peak detector reads as beats of their own, or that moves the beats,
   // would change the rhythm: then the signal stays as it was.
   const auto after = signal::detect_r_peaks_leads(signal, leads, samples, fs);

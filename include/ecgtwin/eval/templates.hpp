@@ -47,6 +47,10 @@ std::vector<float> template_difference(const std::vector<float>& a, const std::v
 std::int64_t add_to_beats(float* signal, std::int64_t leads, std::int64_t samples, double fs,
                           const std::vector<float>& change,
                           const BeatTemplateOptions& options = {});
+// The same at R peaks already found (sample indices into the signal).
+std::int64_t add_to_beats(float* signal, std::int64_t leads, std::int64_t samples, double fs,
+                          const std::vector<std::int64_t>& peaks, const std::vector<float>& change,
+                          const BeatTemplateOptions& options = {});
 
 // Adds template_difference(reference_beat, rendered_beat, leads, max_shift) to every beat of
 // a [leads x samples] signal at fs Hz (add_to_beats, default window), unless the signal has no

@@ -14,9 +14,9 @@
 # writing the summary under $OUT (default: ./device-out): steps.txt (each step's status and
 # time), machine.txt, compare_train.json, compare_sampling.json (each the last line of
 # compare.sh), demo_metrics.json, and every log and JSON in results.tar.gz (a device call
-# returns at most 8 files). The build keeps going past a file that fails to compile, so that one run shows
-# every error; the script goes on after a failed test or benchmark step so that the others
-# still report.
+# returns at most 8 files). The build keeps going past a file that fails to compile, so that
+# one run shows every error; the script goes on after a failed test or benchmark step so
+# that the others still report.
 #
 # Usage: scripts/device/run.sh [--deps DIR] [--skip-compare] [--jobs N] [--configure-only]
 # Environment: OUT (results), PYTHON (default: python3), ECGTWIN_RUN_BUDGET_S (seconds the
@@ -95,6 +95,7 @@ print(os.path.dirname(hits[0]) if hits else "")
 EOF
 )
 echo "nccl.h ${nccl_dir:-not found}" >> "$out/machine.txt"
+[[ -n "$nccl_dir" ]] && cmake_args+=("-DECGTWIN_NCCL_INCLUDE_DIR=$nccl_dir")
 if nvcc=$(command -v nvcc); then cmake_args+=("-DCUDAToolkit_ROOT=$(dirname "$(dirname "$nvcc")")"); fi
 
 # 1-2. Configure and build.
@@ -122,9 +123,6 @@ for f in "$root"/tests/*/*_gputest.cpp; do
   [[ " ${gpu_targets[*]} " == *" $target "* ]] || gpu_targets+=("$target")
 done
 build() { step "$1" cmake --build "$build" -j "$jobs" --target ecgtwin_app "${gpu_targets[@]}" -- "${keep_going[@]}"; }
-if [[ -n "$nccl_dir" ]]; then
-  cmake "$build" "-DECGTWIN_NCCL_INCLUDE_DIR=$nccl_dir" >> "$out/configure.log" 2>&1
-fi
 if ! build build; then
   grep -B2 -A6 'error' "$out/build.log" | head -150
   # The multi-GPU process group alone failing: build without NCCL, and say so.

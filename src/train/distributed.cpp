@@ -210,15 +210,9 @@ bool DistributedContext::has_backend(const std::string& backend) {
   return false;
 }
 
-std::string DistributedContext::backend_for([[maybe_unused]] const torch::Device& device) const {
-#ifdef USE_C10D_NCCL
-  if (device.is_cuda()) return "nccl";
-#endif
-#ifdef USE_C10D_GLOO
-  return "gloo";
-#else
-  return "nccl";
-#endif
+std::string DistributedContext::backend_for(const torch::Device& device) const {
+  if (device.is_cuda() && has_backend("nccl")) return "nccl";
+  return has_backend("gloo") ? "gloo" : "nccl";
 }
 
 void DistributedContext::run_bucketed(const std::vector<torch::Tensor>& tensors,

@@ -26,9 +26,11 @@ void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidan
       "samples drawn per twin; above 1 the twin is their medoid by average-beat distance, the "
       "sample nearest the others (default: 1 = the method; key sampling.candidates)");
   app.add_option("--select", flags.select,
-                 "which of the candidates is the twin: medoid (the sample nearest the others) or "
-                 "reference (the sample whose average beat is nearest the reference's) (default: "
-                 "medoid; key sampling.select)");
+                 "which of the candidates is the twin: medoid (the sample nearest the others), "
+                 "reference (the sample whose average beat is nearest the reference's) or "
+                 "mean-beat (the medoid with its beats moved onto the candidates' mean average "
+                 "beat; with --transfer the reference is rendered from every candidate's noise) "
+                 "(default: medoid; key sampling.select)");
   app.add_option("--transfer", flags.transfer,
                  "what is done to each twin once sampled: none (the method) or reference-residual "
                  "(the model also renders the reference under its own conditions from the twin's "

@@ -185,10 +185,31 @@ double win_probability_among(std::int64_t others, std::int64_t nearer, std::int6
   return p;
 }
 
-std::int64_t template_medoid(const float* signals, std::int64_t count, std::int64_t leads,
-                             std::int64_t samples, double fs, std::int64_t max_shift) {
+std::vector<float> template_mean(const std::vector<std::vector<float>>& templates,
+                                 const std::vector<float>& anchor, std::int64_t leads,
+                                 std::int64_t max_shift) {
+  if (templates.empty()) throw Error("template_mean: needs at least one template");
+  std::vector<double> sum(anchor.size(), 0.0);
+  for (const auto& t : templates) {
+    const std::int64_t width = checked_width(anchor, t, leads, max_shift, "template_mean");
+    const std::int64_t shift = template_shift(anchor, t, leads, max_shift);
+    for (std::int64_t lead = 0; lead < leads; ++lead)
+      for (std::int64_t k = 0; k < width; ++k) {
+        const std::int64_t j = std::clamp<std::int64_t>(k - shift, 0, width - 1);
+        sum[static_cast<std::size_t>(lead * width + k)] +=
+            t[static_cast<std::size_t>(lead * width + j)];
+      }
+  }
+  std::vector<float> out(sum.size());
+  for (std::size_t i = 0; i < sum.size(); ++i)
+    out[i] = static_cast<float>(sum[i] / double(templates.size()));
+  return out;
+}
+
+TemplateConsensus template_consensus(const float* signals, std::int64_t count, std::int64_t leads,
+                                     std::int64_t samples, double fs, std::int64_t max_shift) {
   if (count < 1 || leads < 1 || samples < 1)
-    throw Error("template_medoid: needs at least one signal");
+    throw Error("template_consensus: needs at least one signal");
   std::vector<std::int64_t> index;
   std::vector<std::vector<float>> templates;
   for (std::int64_t i = 0; i < count; ++i)
@@ -196,7 +217,8 @@ std::int64_t template_medoid(const float* signals, std::int64_t count, std::int6
       index.push_back(i);
       templates.push_back(std::move(*t));
     }
-  if (templates.empty()) return 0;
+  TemplateConsensus out;
+  if (templates.empty()) return out;
   std::vector<double> sums(templates.size(), 0.0);
   for (std::size_t a = 0; a < templates.size(); ++a)
     for (std::size_t b = a + 1; b < templates.size(); ++b) {
@@ -204,7 +226,19 @@ std::int64_t template_medoid(const float* signals, std::int64_t count, std::int6
       sums[a] += d;
       sums[b] += d;
     }
-  return index[static_cast<std::size_t>(std::min_element(sums.begin(), sums.end()) - sums.begin())];
+  const auto m =
+      static_cast<std::size_t>(std::min_element(sums.begin(), sums.end()) - sums.begin());
+  out.medoid = index[m];
+  out.mean_beat = template_mean(templates, templates[m], leads, max_shift);
+  out.medoid_beat = std::move(templates[m]);
+  return out;
+}
+
+std::int64_t template_medoid(const float* signals, std::int64_t count, std::int64_t leads,
+                             std::int64_t samples, double fs, std::int64_t max_shift) {
+  if (count < 1 || leads < 1 || samples < 1)
+    throw Error("template_medoid: needs at least one signal");
+  return template_consensus(signals, count, leads, samples, fs, max_shift).medoid;
 }
 
 std::int64_t template_nearest(const float* signals, std::int64_t count, std::int64_t leads,

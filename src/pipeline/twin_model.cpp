@@ -128,12 +128,11 @@ train::Reports select_reports(const train::Reports& reports,
 
 }  // namespace
 
-torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train::Reports& targets,
-                                  const diffusion::SamplerOptions& options,
-                                  const torch::Tensor& initial_noise,
-                                  const ReferenceStart* reference,
-                                  std::vector<std::int64_t>* chosen,
-                                  std::vector<bool>* transferred) {
+torch::Tensor TwinModel::sample_candidates(const torch::Tensor& base_vectors,
+                                           const train::Reports& targets,
+                                           const diffusion::SamplerOptions& options,
+                                           const torch::Tensor& initial_noise,
+                                           const ReferenceStart* reference) {
   torch::NoGradGuard no_grad;
   const std::int64_t candidates = options.candidates();
   const std::int64_t rows = initial_noise.size(0);
@@ -193,7 +192,25 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
   }
   auto sample = diffusion::sample(*diffusion_->denoiser, schedule_, initial_noise.sizes(), conditions, o,
                                   unconditional);
-  torch::Tensor signals = decode(sample).contiguous();
+  return decode(sample).contiguous();
+}
+
+torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train::Reports& targets,
+                                  const diffusion::SamplerOptions& options,
+                                  const torch::Tensor& initial_noise,
+                                  const ReferenceStart* reference,
+                                  std::vector<std::int64_t>* chosen,
+                                  std::vector<bool>* transferred) {
+  torch::NoGradGuard no_grad;
+  const diffusion::SamplerOptions& o = options;
+  torch::Tensor signals =
+      sample_candidates(base_vectors, targets, options, initial_noise, reference);
+  const std::int64_t candidates = options.candidates();
+  const std::int64_t twins = initial_noise.size(0) / candidates;
+  const auto has_reference = [&] {
+    return reference != nullptr && reference->signals.defined() &&
+           (reference->signals.size(0) == 1 || reference->signals.size(0) == twins);
+  };
   if (chosen != nullptr) chosen->assign(static_cast<std::size_t>(twins), 0);
   if (transferred != nullptr) transferred->assign(static_cast<std::size_t>(twins), false);
   const std::int64_t leads = signals.size(1), length = signals.size(2);
@@ -221,6 +238,8 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
     return beat ? &*beat : nullptr;
   };
   std::vector<std::int64_t> rows_chosen;
+  // select "mean-beat": each twin's candidates' mean average beat, to move the medoid's onto.
+  std::vector<eval::TemplateConsensus> consensus;
   if (candidates == 1) {
     for (std::int64_t i = 0; i < twins; ++i) rows_chosen.push_back(i);
   } else {
@@ -231,15 +250,29 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
       const float* own = signals.data_ptr<float>() + i * candidates * leads * length;
       const std::vector<float>* reference_beat =
           reference_beats.empty() ? nullptr : reference_beat_of(i);
-      // A reference without a detectable beat leaves the medoid.
-      const std::int64_t k =
-          reference_beat ? eval::template_nearest(own, candidates, leads, length, fs, max_shift,
-                                                  *reference_beat)
-                         : eval::template_medoid(own, candidates, leads, length, fs, max_shift);
+      std::int64_t k = 0;
+      if (o.select() == "mean-beat") {
+        consensus.push_back(
+            eval::template_consensus(own, candidates, leads, length, fs, max_shift));
+        k = consensus.back().medoid;
+      } else {
+        // A reference without a detectable beat leaves the medoid.
+        k = reference_beat ? eval::template_nearest(own, candidates, leads, length, fs, max_shift,
+                                                    *reference_beat)
+                           : eval::template_medoid(own, candidates, leads, length, fs, max_shift);
+      }
       if (chosen != nullptr) (*chosen)[static_cast<std::size_t>(i)] = k;
       rows_chosen.push_back(i * candidates + k);
     }
     signals = signals.index_select(0, torch::tensor(rows_chosen, torch::kLong)).contiguous();
+    // The medoid's beats moved onto the mean beat of all candidates (unless that moves its
+    // R peaks: then the medoid as sampled).
+    for (std::int64_t i = 0; i < static_cast<std::int64_t>(consensus.size()); ++i) {
+      const auto& c = consensus[static_cast<std::size_t>(i)];
+      if (c.mean_beat.empty()) continue;
+      eval::transfer_beat_difference(signals.data_ptr<float>() + i * leads * length, leads, length,
+                                     fs, c.mean_beat, c.medoid_beat, max_shift);
+    }
   }
   if (o.transfer() == "none") return signals;
   // transfer "reference-residual": the reference rendered by the model under its own
@@ -253,14 +286,28 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
     for (std::int64_t i = 0; i < twins; ++i) reference_row[static_cast<std::size_t>(i)] = i;
   const train::Reports own = select_reports(reference->reports, reference_row);
   diffusion::SamplerOptions self_options = options;
-  self_options.candidates(1).transfer("none");
-  const torch::Tensor self =
-      generate(base_vectors, own, self_options,
-               initial_noise.index_select(0, torch::tensor(rows_chosen, torch::kLong)), reference);
+  self_options.transfer("none");
+  // With select "mean-beat" the reference is rendered from every candidate's noise and its
+  // renderings' mean beat is what the reference is compared with; otherwise from the chosen
+  // candidate's noise.
+  const bool averaged = !consensus.empty();
+  if (!averaged) self_options.candidates(1);
+  const torch::Tensor self = sample_candidates(
+      base_vectors, own, self_options,
+      averaged ? initial_noise
+               : initial_noise.index_select(0, torch::tensor(rows_chosen, torch::kLong)),
+      reference);
   for (std::int64_t i = 0; i < twins; ++i) {
     const std::vector<float>* reference_beat = reference_beat_of(i);
-    const auto self_beat =
-        eval::beat_template(self.data_ptr<float>() + i * leads * length, leads, length, fs);
+    std::optional<std::vector<float>> self_beat;
+    if (averaged) {
+      auto c = eval::template_consensus(self.data_ptr<float>() + i * candidates * leads * length,
+                                        candidates, leads, length, fs, max_shift);
+      if (!c.mean_beat.empty()) self_beat = std::move(c.mean_beat);
+    } else {
+      self_beat =
+          eval::beat_template(self.data_ptr<float>() + i * leads * length, leads, length, fs);
+    }
     // Without a beat in the reference or its rendering the twin stays as sampled.
     if (reference_beat == nullptr || !self_beat) continue;
     const bool changed =

@@ -190,6 +190,53 @@ TEST(TemplateMedoid, IsTheSignalNearestTheOthers) {
   EXPECT_THROW(template_medoid(flat.data(), 0, 12, 2000, fs, 2), Error);
 }
 
+TEST(TemplateMean, AveragesTemplatesAlignedOnTheAnchor) {
+  const std::int64_t leads = 3, width = 70;
+  const auto anchor = pulse_template(leads, width, 30.0, 2.0);
+  // The anchor's own pulse two samples early and three late: aligned, they are the anchor
+  // (the pulses vanish at the edges the shift fills from).
+  const std::vector<std::vector<float>> shifted{pulse_template(leads, width, 28.0, 2.0),
+                                                pulse_template(leads, width, 33.0, 2.0)};
+  const auto mean = template_mean(shifted, anchor, leads, 3);
+  ASSERT_EQ(mean.size(), anchor.size());
+  for (std::size_t i = 0; i < mean.size(); ++i) EXPECT_NEAR(mean[i], anchor[i], 1e-6) << i;
+  // Without shift the sample-wise mean: pulses of heights 1 and 3 average to height 2.
+  auto one = pulse_template(leads, width, 30.0, 2.0), three = one;
+  for (auto& v : three) v *= 3.0f;
+  const auto plain = template_mean({one, three}, one, leads, 0);
+  for (std::size_t i = 0; i < plain.size(); ++i) EXPECT_NEAR(plain[i], 2.0f * one[i], 1e-6) << i;
+  EXPECT_THROW(template_mean({}, anchor, leads, 3), Error);
+  EXPECT_THROW(template_mean({std::vector<float>(12, 0.0f)}, anchor, leads, 3), Error);
+}
+
+TEST(TemplateConsensus, IsTheMedoidAndTheMeanOfTheBeats) {
+  const double fs = 500;
+  const std::int64_t samples = 5000;
+  // Templates scale with the gain: the medoid is the median gain (1.1, index 2) and the mean
+  // beat is the beat at the mean gain, 1.16; a flat signal (index 5) is left out of both.
+  const std::vector<double> gains{1.5, 0.9, 1.1, 1.3, 1.0, 0.0};
+  auto x = pulse_trains_at_gains(fs, samples, gains);
+  const auto c = template_consensus(x.data(), 6, 12, samples, fs, 2);
+  EXPECT_EQ(c.medoid, 2);
+  EXPECT_EQ(c.medoid, template_medoid(x.data(), 6, 12, samples, fs, 2));
+  const auto at = [&](double gain) {
+    return *beat_template(pulse_trains_at_gains(fs, samples, {gain}).data(), 12, samples, fs);
+  };
+  const auto medoid_beat = at(1.1), mean_beat = at(1.16);
+  ASSERT_EQ(c.medoid_beat.size(), medoid_beat.size());
+  ASSERT_EQ(c.mean_beat.size(), mean_beat.size());
+  for (std::size_t i = 0; i < mean_beat.size(); ++i) {
+    EXPECT_NEAR(c.medoid_beat[i], medoid_beat[i], 1e-5) << i;
+    EXPECT_NEAR(c.mean_beat[i], mean_beat[i], 1e-5) << i;
+  }
+  std::vector<float> flat(2 * 12 * 2000, 0.0f);
+  const auto none = template_consensus(flat.data(), 2, 12, 2000, fs, 2);
+  EXPECT_EQ(none.medoid, 0);
+  EXPECT_TRUE(none.medoid_beat.empty());
+  EXPECT_TRUE(none.mean_beat.empty());
+  EXPECT_THROW(template_consensus(flat.data(), 0, 12, 2000, fs, 2), Error);
+}
+
 TEST(TemplateNearest, IsTheSignalNearestTheTarget) {
   const double fs = 500;
   const std::int64_t samples = 5000;

@@ -356,6 +356,55 @@ TEST_F(PipelineTest, ReferenceResidualTransferAddsWhatTheModelMissesOfTheReferen
   }
 }
 
+// select "mean-beat": the twin is the medoid of its candidates with every beat moved onto the
+// candidates' mean beat; with transfer "reference-residual" the reference is rendered from
+// every candidate's noise and the mean of those renderings' beats is what it is compared with.
+TEST_F(PipelineTest, MeanBeatMovesTheMedoidOntoTheCandidatesMeanBeat) {
+  OneReference one(root(), *cache_);
+  const std::int64_t k = 3;
+  const auto noise = one.model.initial_noise(7, k);
+  diffusion::SamplerOptions sampler;
+  sampler.steps(5);
+  std::vector<torch::Tensor> own, self;
+  for (std::int64_t c = 0; c < k; ++c) {
+    own.push_back(one.model.generate(one.base, one.targets, sampler, noise.slice(0, c, c + 1)));
+    self.push_back(
+        one.model.generate(one.base, one.reference.reports, sampler, noise.slice(0, c, c + 1)));
+  }
+  const auto samples = torch::cat(own, 0).contiguous();
+  const auto renderings = torch::cat(self, 0).contiguous();
+  const double fs = one.model.sampling_rate();
+  const auto shift = static_cast<std::int64_t>(std::lround(0.020 * fs));
+  const auto c = eval::template_consensus(samples.data_ptr<float>(), k, 12, 1024, fs, shift);
+  ASSERT_FALSE(c.mean_beat.empty());
+  auto expected = samples[c.medoid].clone().contiguous();
+  eval::transfer_beat_difference(expected.data_ptr<float>(), 12, 1024, fs, c.mean_beat,
+                                 c.medoid_beat, shift);
+  auto mean_beat = sampler;
+  mean_beat.candidates(k).select("mean-beat");
+  std::vector<std::int64_t> chosen;
+  const auto twin = one.model.generate(one.base, one.targets, mean_beat, noise, nullptr, &chosen);
+  EXPECT_EQ(chosen, std::vector<std::int64_t>{c.medoid});
+  EXPECT_TRUE(torch::allclose(twin[0], expected, 1e-4, 1e-5));
+  // The candidates differ, so the mean beat is not the medoid's.
+  EXPECT_GT(eval::template_distance(c.mean_beat, c.medoid_beat, 12, shift), 1e-4);
+  // With the transfer: the reference's difference from its renderings' mean beat on top.
+  const auto reference_beat =
+      eval::beat_template(one.signals.contiguous().data_ptr<float>(), 12, 1024, fs);
+  const auto rendered =
+      eval::template_consensus(renderings.data_ptr<float>(), k, 12, 1024, fs, shift);
+  ASSERT_TRUE(reference_beat);
+  ASSERT_FALSE(rendered.mean_beat.empty());
+  const bool changed = eval::transfer_beat_difference(expected.data_ptr<float>(), 12, 1024, fs,
+                                                      *reference_beat, rendered.mean_beat, shift);
+  mean_beat.transfer("reference-residual");
+  std::vector<bool> applied;
+  const auto transferred = one.model.generate(one.base, one.targets, mean_beat, noise,
+                                              &one.reference, nullptr, &applied);
+  EXPECT_EQ(applied, std::vector<bool>{changed});
+  EXPECT_TRUE(torch::allclose(transferred[0], expected, 1e-4, 1e-5));
+}
+
 // Personalisation fine-tunes the denoiser on the reference under its own conditions: its
 // objective on that record falls, the twins change, the same seed gives the same weights,
 // and restore_denoiser() gives back the loaded weights exactly.

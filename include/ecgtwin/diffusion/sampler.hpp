@@ -40,7 +40,9 @@ struct SamplerOptions {
   TORCH_ARG(int64_t, candidates) = 1;
   // Which candidate is the twin when candidates > 1: "medoid" (the sample nearest the other
   // samples) or "reference" (the sample whose average beat is nearest the reference's, the
-  // person as the input shows them; needs the reference, read by pipeline::TwinModel).
+  // person as the input shows them; needs the reference, read by pipeline::TwinModel) or
+  // "mean-beat" (the medoid with its beats moved onto the mean average beat of all the
+  // candidates: the candidates' common beat with their sample-to-sample spread averaged out).
   TORCH_ARG(std::string, select) = "medoid";
   // What is done to each twin after it is sampled (read by pipeline::TwinModel for generate,
   // evaluate and diagnose; edit leaves it aside): "none" (the method) or "reference-residual"

@@ -79,6 +79,26 @@ double win_probability_among(std::int64_t others, std::int64_t nearer, std::int6
 std::int64_t template_medoid(const float* signals, std::int64_t count, std::int64_t leads,
                              std::int64_t samples, double fs, std::int64_t max_shift);
 
+// The mean of `templates` ([leads x width] each, the size of `anchor`), each first moved onto
+// `anchor` by template_shift(anchor, t, leads, max_shift): t[k - s], t's nearest edge sample
+// where k - s falls outside its window. Throws as template_distance, and on an empty list.
+std::vector<float> template_mean(const std::vector<std::vector<float>>& templates,
+                                 const std::vector<float>& anchor, std::int64_t leads,
+                                 std::int64_t max_shift);
+
+// What `count` [leads x samples] signals at fs Hz (stored one after another) agree on: the
+// index of their medoid (as template_medoid), its beat template, and the mean of all their
+// beat templates aligned on the medoid's (template_mean; under the squared template distance
+// the estimate of the signals' common beat with the least expected error). Signals without a
+// beat template are left out; `medoid_beat` and `mean_beat` are empty when none has one.
+struct TemplateConsensus {
+  std::int64_t medoid = 0;
+  std::vector<float> medoid_beat;
+  std::vector<float> mean_beat;
+};
+TemplateConsensus template_consensus(const float* signals, std::int64_t count, std::int64_t leads,
+                                     std::int64_t samples, double fs, std::int64_t max_shift);
+
 // Of `count` [leads x samples] signals at fs Hz stored one after another, the index of the
 // one whose beat template is nearest `target` (a template of the same size, e.g. the
 // beat_template of another signal) by template_distance (max_shift samples). A signal without

@@ -84,7 +84,10 @@ class TwinModel {
   // conditions ([B] rows), then decoded; with K > 1 each twin is the medoid of its K samples by
   // eval::template_medoid (20 ms of shift), the sample nearest the others, or with
   // options.select "reference" the sample whose average beat is nearest the reference's
-  // (eval::template_nearest; needs `reference`, InputError naming sampling.select). With
+  // (eval::template_nearest; needs `reference`, InputError naming sampling.select), or with
+  // "mean-beat" the medoid with every beat moved onto the mean average beat of all K samples
+  // (eval::template_consensus, eval::transfer_beat_difference; the medoid as sampled where
+  // that would move its R peaks). With
   // options.start "reference-noised" the run starts from the reference's latent noised with
   // `initial_noise` to the first timestep it takes, with "reference-inverted" from the
   // reference's latent carried there by DDIM inversion; both need `reference` (one row for
@@ -94,7 +97,9 @@ class TwinModel {
   // for all twins, or one per twin) is also rendered under its own conditions (its reports,
   // the twins' base vectors, each twin's chosen noise and start), and the difference of its
   // average beat from that rendering's (eval::template_difference, 20 ms of shift) is added to
-  // every beat of the twin (eval::add_to_beats), unless that moves or adds R peaks; needs
+  // every beat of the twin (eval::add_to_beats), unless that moves or adds R peaks; with select
+  // "mean-beat" the reference is rendered from all K noise rows of the twin and their mean
+  // average beat is taken instead of one rendering's; needs
   // `reference` (InputError naming sampling.transfer). With
   // `chosen`, it receives each twin's candidate (0 .. K - 1; all 0 when K = 1); with
   // `transferred`, whether the reference's difference was added to each twin (all false
@@ -133,6 +138,12 @@ class TwinModel {
 
  private:
   TwinModel() = default;
+  // generate()'s K decoded samples per twin ([B * K, 12, samples] on the CPU), before any
+  // selection or transfer.
+  torch::Tensor sample_candidates(const torch::Tensor& base_vectors, const train::Reports& targets,
+                                  const diffusion::SamplerOptions& options,
+                                  const torch::Tensor& initial_noise,
+                                  const ReferenceStart* reference);
   torch::Device device_ = torch::kCPU;
   train::TwinConfig config_;
   model::Autoencoder autoencoder_{nullptr};

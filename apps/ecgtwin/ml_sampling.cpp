@@ -31,11 +31,14 @@ void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidan
                  "mean-beat (the medoid with its beats moved onto the candidates' mean average "
                  "beat; with --transfer the reference is rendered from every candidate's noise) "
                  "(default: medoid; key sampling.select)");
-  app.add_option("--transfer", flags.transfer,
-                 "what is done to each twin once sampled: none (the method) or reference-residual "
-                 "(the model also renders the reference under its own conditions from the twin's "
-                 "noise, and the difference of the reference's average beat from that rendering's "
-                 "is added to every beat of the twin) (default: none; key sampling.transfer)");
+  app.add_option(
+      "--transfer", flags.transfer,
+      "what is done to each twin once sampled: none (the method) or reference-residual "
+      "(the model also renders the reference under its own conditions from the twin's "
+      "noise, and the difference of the reference's average beat from that rendering's "
+      "is added to every beat of the twin) or reference-residual-scaled (that "
+      "difference first scaled, in the P, QRS and ST-T segments, as the twin's waves are "
+      "against that rendering's) (default: none; key sampling.transfer)");
   app.add_option("--personalise-steps", flags.personalise_steps,
                  "fine-tune the denoiser on each reference under its own conditions for N steps "
                  "before its twins are sampled (default: 0 = none, the method; key personalise.steps)");

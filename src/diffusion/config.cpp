@@ -34,7 +34,8 @@ SamplerOptions read_sampler_options(config::Section& section) {
       .strength(section.get_in("strength", defaults.strength(), 0.0, 1.0))
       .candidates(section.get_in("candidates", defaults.candidates(), int64_t{1}, int64_t{1000}))
       .select(section.choice("select", defaults.select(), {"medoid", "reference", "mean-beat"}))
-      .transfer(section.choice("transfer", defaults.transfer(), {"none", "reference-residual"}))
+      .transfer(section.choice("transfer", defaults.transfer(),
+                               {"none", "reference-residual", "reference-residual-scaled"}))
       .seed(static_cast<uint64_t>(
           section.get_in("seed", int64_t{0}, int64_t{0}, std::numeric_limits<int64_t>::max())));
   if (options.strength() <= 0.0) {

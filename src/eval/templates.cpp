@@ -155,9 +155,18 @@ std::int64_t add_to_beats(float* signal, std::int64_t leads, std::int64_t sample
 
 bool transfer_beat_difference(float* signal, std::int64_t leads, std::int64_t samples, double fs,
                               const std::vector<float>& reference_beat,
-                              const std::vector<float>& rendered_beat, std::int64_t max_shift) {
-  const std::vector<float> change =
-      template_difference(reference_beat, rendered_beat, leads, max_shift);
+                              const std::vector<float>& rendered_beat, std::int64_t max_shift,
+                              const std::vector<float>* gains) {
+  std::vector<float> change = template_difference(reference_beat, rendered_beat, leads, max_shift);
+  if (gains != nullptr) {
+    const std::int64_t width = static_cast<std::int64_t>(change.size()) / leads;
+    if (static_cast<std::int64_t>(gains->size()) != width)
+      throw Error("transfer_beat_difference: expected " + std::to_string(width) + " gains, got " +
+                  std::to_string(gains->size()));
+    for (std::int64_t lead = 0; lead < leads; ++lead)
+      for (std::int64_t k = 0; k < width; ++k)
+        change[static_cast<std::size_t>(lead * width + k)] *= (*gains)[static_cast<std::size_t>(k)];
+  }
   const std::vector<float> before(signal, signal + leads * samples);
   const auto beats = signal::detect_r_peaks_leads(signal, leads, samples, fs);
   add_to_beats(signal, leads, samples, fs, beats, change);
@@ -169,6 +178,44 @@ bool transfer_beat_difference(float* signal, std::int64_t leads, std::int64_t sa
     same = std::abs(after[b] - beats[b]) <= max_shift;
   if (!same) std::copy(before.begin(), before.end(), signal);
   return same;
+}
+
+std::vector<float> segment_gains(const std::vector<float>& from, const std::vector<float>& to,
+                                 std::int64_t leads, double fs, std::int64_t max_shift,
+                                 double limit, const BeatTemplateOptions& options) {
+  const std::int64_t width = checked_width(from, to, leads, max_shift, "segment_gains");
+  const auto before = static_cast<std::int64_t>(std::lround(options.before_s * fs));
+  if (before + static_cast<std::int64_t>(std::lround(options.after_s * fs)) != width)
+    throw Error("segment_gains: the templates are not " + std::to_string(width) +
+                " samples of the beat window at this rate");
+  const std::int64_t shift = template_shift(from, to, leads, max_shift);
+  // Segment starts: the P wave, the QRS (50 ms before R), the ST-T segment (60 ms after R).
+  const std::int64_t qrs = std::clamp<std::int64_t>(before - std::lround(0.050 * fs), 0, width);
+  const std::int64_t st = std::clamp<std::int64_t>(before + std::lround(0.060 * fs), qrs, width);
+  const std::int64_t bounds[4] = {0, qrs, st, width};
+  std::vector<double> step(static_cast<std::size_t>(width), 1.0);
+  for (int segment = 0; segment < 3; ++segment) {
+    double cross = 0, power = 0;
+    for (std::int64_t lead = 0; lead < leads; ++lead)
+      for (std::int64_t k = bounds[segment]; k < bounds[segment + 1]; ++k) {
+        // from[k] matches to[k - shift] (template_shift).
+        const std::int64_t j = std::clamp<std::int64_t>(k - shift, 0, width - 1);
+        const double f = from[static_cast<std::size_t>(lead * width + k)];
+        cross += f * to[static_cast<std::size_t>(lead * width + j)];
+        power += f * f;
+      }
+    const double g = power > 0 ? std::clamp(cross / power, -limit, limit) : 1.0;
+    for (std::int64_t k = bounds[segment]; k < bounds[segment + 1]; ++k)
+      step[static_cast<std::size_t>(k)] = g;
+  }
+  std::vector<float> out(static_cast<std::size_t>(width));
+  for (std::int64_t k = 0; k < width; ++k) {
+    double sum = 0;
+    for (std::int64_t d = -3; d <= 3; ++d)
+      sum += step[static_cast<std::size_t>(std::clamp<std::int64_t>(k + d, 0, width - 1))];
+    out[static_cast<std::size_t>(k)] = static_cast<float>(sum / 7.0);
+  }
+  return out;
 }
 
 double win_probability_among(std::int64_t others, std::int64_t nearer, std::int64_t persons) {

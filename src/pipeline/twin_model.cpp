@@ -278,7 +278,8 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
   // transfer "reference-residual": the reference rendered by the model under its own
   // conditions from each twin's noise (the same start, the same base vector); what the
   // reference's average beat differs from that rendering's is what the model misses of the
-  // person, and it is added to every beat of the twin.
+  // person, and it is added to every beat of the twin ("reference-residual-scaled": scaled
+  // first as the condition scales the person's waves).
   read_reference_beats("sampling.transfer", o.transfer());
   const std::int64_t reference_rows = reference->signals.size(0);
   std::vector<std::int64_t> reference_row(static_cast<std::size_t>(twins), 0);
@@ -310,9 +311,18 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
     }
     // Without a beat in the reference or its rendering the twin stays as sampled.
     if (reference_beat == nullptr || !self_beat) continue;
-    const bool changed =
-        eval::transfer_beat_difference(signals.data_ptr<float>() + i * leads * length, leads,
-                                       length, fs, *reference_beat, *self_beat, max_shift);
+    float* twin = signals.data_ptr<float>() + i * leads * length;
+    // transfer "reference-residual-scaled": the difference scaled segment by segment as the
+    // model's twin is scaled against its rendering of the reference; a twin without a beat
+    // stays as sampled.
+    std::optional<std::vector<float>> gains;
+    if (o.transfer() == "reference-residual-scaled") {
+      const auto twin_beat = eval::beat_template(twin, leads, length, fs);
+      if (!twin_beat) continue;
+      gains = eval::segment_gains(*self_beat, *twin_beat, leads, fs, max_shift);
+    }
+    const bool changed = eval::transfer_beat_difference(
+        twin, leads, length, fs, *reference_beat, *self_beat, max_shift, gains ? &*gains : nullptr);
     if (transferred != nullptr) (*transferred)[static_cast<std::size_t>(i)] = changed;
   }
   return signals;

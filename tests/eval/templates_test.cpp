@@ -362,6 +362,68 @@ TEST(TransferBeatDifference, AddsTheReferencesDifferenceUnlessTheBeatsMove) {
   // No beat: nothing to change.
   std::vector<float> flat(static_cast<std::size_t>(12 * samples), 0.0f);
   EXPECT_FALSE(transfer_beat_difference(flat.data(), 12, samples, fs, reference, rendered, 5));
+  // Gains multiply the difference sample by sample: halved, the bump reaches the beats at half
+  // its height; the wrong number of gains is refused.
+  const std::vector<float> half(static_cast<std::size_t>(width), 0.5f);
+  auto h = x;
+  ASSERT_TRUE(transfer_beat_difference(h.data(), 12, samples, fs, reference, rendered, 5, &half));
+  const auto halved = *beat_template(h.data(), 12, samples, fs);
+  for (std::int64_t k = width / 10; k < width - width / 10; ++k)
+    EXPECT_NEAR(halved[static_cast<std::size_t>(k)] - rendered[static_cast<std::size_t>(k)],
+                0.05 * std::exp(-0.5 * std::pow(double(k - peak - 101) / 10.0, 2)), 1e-4)
+        << k;
+  const std::vector<float> short_gains(static_cast<std::size_t>(width - 1), 1.0f);
+  EXPECT_THROW(
+      transfer_beat_difference(h.data(), 12, samples, fs, reference, rendered, 5, &short_gains),
+      Error);
+}
+
+// A [leads x width] template at 500 Hz (the default window: the R peak at sample 125) of a P,
+// a QRS and a T bump of compact support (raised cosines), each lead at its own size, the
+// three scaled by `p`, `qrs` and `t`.
+std::vector<float> three_waves(std::int64_t leads, double p, double qrs, double t) {
+  const std::int64_t width = 350;
+  std::vector<float> out(static_cast<std::size_t>(leads * width), 0.0f);
+  const auto bump = [](double k, double centre, double half) {
+    return std::abs(k - centre) < half ? 0.5 * (1 + std::cos(M_PI * (k - centre) / half)) : 0.0;
+  };
+  for (std::int64_t lead = 0; lead < leads; ++lead)
+    for (std::int64_t k = 0; k < width; ++k)
+      out[static_cast<std::size_t>(lead * width + k)] =
+          static_cast<float>((1.0 + 0.2 * double(lead)) *
+                             (0.15 * p * bump(double(k), 60, 20) + qrs * bump(double(k), 125, 15) +
+                              0.3 * t * bump(double(k), 250, 40)));
+  return out;
+}
+
+TEST(SegmentGains, AreTheLeastSquaresGainsOfEachSegment) {
+  const double fs = 500;
+  const std::int64_t leads = 3;
+  const auto from = three_waves(leads, 1, 1, 1);
+  // Low voltage in the QRS, T inversion: gains 1, 0.5, -0.8 inside the P (samples 0-99), QRS
+  // (100-154) and ST-T (155-349) segments, ramped over 3 samples each side of their bounds.
+  const auto gains = segment_gains(from, three_waves(leads, 1, 0.5, -0.8), leads, fs, 2);
+  ASSERT_EQ(gains.size(), 350u);
+  for (std::int64_t k = 0; k < 97; ++k) EXPECT_NEAR(gains[k], 1.0, 1e-6) << k;
+  for (std::int64_t k = 103; k < 152; ++k) EXPECT_NEAR(gains[k], 0.5, 1e-6) << k;
+  for (std::int64_t k = 158; k < 350; ++k) EXPECT_NEAR(gains[k], -0.8, 1e-6) << k;
+  EXPECT_NEAR(gains[100], (3 * 1.0 + 4 * 0.5) / 7.0, 1e-6);
+  // Two samples later, the same gains (`to` is aligned first).
+  auto later = three_waves(leads, 1, 0.5, -0.8);
+  for (std::int64_t lead = 0; lead < leads; ++lead)
+    std::rotate(later.begin() + lead * 350, later.begin() + lead * 350 + 348,
+                later.begin() + (lead + 1) * 350);
+  const auto aligned = segment_gains(from, later, leads, fs, 2);
+  for (std::size_t k = 0; k < gains.size(); ++k) EXPECT_NEAR(aligned[k], gains[k], 1e-6) << k;
+  // Clamped to the limit; 1 where `from` has nothing in a segment (no P wave).
+  const auto large = segment_gains(from, three_waves(leads, 3, 3, 3), leads, fs, 2, 1.5);
+  for (float g : large) EXPECT_NEAR(g, 1.5, 1e-6);
+  const auto no_p =
+      segment_gains(three_waves(leads, 0, 1, 1), three_waves(leads, 2, 1, 1), leads, fs, 2);
+  for (std::int64_t k = 0; k < 97; ++k) EXPECT_NEAR(no_p[k], 1.0, 1e-6) << k;
+  // Templates that are not the default window at this rate are refused.
+  EXPECT_THROW(segment_gains(from, from, leads, 250.0, 2), Error);
+  EXPECT_THROW(segment_gains(from, std::vector<float>(12, 0.0f), leads, fs, 2), Error);
 }
 
 TEST(BeatTemplate, NoBeatGivesNothing) {

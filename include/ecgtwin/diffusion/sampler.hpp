@@ -49,7 +49,10 @@ struct SamplerOptions {
   // (the model also renders the reference under its own conditions from the twin's noise, and
   // what the reference's average beat differs from that rendering's is added to every beat of
   // the twin: what the model misses of the person is carried over to the new condition; needs
-  // the reference).
+  // the reference) or "reference-residual-scaled" (that difference first multiplied, segment
+  // by segment (P, QRS, ST-T), by how much larger the twin's waves are than the rendering's:
+  // what a condition does to the size of the person's waves, as low voltage or T inversion,
+  // is done to the difference too).
   TORCH_ARG(std::string, transfer) = "none";
   TORCH_ARG(uint64_t, seed) = 0;
   // x_T to start from instead of a draw from the seed ([B, ...] as the sample).

@@ -59,9 +59,25 @@ std::int64_t add_to_beats(float* signal, std::int64_t leads, std::int64_t sample
 // was. Returns whether it was changed. With a model's rendering of a reference as
 // `rendered_beat`, this carries what the model misses of the reference's person over to
 // another of its renderings (TwinModel::generate, sampling.transfer "reference-residual").
+// With `gains` ([width] values, segment_gains), the difference is multiplied by them sample by
+// sample before it is added.
 bool transfer_beat_difference(float* signal, std::int64_t leads, std::int64_t samples, double fs,
                               const std::vector<float>& reference_beat,
-                              const std::vector<float>& rendered_beat, std::int64_t max_shift);
+                              const std::vector<float>& rendered_beat, std::int64_t max_shift,
+                              const std::vector<float>* gains = nullptr);
+
+// How much larger `to` is than `from` (two [leads x width] templates laid out as beat_template
+// with `options` at fs Hz), segment by segment: before the QRS (up to 50 ms before the R
+// peak), the QRS (to 60 ms after it) and the ST-T segment after it. Each segment's gain is the
+// least-squares g of to = g * from over all leads and the segment's samples, `to` first moved
+// onto `from` by template_shift(from, to, leads, max_shift); 1 where `from` is zero over the
+// segment; clamped to -limit .. limit. Returns [width] gains, the steps between segments
+// ramped by a 7-sample moving average. Two renderings of one person under two conditions
+// give how a condition scales the person's waves: low voltage shrinks every segment, T
+// inversion turns the ST-T segment's gain negative. Throws as template_distance.
+std::vector<float> segment_gains(const std::vector<float>& from, const std::vector<float>& to,
+                                 std::int64_t leads, double fs, std::int64_t max_shift,
+                                 double limit = 1.5, const BeatTemplateOptions& options = {});
 
 // A candidate compared with `others` other persons' ground truths was at least as near to
 // `nearer` of them as to its own. Returns the probability that it is nearer its own than every

@@ -99,7 +99,9 @@ class TwinModel {
   // average beat from that rendering's (eval::template_difference, 20 ms of shift) is added to
   // every beat of the twin (eval::add_to_beats), unless that moves or adds R peaks; with select
   // "mean-beat" the reference is rendered from all K noise rows of the twin and their mean
-  // average beat is taken instead of one rendering's; needs
+  // average beat is taken instead of one rendering's; with "reference-residual-scaled" the
+  // difference is first scaled by eval::segment_gains of that rendering's beat to the twin's
+  // (a twin without a beat stays as sampled); needs
   // `reference` (InputError naming sampling.transfer). With
   // `chosen`, it receives each twin's candidate (0 .. K - 1; all 0 when K = 1); with
   // `transferred`, whether the reference's difference was added to each twin (all false

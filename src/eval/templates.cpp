@@ -156,7 +156,8 @@ std::int64_t add_to_beats(float* signal, std::int64_t leads, std::int64_t sample
 bool transfer_beat_difference(float* signal, std::int64_t leads, std::int64_t samples, double fs,
                               const std::vector<float>& reference_beat,
                               const std::vector<float>& rendered_beat, std::int64_t max_shift,
-                              const std::vector<float>* gains) {
+                              const std::vector<float>* gains,
+                              const std::vector<double>& fractions) {
   std::vector<float> change = template_difference(reference_beat, rendered_beat, leads, max_shift);
   if (gains != nullptr) {
     const std::int64_t width = static_cast<std::int64_t>(change.size()) / leads;
@@ -169,15 +170,22 @@ bool transfer_beat_difference(float* signal, std::int64_t leads, std::int64_t sa
   }
   const std::vector<float> before(signal, signal + leads * samples);
   const auto beats = signal::detect_r_peaks_leads(signal, leads, samples, fs);
-  add_to_beats(signal, leads, samples, fs, beats, change);
-  // A change that the R-peak detector reads as beats of their own, or that moves the beats,
-  // would change the rhythm: then the signal stays as it was.
-  const auto after = signal::detect_r_peaks_leads(signal, leads, samples, fs);
-  bool same = !beats.empty() && after.size() == beats.size();
-  for (std::size_t b = 0; same && b < beats.size(); ++b)
-    same = std::abs(after[b] - beats[b]) <= max_shift;
-  if (!same) std::copy(before.begin(), before.end(), signal);
-  return same;
+  if (beats.empty()) return false;
+  std::vector<float> part(change.size());
+  for (double fraction : fractions) {
+    for (std::size_t i = 0; i < change.size(); ++i)
+      part[i] = static_cast<float>(fraction * change[i]);
+    add_to_beats(signal, leads, samples, fs, beats, part);
+    // A change that the R-peak detector reads as beats of their own, or that moves the beats,
+    // would change the rhythm: then the signal stays as it was (or takes the next fraction).
+    const auto after = signal::detect_r_peaks_leads(signal, leads, samples, fs);
+    bool same = after.size() == beats.size();
+    for (std::size_t b = 0; same && b < beats.size(); ++b)
+      same = std::abs(after[b] - beats[b]) <= max_shift;
+    if (same) return true;
+    std::copy(before.begin(), before.end(), signal);
+  }
+  return false;
 }
 
 std::vector<float> segment_gains(const std::vector<float>& from, const std::vector<float>& to,
@@ -195,16 +203,22 @@ std::vector<float> segment_gains(const std::vector<float>& from, const std::vect
   const std::int64_t bounds[4] = {0, qrs, st, width};
   std::vector<double> step(static_cast<std::size_t>(width), 1.0);
   for (int segment = 0; segment < 3; ++segment) {
-    double cross = 0, power = 0;
+    double cross = 0, power = 0, to_power = 0;
     for (std::int64_t lead = 0; lead < leads; ++lead)
       for (std::int64_t k = bounds[segment]; k < bounds[segment + 1]; ++k) {
         // from[k] matches to[k - shift] (template_shift).
         const std::int64_t j = std::clamp<std::int64_t>(k - shift, 0, width - 1);
         const double f = from[static_cast<std::size_t>(lead * width + k)];
-        cross += f * to[static_cast<std::size_t>(lead * width + j)];
+        const double v = to[static_cast<std::size_t>(lead * width + j)];
+        cross += f * v;
         power += f * f;
+        to_power += v * v;
       }
-    const double g = power > 0 ? std::clamp(cross / power, -limit, limit) : 1.0;
+    // The ratio of the segments' root-mean-square sizes, negative where they are opposed: a
+    // wave moved in time within its segment keeps its gain.
+    const double g =
+        power > 0 ? std::clamp(std::copysign(std::sqrt(to_power / power), cross), -limit, limit)
+                  : 1.0;
     for (std::int64_t k = bounds[segment]; k < bounds[segment + 1]; ++k)
       step[static_cast<std::size_t>(k)] = g;
   }

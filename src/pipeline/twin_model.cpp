@@ -321,8 +321,13 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
       if (!twin_beat) continue;
       gains = eval::segment_gains(*self_beat, *twin_beat, leads, fs, max_shift);
     }
-    const bool changed = eval::transfer_beat_difference(
-        twin, leads, length, fs, *reference_beat, *self_beat, max_shift, gains ? &*gains : nullptr);
+    // reference-residual-scaled: where the whole difference would move the beats, half or a
+    // quarter of it.
+    const std::vector<double> fractions =
+        gains ? std::vector<double>{1.0, 0.5, 0.25} : std::vector<double>{1.0};
+    const bool changed =
+        eval::transfer_beat_difference(twin, leads, length, fs, *reference_beat, *self_beat,
+                                       max_shift, gains ? &*gains : nullptr, fractions);
     if (transferred != nullptr) (*transferred)[static_cast<std::size_t>(i)] = changed;
   }
   return signals;

@@ -359,6 +359,21 @@ TEST(TransferBeatDifference, AddsTheReferencesDifferenceUnlessTheBeatsMove) {
   auto z = x;
   EXPECT_FALSE(transfer_beat_difference(z.data(), 12, samples, fs, spiked, rendered, 5));
   EXPECT_EQ(z, x);
+  // Tried at fractions in turn: the whole spike is refused, a twentieth of it (0.15 mV, below
+  // every R wave) is added.
+  ASSERT_TRUE(transfer_beat_difference(z.data(), 12, samples, fs, spiked, rendered, 5, nullptr,
+                                       {1.0, 0.05}));
+  const auto small_spike = *beat_template(z.data(), 12, samples, fs);
+  for (std::int64_t lead = 0; lead < 12; lead += 11)
+    for (std::int64_t k = width / 10; k < width - width / 10; ++k) {
+      const auto i = static_cast<std::size_t>(lead * width + k);
+      EXPECT_NEAR(small_spike[i] - rendered[i], 0.05 * (spiked[i] - rendered[i]), 1e-4)
+          << lead << " " << k;
+    }
+  z = x;
+  EXPECT_FALSE(transfer_beat_difference(z.data(), 12, samples, fs, spiked, rendered, 5, nullptr,
+                                        {1.0, 0.9}));
+  EXPECT_EQ(z, x);
   // No beat: nothing to change.
   std::vector<float> flat(static_cast<std::size_t>(12 * samples), 0.0f);
   EXPECT_FALSE(transfer_beat_difference(flat.data(), 12, samples, fs, reference, rendered, 5));
@@ -396,7 +411,7 @@ std::vector<float> three_waves(std::int64_t leads, double p, double qrs, double 
   return out;
 }
 
-TEST(SegmentGains, AreTheLeastSquaresGainsOfEachSegment) {
+TEST(SegmentGains, AreTheSizeRatiosOfEachSegment) {
   const double fs = 500;
   const std::int64_t leads = 3;
   const auto from = three_waves(leads, 1, 1, 1);
@@ -415,6 +430,13 @@ TEST(SegmentGains, AreTheLeastSquaresGainsOfEachSegment) {
                 later.begin() + (lead + 1) * 350);
   const auto aligned = segment_gains(from, later, leads, fs, 2);
   for (std::size_t k = 0; k < gains.size(); ++k) EXPECT_NEAR(aligned[k], gains[k], 1e-6) << k;
+  // A T wave 20 ms later (beyond the shift) keeps its size: gain 1 over the ST-T segment.
+  auto late_t = from;
+  for (std::int64_t lead = 0; lead < leads; ++lead)
+    std::rotate(late_t.begin() + lead * 350 + 155, late_t.begin() + lead * 350 + 340,
+                late_t.begin() + (lead + 1) * 350);
+  const auto moved = segment_gains(from, late_t, leads, fs, 2);
+  for (std::int64_t k = 158; k < 350; ++k) EXPECT_NEAR(moved[k], 1.0, 1e-6) << k;
   // Clamped to the limit; 1 where `from` has nothing in a segment (no P wave).
   const auto large = segment_gains(from, three_waves(leads, 3, 3, 3), leads, fs, 2, 1.5);
   for (float g : large) EXPECT_NEAR(g, 1.5, 1e-6);

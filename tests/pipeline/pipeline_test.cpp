@@ -346,15 +346,16 @@ TEST_F(PipelineTest, ReferenceResidualTransferAddsWhatTheModelMissesOfTheReferen
   EXPECT_EQ(changed, !torch::allclose(twin, sampled, 1e-4, 1e-5)) << "changed: " << changed;
   EXPECT_EQ(applied[0], changed);
   // "reference-residual-scaled": the difference scaled by the segment gains of the rendering's
-  // beat to the twin's.
+  // beat to the twin's, and tried at a half and a quarter where it would move the beats.
   auto scaled = transferred;
   scaled.transfer("reference-residual-scaled");
   const auto twin_beat = eval::beat_template(sampled.contiguous().data_ptr<float>(), 12, 1024, fs);
   ASSERT_TRUE(twin_beat);
   const auto gains = eval::segment_gains(*self_beat, *twin_beat, 12, fs, shift);
   auto expected_scaled = sampled.clone().contiguous();
-  const bool changed_scaled = eval::transfer_beat_difference(
-      expected_scaled.data_ptr<float>(), 12, 1024, fs, *reference_beat, *self_beat, shift, &gains);
+  const bool changed_scaled =
+      eval::transfer_beat_difference(expected_scaled.data_ptr<float>(), 12, 1024, fs,
+                                     *reference_beat, *self_beat, shift, &gains, {1.0, 0.5, 0.25});
   EXPECT_TRUE(torch::allclose(one.model.generate(one.base, one.targets, scaled, one.noise,
                                                  &one.reference, nullptr, &applied),
                               expected_scaled, 1e-4, 1e-5));

@@ -60,21 +60,25 @@ std::int64_t add_to_beats(float* signal, std::int64_t leads, std::int64_t sample
 // `rendered_beat`, this carries what the model misses of the reference's person over to
 // another of its renderings (TwinModel::generate, sampling.transfer "reference-residual").
 // With `gains` ([width] values, segment_gains), the difference is multiplied by them sample by
-// sample before it is added.
+// sample before it is added. The difference is tried at each of `fractions` in turn (e.g. 1,
+// 1/2, 1/4): the first that keeps the beats is added; none: the signal stays as it was.
 bool transfer_beat_difference(float* signal, std::int64_t leads, std::int64_t samples, double fs,
                               const std::vector<float>& reference_beat,
                               const std::vector<float>& rendered_beat, std::int64_t max_shift,
-                              const std::vector<float>* gains = nullptr);
+                              const std::vector<float>* gains = nullptr,
+                              const std::vector<double>& fractions = {1.0});
 
 // How much larger `to` is than `from` (two [leads x width] templates laid out as beat_template
 // with `options` at fs Hz), segment by segment: before the QRS (up to 50 ms before the R
 // peak), the QRS (to 60 ms after it) and the ST-T segment after it. Each segment's gain is the
-// least-squares g of to = g * from over all leads and the segment's samples, `to` first moved
-// onto `from` by template_shift(from, to, leads, max_shift); 1 where `from` is zero over the
-// segment; clamped to -limit .. limit. Returns [width] gains, the steps between segments
-// ramped by a 7-sample moving average. Two renderings of one person under two conditions
-// give how a condition scales the person's waves: low voltage shrinks every segment, T
-// inversion turns the ST-T segment's gain negative. Throws as template_distance.
+// ratio of the root-mean-square sizes of `to` and `from` over all leads and the segment's
+// samples, negative where their products sum below zero (opposed waves), `to` first moved onto
+// `from` by template_shift(from, to, leads, max_shift); a wave moved in time within its segment
+// keeps its gain. 1 where `from` is zero over the segment; clamped to -limit .. limit. Returns
+// [width] gains, the steps between segments ramped by a 7-sample moving average. Two renderings of
+// one person under two conditions give how a condition scales the person's waves: low voltage
+// shrinks every segment, T inversion turns the ST-T segment's gain negative. Throws as
+// template_distance.
 std::vector<float> segment_gains(const std::vector<float>& from, const std::vector<float>& to,
                                  std::int64_t leads, double fs, std::int64_t max_shift,
                                  double limit = 1.5, const BeatTemplateOptions& options = {});

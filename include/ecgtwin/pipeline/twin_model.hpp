@@ -101,7 +101,8 @@ class TwinModel {
   // "mean-beat" the reference is rendered from all K noise rows of the twin and their mean
   // average beat is taken instead of one rendering's; with "reference-residual-scaled" the
   // difference is first scaled by eval::segment_gains of that rendering's beat to the twin's
-  // (a twin without a beat stays as sampled); needs
+  // (a twin without a beat stays as sampled) and, where all of it would move the twin's R
+  // peaks, half or a quarter of it is added; needs
   // `reference` (InputError naming sampling.transfer). With
   // `chosen`, it receives each twin's candidate (0 .. K - 1; all 0 when K = 1); with
   // `transferred`, whether the reference's difference was added to each twin (all false

@@ -126,6 +126,12 @@ train::Reports select_reports(const train::Reports& reports,
   return out;
 }
 
+// A reference given, with one row for all `twins` twins or one per twin.
+bool fits(const ReferenceStart* reference, std::int64_t twins) {
+  return reference != nullptr && reference->signals.defined() &&
+         (reference->signals.size(0) == 1 || reference->signals.size(0) == twins);
+}
+
 }  // namespace
 
 torch::Tensor TwinModel::sample_candidates(const torch::Tensor& base_vectors,
@@ -143,10 +149,7 @@ torch::Tensor TwinModel::sample_candidates(const torch::Tensor& base_vectors,
   const std::int64_t twins = rows / candidates;
   // Twin i's candidates are rows i * candidates .. (i + 1) * candidates - 1.
   const torch::Tensor of_twin = torch::arange(twins, torch::kLong).repeat_interleave(candidates);
-  const auto has_reference = [&] {
-    return reference != nullptr && reference->signals.defined() &&
-           (reference->signals.size(0) == 1 || reference->signals.size(0) == twins);
-  };
+  const auto has_reference = [&] { return fits(reference, twins); };
   // The reference's latent (one row, or one per twin), for reference tokens and starts.
   torch::Tensor reference_latent;
   if (diffusion_->reads_reference() || options.start() != "noise") {
@@ -202,15 +205,11 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
                                   std::vector<std::int64_t>* chosen,
                                   std::vector<bool>* transferred) {
   torch::NoGradGuard no_grad;
-  const diffusion::SamplerOptions& o = options;
   torch::Tensor signals =
       sample_candidates(base_vectors, targets, options, initial_noise, reference);
   const std::int64_t candidates = options.candidates();
   const std::int64_t twins = initial_noise.size(0) / candidates;
-  const auto has_reference = [&] {
-    return reference != nullptr && reference->signals.defined() &&
-           (reference->signals.size(0) == 1 || reference->signals.size(0) == twins);
-  };
+  const auto has_reference = [&] { return fits(reference, twins); };
   if (chosen != nullptr) chosen->assign(static_cast<std::size_t>(twins), 0);
   if (transferred != nullptr) transferred->assign(static_cast<std::size_t>(twins), false);
   const std::int64_t leads = signals.size(1), length = signals.size(2);
@@ -245,13 +244,13 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
   } else {
     // Each twin is the medoid of its candidates by average-beat distance, or the candidate
     // nearest the reference's average beat.
-    if (o.select() == "reference") read_reference_beats("sampling.select", o.select());
+    if (options.select() == "reference") read_reference_beats("sampling.select", options.select());
     for (std::int64_t i = 0; i < twins; ++i) {
       const float* own = signals.data_ptr<float>() + i * candidates * leads * length;
       const std::vector<float>* reference_beat =
           reference_beats.empty() ? nullptr : reference_beat_of(i);
       std::int64_t k = 0;
-      if (o.select() == "mean-beat") {
+      if (options.select() == "mean-beat") {
         consensus.push_back(
             eval::template_consensus(own, candidates, leads, length, fs, max_shift));
         k = consensus.back().medoid;
@@ -274,13 +273,13 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
                                      fs, c.mean_beat, c.medoid_beat, max_shift);
     }
   }
-  if (o.transfer() == "none") return signals;
+  if (options.transfer() == "none") return signals;
   // transfer "reference-residual": the reference rendered by the model under its own
   // conditions from each twin's noise (the same start, the same base vector); what the
   // reference's average beat differs from that rendering's is what the model misses of the
   // person, and it is added to every beat of the twin ("reference-residual-scaled": scaled
   // first as the condition scales the person's waves).
-  read_reference_beats("sampling.transfer", o.transfer());
+  read_reference_beats("sampling.transfer", options.transfer());
   const std::int64_t reference_rows = reference->signals.size(0);
   std::vector<std::int64_t> reference_row(static_cast<std::size_t>(twins), 0);
   if (reference_rows == twins)
@@ -316,7 +315,7 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
     // model's twin is scaled against its rendering of the reference; a twin without a beat
     // stays as sampled.
     std::optional<std::vector<float>> gains;
-    if (o.transfer() == "reference-residual-scaled") {
+    if (options.transfer() == "reference-residual-scaled") {
       const auto twin_beat = eval::beat_template(twin, leads, length, fs);
       if (!twin_beat) continue;
       gains = eval::segment_gains(*self_beat, *twin_beat, leads, fs, max_shift);

@@ -267,39 +267,55 @@ std::vector<float> template_mean(const std::vector<std::vector<float>>& template
   return out;
 }
 
-TemplateConsensus template_consensus(const float* signals, std::int64_t count, std::int64_t leads,
-                                     std::int64_t samples, double fs, std::int64_t max_shift) {
-  if (count < 1 || leads < 1 || samples < 1)
-    throw Error("template_consensus: needs at least one signal");
-  std::vector<std::int64_t> index;
+namespace {
+
+// The beat templates of `count` signals (those that have one) and the position among them of
+// their medoid; no templates when no signal has a beat.
+struct Medoid {
+  std::vector<std::int64_t> index;  // the signal of each template
   std::vector<std::vector<float>> templates;
+  std::size_t at = 0;
+};
+
+Medoid find_medoid(const float* signals, std::int64_t count, std::int64_t leads,
+                   std::int64_t samples, double fs, std::int64_t max_shift, const char* what) {
+  if (count < 1 || leads < 1 || samples < 1)
+    throw Error(std::string(what) + ": needs at least one signal");
+  Medoid out;
   for (std::int64_t i = 0; i < count; ++i)
     if (auto t = beat_template(signals + i * leads * samples, leads, samples, fs)) {
-      index.push_back(i);
-      templates.push_back(std::move(*t));
+      out.index.push_back(i);
+      out.templates.push_back(std::move(*t));
     }
-  TemplateConsensus out;
-  if (templates.empty()) return out;
-  std::vector<double> sums(templates.size(), 0.0);
-  for (std::size_t a = 0; a < templates.size(); ++a)
-    for (std::size_t b = a + 1; b < templates.size(); ++b) {
-      const double d = template_distance(templates[a], templates[b], leads, max_shift);
+  if (out.templates.empty()) return out;
+  std::vector<double> sums(out.templates.size(), 0.0);
+  for (std::size_t a = 0; a < out.templates.size(); ++a)
+    for (std::size_t b = a + 1; b < out.templates.size(); ++b) {
+      const double d = template_distance(out.templates[a], out.templates[b], leads, max_shift);
       sums[a] += d;
       sums[b] += d;
     }
-  const auto m =
-      static_cast<std::size_t>(std::min_element(sums.begin(), sums.end()) - sums.begin());
-  out.medoid = index[m];
-  out.mean_beat = template_mean(templates, templates[m], leads, max_shift);
-  out.medoid_beat = std::move(templates[m]);
+  out.at = static_cast<std::size_t>(std::min_element(sums.begin(), sums.end()) - sums.begin());
+  return out;
+}
+
+}  // namespace
+
+TemplateConsensus template_consensus(const float* signals, std::int64_t count, std::int64_t leads,
+                                     std::int64_t samples, double fs, std::int64_t max_shift) {
+  Medoid m = find_medoid(signals, count, leads, samples, fs, max_shift, "template_consensus");
+  TemplateConsensus out;
+  if (m.templates.empty()) return out;
+  out.medoid = m.index[m.at];
+  out.mean_beat = template_mean(m.templates, m.templates[m.at], leads, max_shift);
+  out.medoid_beat = std::move(m.templates[m.at]);
   return out;
 }
 
 std::int64_t template_medoid(const float* signals, std::int64_t count, std::int64_t leads,
                              std::int64_t samples, double fs, std::int64_t max_shift) {
-  if (count < 1 || leads < 1 || samples < 1)
-    throw Error("template_medoid: needs at least one signal");
-  return template_consensus(signals, count, leads, samples, fs, max_shift).medoid;
+  const Medoid m = find_medoid(signals, count, leads, samples, fs, max_shift, "template_medoid");
+  return m.templates.empty() ? 0 : m.index[m.at];
 }
 
 std::int64_t template_nearest(const float* signals, std::int64_t count, std::int64_t leads,

@@ -149,15 +149,14 @@ torch::Tensor TwinModel::sample_candidates(const torch::Tensor& base_vectors,
   const std::int64_t twins = rows / candidates;
   // Twin i's candidates are rows i * candidates .. (i + 1) * candidates - 1.
   const torch::Tensor of_twin = torch::arange(twins, torch::kLong).repeat_interleave(candidates);
-  const auto has_reference = [&] { return fits(reference, twins); };
   // The reference's latent (one row, or one per twin), for reference tokens and starts.
   torch::Tensor reference_latent;
   if (diffusion_->reads_reference() || options.start() != "noise") {
-    if (!has_reference() && diffusion_->reads_reference())
+    if (!fits(reference, twins) && diffusion_->reads_reference())
       throw InputError(
           "model.reference.tokens",
           "this model's denoiser reads the reference record: give one, or one per twin");
-    if (!has_reference())
+    if (!fits(reference, twins))
       throw InputError("sampling.start",
                        "'" + options.start() + "' needs one reference record, or one per twin");
     reference_latent = denoiser_input(reference->signals);
@@ -209,7 +208,6 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
       sample_candidates(base_vectors, targets, options, initial_noise, reference);
   const std::int64_t candidates = options.candidates();
   const std::int64_t twins = initial_noise.size(0) / candidates;
-  const auto has_reference = [&] { return fits(reference, twins); };
   if (chosen != nullptr) chosen->assign(static_cast<std::size_t>(twins), 0);
   if (transferred != nullptr) transferred->assign(static_cast<std::size_t>(twins), false);
   const std::int64_t leads = signals.size(1), length = signals.size(2);
@@ -221,7 +219,7 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
   std::vector<std::optional<std::vector<float>>> reference_beats;
   const auto read_reference_beats = [&](const std::string& key, const std::string& value) {
     if (!reference_beats.empty()) return;
-    if (!has_reference())
+    if (!fits(reference, twins))
       throw InputError(key, "'" + value + "' needs one reference record, or one per twin");
     const torch::Tensor reference_signals =
         reference->signals.to(torch::kCPU, torch::kFloat).contiguous();

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""scripts/pairs.py on a constructed pairs.jsonl and cohort table: counts by the reference's
+statements, the pairs that differ between two evaluations, and exit 2 on bad input."""
+import json
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "pairs.py"
+
+
+def pair(number, reference, wins, own=0.05, other=0.06):
+    return {"pair": number, "patient": "7", "reference": reference, "target": "9",
+            "statements": ["sinus rhythm"],
+            "ground_truth": {"twin": {"wins": wins, "own_mv": own, "nearest_other_mv": other}}}
+
+
+def write_eval(directory, rows):
+    directory.mkdir(parents=True)
+    (directory / "pairs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def run(*args):
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True,
+                          text=True)
+
+
+class PairsTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.root = Path(self.tmp.name)
+        cohort = self.root / "cohort"
+        cohort.mkdir()
+        (cohort / "ptbxl_database.csv").write_text(
+            "ecg_id,patient_id,scp_codes\n"
+            "1,7,\"{'NORM': 100.0, 'SR': 0.0}\"\n"
+            "2,7,\"{'SR': 0.0, 'CLBBB': 100.0}\"\n"
+            "3,7,\"{'STACH': 0.0, 'LVOLT': 0.0}\"\n")
+        write_eval(self.root / "a", [pair(0, "1", True), pair(1, "1", False), pair(2, "2", False),
+                                     pair(3, "3", True, 0.04, 0.05)])
+        write_eval(self.root / "b", [pair(0, "1", True), pair(1, "1", True, 0.03, 0.04),
+                                     pair(2, "2", False), pair(3, "3", False, 0.07, 0.05)])
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def test_by_reference_counts_each_references_statements(self):
+        out = run("by-reference", self.root / "a", self.root / "cohort")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("| NORM | 1 | 2 | 0.50 |", out.stdout)
+        self.assertIn("| CLBBB | 0 | 1 | 0.00 |", out.stdout)
+        self.assertIn("| LVOLT,STACH | 1 | 1 | 1.00 |", out.stdout)
+        self.assertIn("normal references: 1 of 2 won (0.500)", out.stdout)
+        self.assertIn("other references: 1 of 2 won (0.500)", out.stdout)
+
+    def test_compare_lists_the_pairs_that_changed(self):
+        out = run("compare", self.root / "a", self.root / "b")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("2 of 4 won", out.stdout)
+        lines = [l for l in out.stdout.splitlines() if l.startswith("| 1 ") or l.startswith("| 3 ")]
+        self.assertEqual(len(lines), 2)
+        self.assertIn("0.030 / 0.040 | yes", lines[0])
+        self.assertIn("0.070 / 0.050 | no", lines[1])
+        self.assertNotIn("| 0 |", out.stdout)
+        self.assertNotIn("| 2 |", out.stdout)
+
+    def test_bad_input_exits_2_naming_the_file(self):
+        out = run("compare", self.root / "a", self.root / "missing")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("missing/pairs.jsonl", out.stderr)
+        out = run("by-reference", self.root / "a", self.root / "a")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("ptbxl_database.csv", out.stderr)
+        write_eval(self.root / "c", [pair(0, "1", True)])
+        out = run("compare", self.root / "a", self.root / "c")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("the same pairs", out.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -295,6 +295,12 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
       averaged ? initial_noise
                : initial_noise.index_select(0, torch::tensor(rows_chosen, torch::kLong)),
       reference);
+  // reference-residual-scaled: the difference scaled segment by segment as the model's twin is
+  // scaled against its rendering of the reference and, where all of it would move the beats,
+  // half or a quarter of it.
+  const bool scaled = options.transfer() == "reference-residual-scaled";
+  const std::vector<double> fractions =
+      scaled ? std::vector<double>{1.0, 0.5, 0.25} : std::vector<double>{1.0};
   for (std::int64_t i = 0; i < twins; ++i) {
     const std::vector<float>* reference_beat = reference_beat_of(i);
     std::optional<std::vector<float>> self_beat;
@@ -309,19 +315,13 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
     // Without a beat in the reference or its rendering the twin stays as sampled.
     if (reference_beat == nullptr || !self_beat) continue;
     float* twin = signals.data_ptr<float>() + i * leads * length;
-    // transfer "reference-residual-scaled": the difference scaled segment by segment as the
-    // model's twin is scaled against its rendering of the reference; a twin without a beat
-    // stays as sampled.
+    // Scaled: a twin without a beat stays as sampled.
     std::optional<std::vector<float>> gains;
-    if (options.transfer() == "reference-residual-scaled") {
+    if (scaled) {
       const auto twin_beat = eval::beat_template(twin, leads, length, fs);
       if (!twin_beat) continue;
       gains = eval::segment_gains(*self_beat, *twin_beat, leads, fs, max_shift);
     }
-    // reference-residual-scaled: where the whole difference would move the beats, half or a
-    // quarter of it.
-    const std::vector<double> fractions =
-        gains ? std::vector<double>{1.0, 0.5, 0.25} : std::vector<double>{1.0};
     const bool changed =
         eval::transfer_beat_difference(twin, leads, length, fs, *reference_beat, *self_beat,
                                        max_shift, gains ? &*gains : nullptr, fractions);

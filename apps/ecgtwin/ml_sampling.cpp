@@ -39,7 +39,10 @@ void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidan
       "is added to every beat of the twin) or reference-residual-scaled (that "
       "difference first scaled, in the P, QRS and ST-T segments, as the twin's waves are "
       "against that rendering's, and halved or quartered where all of it would move the twin's "
-      "beats) (default: none; key sampling.transfer)");
+      "beats) or reference-residual-adapted (as reference-residual-scaled, with the "
+      "difference's ST-T segment also stretched in time as the twin's is against that "
+      "rendering's, which the heart rate shortens or lengthens) (default: none; key "
+      "sampling.transfer)");
   app.add_option("--personalise-steps", flags.personalise_steps,
                  "fine-tune the denoiser on each reference under its own conditions for N steps "
                  "before its twins are sampled (default: 0 = none, the method; key personalise.steps)");

@@ -35,7 +35,8 @@ SamplerOptions read_sampler_options(config::Section& section) {
       .candidates(section.get_in("candidates", defaults.candidates(), int64_t{1}, int64_t{1000}))
       .select(section.choice("select", defaults.select(), {"medoid", "reference", "mean-beat"}))
       .transfer(section.choice("transfer", defaults.transfer(),
-                               {"none", "reference-residual", "reference-residual-scaled"}))
+                               {"none", "reference-residual", "reference-residual-scaled",
+                                "reference-residual-adapted"}))
       .seed(static_cast<uint64_t>(
           section.get_in("seed", int64_t{0}, int64_t{0}, std::numeric_limits<int64_t>::max())));
   if (options.strength() <= 0.0) {

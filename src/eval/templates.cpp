@@ -232,6 +232,88 @@ std::vector<float> segment_gains(const std::vector<float>& from, const std::vect
   return out;
 }
 
+namespace {
+
+// Sample index where the ST-T segment starts in a beat window: 60 ms after the R peak.
+std::int64_t st_start(double fs, std::int64_t width, const BeatTemplateOptions& options) {
+  const auto before = static_cast<std::int64_t>(std::lround(options.before_s * fs));
+  return std::clamp<std::int64_t>(before + std::lround(0.060 * fs), 0, width);
+}
+
+// The window width of `options` at fs Hz, after checking that `beat` holds leads x width.
+std::int64_t window_width(const std::vector<float>& beat, std::int64_t leads, double fs,
+                          const BeatTemplateOptions& options, const char* what) {
+  const std::int64_t width = std::lround(options.before_s * fs) + std::lround(options.after_s * fs);
+  if (leads < 1 || width < 2 || beat.size() != static_cast<std::size_t>(leads * width))
+    throw Error(std::string(what) + ": expected a template of " + std::to_string(leads) + " x " +
+                std::to_string(width) + " values, got " + std::to_string(beat.size()));
+  return width;
+}
+
+}  // namespace
+
+std::vector<float> stretch_st(const std::vector<float>& beat, std::int64_t leads, double fs,
+                              double factor, const BeatTemplateOptions& options) {
+  if (!(factor > 0)) throw Error("stretch_st: expected a factor above 0");
+  const std::int64_t width = window_width(beat, leads, fs, options, "stretch_st");
+  const std::int64_t st = st_start(fs, width, options);
+  std::vector<float> out(beat);
+  for (std::int64_t lead = 0; lead < leads; ++lead) {
+    const float* x = beat.data() + lead * width;
+    float* y = out.data() + lead * width;
+    for (std::int64_t k = st; k < width; ++k) {
+      const double at = std::min(double(st) + double(k - st) / factor, double(width - 1));
+      const auto i = static_cast<std::int64_t>(std::floor(at));
+      const double f = at - double(i);
+      const double next = i + 1 < width ? x[i + 1] : x[i];
+      y[k] = static_cast<float>((1.0 - f) * x[i] + f * next);
+    }
+  }
+  return out;
+}
+
+double st_stretch(const std::vector<float>& from, const std::vector<float>& to, std::int64_t leads,
+                  double fs, std::int64_t max_shift, double limit,
+                  const BeatTemplateOptions& options) {
+  const std::int64_t width = checked_width(from, to, leads, max_shift, "st_stretch");
+  window_width(from, leads, fs, options, "st_stretch");
+  if (!(limit >= 1)) throw Error("st_stretch: expected a limit of at least 1");
+  const std::int64_t st = st_start(fs, width, options);
+  const std::int64_t shift = template_shift(from, to, leads, max_shift);
+  double power = 0;
+  for (std::int64_t lead = 0; lead < leads; ++lead)
+    for (std::int64_t k = st; k < width; ++k)
+      power += double(from[static_cast<std::size_t>(lead * width + k)]) *
+               from[static_cast<std::size_t>(lead * width + k)];
+  if (power == 0) return 1.0;
+  double best_factor = 1.0, best = INFINITY;
+  // Factors 1, 1 +- 0.01, 1 +- 0.02, ... within 1 / limit .. limit, nearest 1 first.
+  for (int i = 0;; ++i) {
+    bool inside = false;
+    for (int sign : {1, -1}) {
+      if (i == 0 && sign < 0) continue;
+      const double factor = 1.0 + sign * 0.01 * i;
+      if (factor > limit + 1e-9 || factor < 1.0 / limit - 1e-9) continue;
+      inside = true;
+      const std::vector<float> stretched = stretch_st(from, leads, fs, factor, options);
+      double sum = 0;
+      for (std::int64_t lead = 0; lead < leads; ++lead)
+        for (std::int64_t k = st; k < width; ++k) {
+          const std::int64_t j = std::clamp<std::int64_t>(k - shift, 0, width - 1);
+          const double d = double(stretched[static_cast<std::size_t>(lead * width + k)]) -
+                           to[static_cast<std::size_t>(lead * width + j)];
+          sum += d * d;
+        }
+      if (sum < best) {
+        best = sum;
+        best_factor = factor;
+      }
+    }
+    if (!inside) break;
+  }
+  return best_factor;
+}
+
 double win_probability_among(std::int64_t others, std::int64_t nearer, std::int64_t persons) {
   if (others < 0 || nearer < 0 || nearer > others || persons < 1)
     throw Error("win_probability_among: needs 0 <= nearer <= others and persons >= 1");

@@ -297,8 +297,10 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
       reference);
   // reference-residual-scaled: the difference scaled segment by segment as the model's twin is
   // scaled against its rendering of the reference and, where all of it would move the beats,
-  // half or a quarter of it.
-  const bool scaled = options.transfer() == "reference-residual-scaled";
+  // half or a quarter of it; reference-residual-adapted: also stretched in time over the ST-T
+  // segment as the twin's is against the rendering (the heart rate shortens or lengthens it).
+  const bool adapted = options.transfer() == "reference-residual-adapted";
+  const bool scaled = adapted || options.transfer() == "reference-residual-scaled";
   const std::vector<double> fractions =
       scaled ? std::vector<double>{1.0, 0.5, 0.25} : std::vector<double>{1.0};
   for (std::int64_t i = 0; i < twins; ++i) {
@@ -317,14 +319,21 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
     float* twin = signals.data_ptr<float>() + i * leads * length;
     // Scaled: a twin without a beat stays as sampled.
     std::optional<std::vector<float>> gains;
+    std::vector<float> reference_adapted, self_adapted;
     if (scaled) {
       const auto twin_beat = eval::beat_template(twin, leads, length, fs);
       if (!twin_beat) continue;
-      gains = eval::segment_gains(*self_beat, *twin_beat, leads, fs, max_shift);
+      if (adapted) {
+        const double stretch = eval::st_stretch(*self_beat, *twin_beat, leads, fs, max_shift);
+        reference_adapted = eval::stretch_st(*reference_beat, leads, fs, stretch);
+        self_adapted = eval::stretch_st(*self_beat, leads, fs, stretch);
+      }
+      gains = eval::segment_gains(adapted ? self_adapted : *self_beat, *twin_beat, leads, fs,
+                                  max_shift);
     }
-    const bool changed =
-        eval::transfer_beat_difference(twin, leads, length, fs, *reference_beat, *self_beat,
-                                       max_shift, gains ? &*gains : nullptr, fractions);
+    const bool changed = eval::transfer_beat_difference(
+        twin, leads, length, fs, adapted ? reference_adapted : *reference_beat,
+        adapted ? self_adapted : *self_beat, max_shift, gains ? &*gains : nullptr, fractions);
     if (transferred != nullptr) (*transferred)[static_cast<std::size_t>(i)] = changed;
   }
   return signals;

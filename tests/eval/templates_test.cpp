@@ -448,6 +448,71 @@ TEST(SegmentGains, AreTheSizeRatiosOfEachSegment) {
   EXPECT_THROW(segment_gains(from, std::vector<float>(12, 0.0f), leads, fs, 2), Error);
 }
 
+double max_abs_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double most = 0;
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+    most = std::max(most, std::abs(double(a[i]) - b[i]));
+  return most;
+}
+
+// three_waves(leads, 1, 1, 1) with its T wave as it is with the ST-T segment (from sample 155,
+// 60 ms after the R peak) stretched in time by `factor`: centred at 155 + 95 factor, its
+// half-width 40 factor.
+std::vector<float> stretched_t(std::int64_t leads, double factor) {
+  const std::int64_t width = 350;
+  auto out = three_waves(leads, 1, 1, 0);
+  for (std::int64_t lead = 0; lead < leads; ++lead)
+    for (std::int64_t k = 0; k < width; ++k) {
+      const double half = 40 * factor, x = double(k) - (155 + 95 * factor);
+      if (std::abs(x) < half)
+        out[static_cast<std::size_t>(lead * width + k)] += static_cast<float>(
+            (1.0 + 0.2 * double(lead)) * 0.3 * 0.5 * (1 + std::cos(M_PI * x / half)));
+    }
+  return out;
+}
+
+TEST(StretchSt, StretchesTheStTSegmentAboutItsStart) {
+  const double fs = 500;
+  const std::int64_t leads = 3;
+  const auto from = three_waves(leads, 1, 1, 1);
+  ASSERT_LT(max_abs_difference(stretched_t(leads, 1.0), from), 1e-6);
+  for (double factor : {0.8, 1.0, 1.25}) {
+    const auto out = stretch_st(from, leads, fs, factor);
+    ASSERT_EQ(out.size(), from.size());
+    // Linear interpolation of a raised cosine of half-width 40 samples: within 1e-3 mV.
+    EXPECT_LT(max_abs_difference(out, stretched_t(leads, factor)), 1e-3) << factor;
+    // The P wave and the QRS are kept.
+    for (std::int64_t lead = 0; lead < leads; ++lead)
+      for (std::int64_t k = 0; k < 155; ++k)
+        EXPECT_EQ(out[static_cast<std::size_t>(lead * 350 + k)],
+                  from[static_cast<std::size_t>(lead * 350 + k)]);
+  }
+  EXPECT_THROW(stretch_st(from, leads, fs, 0.0), Error);
+  EXPECT_THROW(stretch_st(from, leads, 250.0, 1.0), Error);
+}
+
+TEST(StStretch, FindsTheTimeScaleOfTheStTSegment) {
+  const double fs = 500;
+  const std::int64_t leads = 3;
+  const auto from = three_waves(leads, 1, 1, 1);
+  // A faster heart (shorter ST-T), a slower one, the same one; also two samples later.
+  for (double factor : {0.85, 1.12, 1.0}) {
+    const auto to = stretched_t(leads, factor);
+    EXPECT_NEAR(st_stretch(from, to, leads, fs, 2), factor, 1e-9) << factor;
+    auto later = to;
+    for (std::int64_t lead = 0; lead < leads; ++lead)
+      std::rotate(later.begin() + lead * 350, later.begin() + lead * 350 + 348,
+                  later.begin() + (lead + 1) * 350);
+    EXPECT_NEAR(st_stretch(from, later, leads, fs, 2), factor, 1e-9) << factor;
+  }
+  // Clamped to the limit; 1 where `from` has no ST-T segment.
+  EXPECT_NEAR(st_stretch(from, stretched_t(leads, 0.6), leads, fs, 2, 1.25), 0.8, 1e-9);
+  EXPECT_EQ(st_stretch(three_waves(leads, 1, 1, 0), from, leads, fs, 2), 1.0);
+  EXPECT_THROW(st_stretch(from, from, leads, fs, 2, 0.5), Error);
+  EXPECT_THROW(st_stretch(from, std::vector<float>(12, 0.0f), leads, fs, 2), Error);
+}
+
 TEST(BeatTemplate, NoBeatGivesNothing) {
   std::vector<float> flat(12 * 2000, 0.0f);
   EXPECT_FALSE(beat_template(flat.data(), 12, 2000, 500.0).has_value());

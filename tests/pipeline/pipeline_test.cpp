@@ -360,6 +360,23 @@ TEST_F(PipelineTest, ReferenceResidualTransferAddsWhatTheModelMissesOfTheReferen
                                                  &one.reference, nullptr, &applied),
                               expected_scaled, 1e-4, 1e-5));
   EXPECT_EQ(applied, std::vector<bool>{changed_scaled});
+  // "reference-residual-adapted": the reference's and the rendering's beats first stretched
+  // over the ST-T segment as the twin's is against the rendering's, the gains taken from the
+  // stretched rendering.
+  auto adapted = transferred;
+  adapted.transfer("reference-residual-adapted");
+  const double stretch = eval::st_stretch(*self_beat, *twin_beat, 12, fs, shift);
+  const auto self_stretched = eval::stretch_st(*self_beat, 12, fs, stretch);
+  const auto adapted_gains = eval::segment_gains(self_stretched, *twin_beat, 12, fs, shift);
+  auto expected_adapted = sampled.clone().contiguous();
+  const bool changed_adapted =
+      eval::transfer_beat_difference(expected_adapted.data_ptr<float>(), 12, 1024, fs,
+                                     eval::stretch_st(*reference_beat, 12, fs, stretch),
+                                     self_stretched, shift, &adapted_gains, {1.0, 0.5, 0.25});
+  EXPECT_TRUE(torch::allclose(one.model.generate(one.base, one.targets, adapted, one.noise,
+                                                 &one.reference, nullptr, &applied),
+                              expected_adapted, 1e-4, 1e-5));
+  EXPECT_EQ(applied, std::vector<bool>{changed_adapted});
   one.model.generate(one.base, one.targets, sampler, one.noise, &one.reference, nullptr, &applied);
   EXPECT_EQ(applied, std::vector<bool>{false});  // no transfer
   try {

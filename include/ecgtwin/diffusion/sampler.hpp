@@ -53,7 +53,9 @@ struct SamplerOptions {
   // by segment (P, QRS, ST-T), by how much larger the twin's waves are than the rendering's:
   // what a condition does to the size of the person's waves, as low voltage or T inversion,
   // is done to the difference too; where all of it would move the twin's R peaks, half or a
-  // quarter of it).
+  // quarter of it) or "reference-residual-adapted" (as "reference-residual-scaled", with the
+  // difference's ST-T segment first stretched in time as the twin's is against the rendering's:
+  // a heart rate other than the reference's shortens or lengthens it).
   TORCH_ARG(std::string, transfer) = "none";
   TORCH_ARG(uint64_t, seed) = 0;
   // x_T to start from instead of a draw from the seed ([B, ...] as the sample).

@@ -83,6 +83,26 @@ std::vector<float> segment_gains(const std::vector<float>& from, const std::vect
                                  std::int64_t leads, double fs, std::int64_t max_shift,
                                  double limit = 1.5, const BeatTemplateOptions& options = {});
 
+// `beat` ([leads x width], laid out as beat_template with `options` at fs Hz) with its ST-T
+// segment (from 60 ms after the R peak, as in segment_gains) stretched in time by `factor`
+// about the segment's start: out[k] = beat[st + (k - st) / factor], linearly interpolated,
+// the window's last sample standing in beyond its end. Samples before the ST-T segment are
+// kept. Throws on a factor <= 0 or a beat that is not leads x width of that window.
+std::vector<float> stretch_st(const std::vector<float>& beat, std::int64_t leads, double fs,
+                              double factor, const BeatTemplateOptions& options = {});
+
+// The time scale of `to`'s ST-T segment against `from`'s (two templates laid out as
+// beat_template with `options`): the factor in 1 / limit .. limit, on a grid of 0.01, at which
+// stretch_st(from) is nearest `to` by the root mean square over all leads and the ST-T
+// segment's samples, `to` first moved onto `from` by template_shift(from, to, leads,
+// max_shift); ties go to the factor nearest 1. The ST-T segment shortens as the heart rate
+// rises (QT about proportional to RR^(1/3), Fridericia 1920): two renderings of one person at
+// two heart rates give the scale that carries a difference found at one rate over to the
+// other. 1 where `from`'s segment is flat. Throws as template_distance.
+double st_stretch(const std::vector<float>& from, const std::vector<float>& to, std::int64_t leads,
+                  double fs, std::int64_t max_shift, double limit = 1.4,
+                  const BeatTemplateOptions& options = {});
+
 // A candidate compared with `others` other persons' ground truths was at least as near to
 // `nearer` of them as to its own. Returns the probability that it is nearer its own than every
 // other person's when only `persons` - 1 of the others, drawn at random without replacement,

@@ -102,7 +102,9 @@ class TwinModel {
   // average beat is taken instead of one rendering's; with "reference-residual-scaled" the
   // difference is first scaled by eval::segment_gains of that rendering's beat to the twin's
   // (a twin without a beat stays as sampled) and, where all of it would move the twin's R
-  // peaks, half or a quarter of it is added; needs
+  // peaks, half or a quarter of it is added ("reference-residual-adapted": the reference's and
+  // the rendering's beats first stretched over the ST-T segment by eval::st_stretch of the
+  // rendering's beat to the twin's, and the gains taken from the stretched rendering); needs
   // `reference` (InputError naming sampling.transfer). With
   // `chosen`, it receives each twin's candidate (0 .. K - 1; all 0 when K = 1); with
   // `transferred`, whether the reference's difference was added to each twin (all false

@@ -188,6 +188,26 @@ bool transfer_beat_difference(float* signal, std::int64_t leads, std::int64_t sa
   return false;
 }
 
+namespace {
+
+// Sample index where the ST-T segment starts in a beat window: 60 ms after the R peak.
+std::int64_t st_start(double fs, std::int64_t width, const BeatTemplateOptions& options) {
+  const auto before = static_cast<std::int64_t>(std::lround(options.before_s * fs));
+  return std::clamp<std::int64_t>(before + std::lround(0.060 * fs), 0, width);
+}
+
+// The window width of `options` at fs Hz, after checking that `beat` holds leads x width.
+std::int64_t window_width(const std::vector<float>& beat, std::int64_t leads, double fs,
+                          const BeatTemplateOptions& options, const char* what) {
+  const std::int64_t width = std::lround(options.before_s * fs) + std::lround(options.after_s * fs);
+  if (leads < 1 || width < 2 || beat.size() != static_cast<std::size_t>(leads * width))
+    throw Error(std::string(what) + ": expected a template of " + std::to_string(leads) + " x " +
+                std::to_string(width) + " values, got " + std::to_string(beat.size()));
+  return width;
+}
+
+}  // namespace
+
 std::vector<float> segment_gains(const std::vector<float>& from, const std::vector<float>& to,
                                  std::int64_t leads, double fs, std::int64_t max_shift,
                                  double limit, const BeatTemplateOptions& options) {
@@ -199,7 +219,7 @@ std::vector<float> segment_gains(const std::vector<float>& from, const std::vect
   const std::int64_t shift = template_shift(from, to, leads, max_shift);
   // Segment starts: the P wave, the QRS (50 ms before R), the ST-T segment (60 ms after R).
   const std::int64_t qrs = std::clamp<std::int64_t>(before - std::lround(0.050 * fs), 0, width);
-  const std::int64_t st = std::clamp<std::int64_t>(before + std::lround(0.060 * fs), qrs, width);
+  const std::int64_t st = st_start(fs, width, options);
   const std::int64_t bounds[4] = {0, qrs, st, width};
   std::vector<double> step(static_cast<std::size_t>(width), 1.0);
   for (int segment = 0; segment < 3; ++segment) {
@@ -231,26 +251,6 @@ std::vector<float> segment_gains(const std::vector<float>& from, const std::vect
   }
   return out;
 }
-
-namespace {
-
-// Sample index where the ST-T segment starts in a beat window: 60 ms after the R peak.
-std::int64_t st_start(double fs, std::int64_t width, const BeatTemplateOptions& options) {
-  const auto before = static_cast<std::int64_t>(std::lround(options.before_s * fs));
-  return std::clamp<std::int64_t>(before + std::lround(0.060 * fs), 0, width);
-}
-
-// The window width of `options` at fs Hz, after checking that `beat` holds leads x width.
-std::int64_t window_width(const std::vector<float>& beat, std::int64_t leads, double fs,
-                          const BeatTemplateOptions& options, const char* what) {
-  const std::int64_t width = std::lround(options.before_s * fs) + std::lround(options.after_s * fs);
-  if (leads < 1 || width < 2 || beat.size() != static_cast<std::size_t>(leads * width))
-    throw Error(std::string(what) + ": expected a template of " + std::to_string(leads) + " x " +
-                std::to_string(width) + " values, got " + std::to_string(beat.size()));
-  return width;
-}
-
-}  // namespace
 
 std::vector<float> stretch_st(const std::vector<float>& beat, std::int64_t leads, double fs,
                               double factor, const BeatTemplateOptions& options) {

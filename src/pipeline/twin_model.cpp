@@ -319,21 +319,25 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
     float* twin = signals.data_ptr<float>() + i * leads * length;
     // Scaled: a twin without a beat stays as sampled.
     std::optional<std::vector<float>> gains;
-    std::vector<float> reference_adapted, self_adapted;
+    // Adapted: both beats stretched over the ST-T segment first.
+    std::vector<float> reference_stretched, self_stretched;
+    const std::vector<float>* from_reference = reference_beat;
+    const std::vector<float>* from_self = &*self_beat;
     if (scaled) {
       const auto twin_beat = eval::beat_template(twin, leads, length, fs);
       if (!twin_beat) continue;
       if (adapted) {
         const double stretch = eval::st_stretch(*self_beat, *twin_beat, leads, fs, max_shift);
-        reference_adapted = eval::stretch_st(*reference_beat, leads, fs, stretch);
-        self_adapted = eval::stretch_st(*self_beat, leads, fs, stretch);
+        reference_stretched = eval::stretch_st(*reference_beat, leads, fs, stretch);
+        self_stretched = eval::stretch_st(*self_beat, leads, fs, stretch);
+        from_reference = &reference_stretched;
+        from_self = &self_stretched;
       }
-      gains = eval::segment_gains(adapted ? self_adapted : *self_beat, *twin_beat, leads, fs,
-                                  max_shift);
+      gains = eval::segment_gains(*from_self, *twin_beat, leads, fs, max_shift);
     }
-    const bool changed = eval::transfer_beat_difference(
-        twin, leads, length, fs, adapted ? reference_adapted : *reference_beat,
-        adapted ? self_adapted : *self_beat, max_shift, gains ? &*gains : nullptr, fractions);
+    const bool changed =
+        eval::transfer_beat_difference(twin, leads, length, fs, *from_reference, *from_self,
+                                       max_shift, gains ? &*gains : nullptr, fractions);
     if (transferred != nullptr) (*transferred)[static_cast<std::size_t>(i)] = changed;
   }
   return signals;

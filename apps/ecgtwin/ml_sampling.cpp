@@ -29,7 +29,9 @@ void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidan
                  "which of the candidates is the twin: medoid (the sample nearest the others), "
                  "reference (the sample whose average beat is nearest the reference's) or "
                  "mean-beat (the medoid with its beats moved onto the candidates' mean average "
-                 "beat; with --transfer the reference is rendered from every candidate's noise) "
+                 "beat; with --transfer the reference is rendered from every candidate's noise) or "
+                 "transferred (the medoid of the candidates after --transfer is done on each of "
+                 "them; needs --transfer) "
                  "(default: medoid; key sampling.select)");
   app.add_option(
       "--transfer", flags.transfer,

@@ -33,7 +33,8 @@ SamplerOptions read_sampler_options(config::Section& section) {
                             {"noise", "reference-noised", "reference-inverted"}))
       .strength(section.get_in("strength", defaults.strength(), 0.0, 1.0))
       .candidates(section.get_in("candidates", defaults.candidates(), int64_t{1}, int64_t{1000}))
-      .select(section.choice("select", defaults.select(), {"medoid", "reference", "mean-beat"}))
+      .select(section.choice("select", defaults.select(),
+                             {"medoid", "reference", "mean-beat", "transferred"}))
       .transfer(section.choice("transfer", defaults.transfer(),
                                {"none", "reference-residual", "reference-residual-scaled",
                                 "reference-residual-adapted"}))

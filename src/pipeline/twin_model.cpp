@@ -234,6 +234,78 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
         reference_beats[static_cast<std::size_t>(reference_beats.size() == 1 ? 0 : twin)];
     return beat ? &*beat : nullptr;
   };
+  // transfer "reference-residual": what the reference's average beat differs from the model's
+  // rendering of it under its own conditions (from the twin's noise, with the same start and
+  // base vector) is what the model misses of the person, and it is added to every beat of the
+  // twin ("reference-residual-scaled": scaled first as the condition scales the person's
+  // waves; "reference-residual-adapted": also stretched over the ST-T segment as the heart
+  // rate stretches the twin's). Returns whether `twin` was changed.
+  const bool adapted = options.transfer() == "reference-residual-adapted";
+  const bool scaled = adapted || options.transfer() == "reference-residual-scaled";
+  const std::vector<double> fractions =
+      scaled ? std::vector<double>{1.0, 0.5, 0.25} : std::vector<double>{1.0};
+  const auto transfer_to = [&](float* twin, const std::vector<float>* reference_beat,
+                               const std::optional<std::vector<float>>& self_beat) {
+    // Without a beat in the reference or its rendering the twin stays as sampled.
+    if (reference_beat == nullptr || !self_beat) return false;
+    // Scaled: a twin without a beat stays as sampled.
+    std::optional<std::vector<float>> gains;
+    // Adapted: both beats stretched over the ST-T segment first.
+    std::vector<float> reference_stretched, self_stretched;
+    const std::vector<float>* from_reference = reference_beat;
+    const std::vector<float>* from_self = &*self_beat;
+    if (scaled) {
+      const auto twin_beat = eval::beat_template(twin, leads, length, fs);
+      if (!twin_beat) return false;
+      if (adapted) {
+        const double stretch = eval::st_stretch(*self_beat, *twin_beat, leads, fs, max_shift);
+        reference_stretched = eval::stretch_st(*reference_beat, leads, fs, stretch);
+        self_stretched = eval::stretch_st(*self_beat, leads, fs, stretch);
+        from_reference = &reference_stretched;
+        from_self = &self_stretched;
+      }
+      gains = eval::segment_gains(*from_self, *twin_beat, leads, fs, max_shift);
+    }
+    return eval::transfer_beat_difference(twin, leads, length, fs, *from_reference, *from_self,
+                                          max_shift, gains ? &*gains : nullptr, fractions);
+  };
+  // The reference's reports for each twin, and sampler options that render it once per row.
+  const auto reference_reports = [&]() {
+    read_reference_beats("sampling.transfer", options.transfer());
+    std::vector<std::int64_t> reference_row(static_cast<std::size_t>(twins), 0);
+    if (reference->signals.size(0) == twins)
+      for (std::int64_t i = 0; i < twins; ++i) reference_row[static_cast<std::size_t>(i)] = i;
+    return select_reports(reference->reports, reference_row);
+  };
+  diffusion::SamplerOptions self_options = options;
+  self_options.transfer("none");
+  if (options.select() == "transferred" && options.transfer() == "none")
+    throw InputError("sampling.select",
+                     "'transferred' chooses among the candidates after the transfer: it needs "
+                     "sampling.transfer other than 'none'");
+  if (options.select() == "transferred" && candidates > 1) {
+    // select "transferred": the reference rendered from every candidate's noise, the transfer
+    // done on every candidate, and the twin the medoid of the transferred candidates.
+    const torch::Tensor self = sample_candidates(base_vectors, reference_reports(), self_options,
+                                                 initial_noise, reference);
+    std::vector<bool> changed(static_cast<std::size_t>(twins * candidates), false);
+    for (std::int64_t r = 0; r < twins * candidates; ++r)
+      changed[static_cast<std::size_t>(r)] = transfer_to(
+          signals.data_ptr<float>() + r * leads * length, reference_beat_of(r / candidates),
+          eval::beat_template(self.data_ptr<float>() + r * leads * length, leads, length, fs));
+    std::vector<std::int64_t> rows_chosen;
+    for (std::int64_t i = 0; i < twins; ++i) {
+      const std::int64_t k =
+          eval::template_medoid(signals.data_ptr<float>() + i * candidates * leads * length,
+                                candidates, leads, length, fs, max_shift);
+      if (chosen != nullptr) (*chosen)[static_cast<std::size_t>(i)] = k;
+      if (transferred != nullptr)
+        (*transferred)[static_cast<std::size_t>(i)] =
+            changed[static_cast<std::size_t>(i * candidates + k)];
+      rows_chosen.push_back(i * candidates + k);
+    }
+    return signals.index_select(0, torch::tensor(rows_chosen, torch::kLong)).contiguous();
+  }
   std::vector<std::int64_t> rows_chosen;
   // select "mean-beat": each twin's candidates' mean average beat, to move the medoid's onto.
   std::vector<eval::TemplateConsensus> consensus;
@@ -272,19 +344,7 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
     }
   }
   if (options.transfer() == "none") return signals;
-  // transfer "reference-residual": the reference rendered by the model under its own
-  // conditions from each twin's noise (the same start, the same base vector); what the
-  // reference's average beat differs from that rendering's is what the model misses of the
-  // person, and it is added to every beat of the twin ("reference-residual-scaled": scaled
-  // first as the condition scales the person's waves).
-  read_reference_beats("sampling.transfer", options.transfer());
-  const std::int64_t reference_rows = reference->signals.size(0);
-  std::vector<std::int64_t> reference_row(static_cast<std::size_t>(twins), 0);
-  if (reference_rows == twins)
-    for (std::int64_t i = 0; i < twins; ++i) reference_row[static_cast<std::size_t>(i)] = i;
-  const train::Reports own = select_reports(reference->reports, reference_row);
-  diffusion::SamplerOptions self_options = options;
-  self_options.transfer("none");
+  const train::Reports own = reference_reports();
   // With select "mean-beat" the reference is rendered from every candidate's noise and its
   // renderings' mean beat is what the reference is compared with; otherwise from the chosen
   // candidate's noise.
@@ -295,16 +355,7 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
       averaged ? initial_noise
                : initial_noise.index_select(0, torch::tensor(rows_chosen, torch::kLong)),
       reference);
-  // reference-residual-scaled: the difference scaled segment by segment as the model's twin is
-  // scaled against its rendering of the reference and, where all of it would move the beats,
-  // half or a quarter of it; reference-residual-adapted: also stretched in time over the ST-T
-  // segment as the twin's is against the rendering (the heart rate shortens or lengthens it).
-  const bool adapted = options.transfer() == "reference-residual-adapted";
-  const bool scaled = adapted || options.transfer() == "reference-residual-scaled";
-  const std::vector<double> fractions =
-      scaled ? std::vector<double>{1.0, 0.5, 0.25} : std::vector<double>{1.0};
   for (std::int64_t i = 0; i < twins; ++i) {
-    const std::vector<float>* reference_beat = reference_beat_of(i);
     std::optional<std::vector<float>> self_beat;
     if (averaged) {
       auto c = eval::template_consensus(self.data_ptr<float>() + i * candidates * leads * length,
@@ -314,30 +365,8 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
       self_beat =
           eval::beat_template(self.data_ptr<float>() + i * leads * length, leads, length, fs);
     }
-    // Without a beat in the reference or its rendering the twin stays as sampled.
-    if (reference_beat == nullptr || !self_beat) continue;
-    float* twin = signals.data_ptr<float>() + i * leads * length;
-    // Scaled: a twin without a beat stays as sampled.
-    std::optional<std::vector<float>> gains;
-    // Adapted: both beats stretched over the ST-T segment first.
-    std::vector<float> reference_stretched, self_stretched;
-    const std::vector<float>* from_reference = reference_beat;
-    const std::vector<float>* from_self = &*self_beat;
-    if (scaled) {
-      const auto twin_beat = eval::beat_template(twin, leads, length, fs);
-      if (!twin_beat) continue;
-      if (adapted) {
-        const double stretch = eval::st_stretch(*self_beat, *twin_beat, leads, fs, max_shift);
-        reference_stretched = eval::stretch_st(*reference_beat, leads, fs, stretch);
-        self_stretched = eval::stretch_st(*self_beat, leads, fs, stretch);
-        from_reference = &reference_stretched;
-        from_self = &self_stretched;
-      }
-      gains = eval::segment_gains(*from_self, *twin_beat, leads, fs, max_shift);
-    }
-    const bool changed =
-        eval::transfer_beat_difference(twin, leads, length, fs, *from_reference, *from_self,
-                                       max_shift, gains ? &*gains : nullptr, fractions);
+    const bool changed = transfer_to(signals.data_ptr<float>() + i * leads * length,
+                                     reference_beat_of(i), self_beat);
     if (transferred != nullptr) (*transferred)[static_cast<std::size_t>(i)] = changed;
   }
   return signals;

@@ -437,6 +437,55 @@ TEST_F(PipelineTest, MeanBeatMovesTheMedoidOntoTheCandidatesMeanBeat) {
   EXPECT_TRUE(torch::allclose(transferred[0], expected, 1e-4, 1e-5));
 }
 
+// select "transferred": the reference is rendered from every candidate's noise, the transfer is
+// done on every candidate, and the twin is the medoid of the transferred candidates.
+TEST_F(PipelineTest, TransferredSelectTakesTheMedoidAfterTheTransfer) {
+  OneReference one(root(), *cache_);
+  const std::int64_t k = 3;
+  const auto noise = one.model.initial_noise(7, k);
+  diffusion::SamplerOptions sampler;
+  sampler.steps(5);
+  const double fs = one.model.sampling_rate();
+  const auto shift = static_cast<std::int64_t>(std::lround(0.020 * fs));
+  const auto reference_beat =
+      eval::beat_template(one.signals.contiguous().data_ptr<float>(), 12, 1024, fs);
+  ASSERT_TRUE(reference_beat);
+  std::vector<torch::Tensor> own;
+  std::vector<bool> changed;
+  for (std::int64_t c = 0; c < k; ++c) {
+    auto sample =
+        one.model.generate(one.base, one.targets, sampler, noise.slice(0, c, c + 1)).contiguous();
+    const auto self =
+        one.model.generate(one.base, one.reference.reports, sampler, noise.slice(0, c, c + 1))
+            .contiguous();
+    const auto self_beat = eval::beat_template(self.data_ptr<float>(), 12, 1024, fs);
+    ASSERT_TRUE(self_beat);
+    changed.push_back(eval::transfer_beat_difference(sample.data_ptr<float>(), 12, 1024, fs,
+                                                     *reference_beat, *self_beat, shift));
+    own.push_back(sample);
+  }
+  const auto samples = torch::cat(own, 0).contiguous();
+  const std::int64_t medoid =
+      eval::template_medoid(samples.data_ptr<float>(), k, 12, 1024, fs, shift);
+  auto options = sampler;
+  options.candidates(k).select("transferred").transfer("reference-residual");
+  std::vector<std::int64_t> chosen;
+  std::vector<bool> applied;
+  const auto twin =
+      one.model.generate(one.base, one.targets, options, noise, &one.reference, &chosen, &applied);
+  EXPECT_EQ(chosen, std::vector<std::int64_t>{medoid});
+  EXPECT_EQ(applied, std::vector<bool>{changed[static_cast<std::size_t>(medoid)]});
+  EXPECT_TRUE(torch::allclose(twin[0], samples[medoid], 1e-4, 1e-5));
+  // Without a transfer there is nothing to choose after.
+  options.transfer("none");
+  try {
+    one.model.generate(one.base, one.targets, options, noise, &one.reference);
+    FAIL() << "select transferred was taken without a transfer";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("sampling.select"), std::string::npos) << error.what();
+  }
+}
+
 // Personalisation fine-tunes the denoiser on the reference under its own conditions: its
 // objective on that record falls, the twins change, the same seed gives the same weights,
 // and restore_denoiser() gives back the loaded weights exactly.

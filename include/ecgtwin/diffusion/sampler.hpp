@@ -42,7 +42,9 @@ struct SamplerOptions {
   // samples) or "reference" (the sample whose average beat is nearest the reference's, the
   // person as the input shows them; needs the reference, read by pipeline::TwinModel) or
   // "mean-beat" (the medoid with its beats moved onto the mean average beat of all the
-  // candidates: the candidates' common beat with their sample-to-sample spread averaged out).
+  // candidates: the candidates' common beat with their sample-to-sample spread averaged out)
+  // or "transferred" (the medoid of the candidates after `transfer` is done on each of them,
+  // the reference rendered from every candidate's noise; needs a transfer).
   TORCH_ARG(std::string, select) = "medoid";
   // What is done to each twin after it is sampled (read by pipeline::TwinModel for generate,
   // evaluate and diagnose; edit leaves it aside): "none" (the method) or "reference-residual"

@@ -105,7 +105,10 @@ class TwinModel {
   // peaks, half or a quarter of it is added ("reference-residual-adapted": the reference's and
   // the rendering's beats first stretched over the ST-T segment by eval::st_stretch of the
   // rendering's beat to the twin's, and the gains taken from the stretched rendering); needs
-  // `reference` (InputError naming sampling.transfer). With
+  // `reference` (InputError naming sampling.transfer). With select "transferred" (K > 1) the
+  // reference is rendered from every candidate's noise, the transfer is done on every
+  // candidate and the twin is the medoid of the transferred candidates (InputError naming
+  // sampling.select without a transfer). With
   // `chosen`, it receives each twin's candidate (0 .. K - 1; all 0 when K = 1); with
   // `transferred`, whether the reference's difference was added to each twin (all false
   // without transfer).

@@ -27,7 +27,7 @@ void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidan
       "sample nearest the others (default: 1 = the method; key sampling.candidates)");
   app.add_option("--select", flags.select,
                  "which of the candidates is the twin: medoid (the sample nearest the others), "
-                 "reference (the sample whose average beat is nearest the reference's) or "
+                 "reference (the sample whose average beat is nearest the reference's), "
                  "mean-beat (the medoid with its beats moved onto the candidates' mean average "
                  "beat; with --transfer the reference is rendered from every candidate's noise) or "
                  "transferred (the medoid of the candidates after --transfer is done on each of "

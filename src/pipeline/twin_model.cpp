@@ -269,7 +269,7 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
     return eval::transfer_beat_difference(twin, leads, length, fs, *from_reference, *from_self,
                                           max_shift, gains ? &*gains : nullptr, fractions);
   };
-  // The reference's reports for each twin, and sampler options that render it once per row.
+  // The reference's reports, one row per twin (and its average beats read).
   const auto reference_reports = [&]() {
     read_reference_beats("sampling.transfer", options.transfer());
     std::vector<std::int64_t> reference_row(static_cast<std::size_t>(twins), 0);
@@ -283,28 +283,16 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
     throw InputError("sampling.select",
                      "'transferred' chooses among the candidates after the transfer: it needs "
                      "sampling.transfer other than 'none'");
+  // select "transferred": the reference rendered from every candidate's noise and the transfer
+  // done on every candidate before the medoid is chosen; `changed` says which it changed.
+  std::vector<bool> changed;
   if (options.select() == "transferred" && candidates > 1) {
-    // select "transferred": the reference rendered from every candidate's noise, the transfer
-    // done on every candidate, and the twin the medoid of the transferred candidates.
     const torch::Tensor self = sample_candidates(base_vectors, reference_reports(), self_options,
                                                  initial_noise, reference);
-    std::vector<bool> changed(static_cast<std::size_t>(twins * candidates), false);
     for (std::int64_t r = 0; r < twins * candidates; ++r)
-      changed[static_cast<std::size_t>(r)] = transfer_to(
+      changed.push_back(transfer_to(
           signals.data_ptr<float>() + r * leads * length, reference_beat_of(r / candidates),
-          eval::beat_template(self.data_ptr<float>() + r * leads * length, leads, length, fs));
-    std::vector<std::int64_t> rows_chosen;
-    for (std::int64_t i = 0; i < twins; ++i) {
-      const std::int64_t k =
-          eval::template_medoid(signals.data_ptr<float>() + i * candidates * leads * length,
-                                candidates, leads, length, fs, max_shift);
-      if (chosen != nullptr) (*chosen)[static_cast<std::size_t>(i)] = k;
-      if (transferred != nullptr)
-        (*transferred)[static_cast<std::size_t>(i)] =
-            changed[static_cast<std::size_t>(i * candidates + k)];
-      rows_chosen.push_back(i * candidates + k);
-    }
-    return signals.index_select(0, torch::tensor(rows_chosen, torch::kLong)).contiguous();
+          eval::beat_template(self.data_ptr<float>() + r * leads * length, leads, length, fs)));
   }
   std::vector<std::int64_t> rows_chosen;
   // select "mean-beat": each twin's candidates' mean average beat, to move the medoid's onto.
@@ -312,13 +300,13 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
   if (candidates == 1) {
     for (std::int64_t i = 0; i < twins; ++i) rows_chosen.push_back(i);
   } else {
-    // Each twin is the medoid of its candidates by average-beat distance, or the candidate
-    // nearest the reference's average beat.
+    // Each twin is the medoid of its candidates by average-beat distance (with "transferred",
+    // of its transferred candidates), or the candidate nearest the reference's average beat.
     if (options.select() == "reference") read_reference_beats("sampling.select", options.select());
     for (std::int64_t i = 0; i < twins; ++i) {
       const float* own = signals.data_ptr<float>() + i * candidates * leads * length;
       const std::vector<float>* reference_beat =
-          reference_beats.empty() ? nullptr : reference_beat_of(i);
+          options.select() == "reference" ? reference_beat_of(i) : nullptr;
       std::int64_t k = 0;
       if (options.select() == "mean-beat") {
         consensus.push_back(
@@ -342,6 +330,13 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
       eval::transfer_beat_difference(signals.data_ptr<float>() + i * leads * length, leads, length,
                                      fs, c.mean_beat, c.medoid_beat, max_shift);
     }
+  }
+  if (!changed.empty()) {
+    if (transferred != nullptr)
+      for (std::int64_t i = 0; i < twins; ++i)
+        (*transferred)[static_cast<std::size_t>(i)] =
+            changed[static_cast<std::size_t>(rows_chosen[static_cast<std::size_t>(i)])];
+    return signals;
   }
   if (options.transfer() == "none") return signals;
   const train::Reports own = reference_reports();

@@ -388,6 +388,22 @@ TEST_F(PipelineTest, ReferenceResidualTransferAddsWhatTheModelMissesOfTheReferen
   }
 }
 
+// Each of the k candidates of one twin sampled by itself from its noise row: under the target
+// conditions (`samples`) and under the reference's own (`renderings`), [k, 12, 1024] each.
+struct CandidatesByHand {
+  torch::Tensor samples, renderings;
+};
+CandidatesByHand sample_each(OneReference& one, const diffusion::SamplerOptions& sampler,
+                             const torch::Tensor& noise, std::int64_t k) {
+  std::vector<torch::Tensor> own, self;
+  for (std::int64_t c = 0; c < k; ++c) {
+    own.push_back(one.model.generate(one.base, one.targets, sampler, noise.slice(0, c, c + 1)));
+    self.push_back(
+        one.model.generate(one.base, one.reference.reports, sampler, noise.slice(0, c, c + 1)));
+  }
+  return {torch::cat(own, 0).contiguous(), torch::cat(self, 0).contiguous()};
+}
+
 // select "mean-beat": the twin is the medoid of its candidates with every beat moved onto the
 // candidates' mean beat; with transfer "reference-residual" the reference is rendered from
 // every candidate's noise and the mean of those renderings' beats is what it is compared with.
@@ -397,14 +413,7 @@ TEST_F(PipelineTest, MeanBeatMovesTheMedoidOntoTheCandidatesMeanBeat) {
   const auto noise = one.model.initial_noise(7, k);
   diffusion::SamplerOptions sampler;
   sampler.steps(5);
-  std::vector<torch::Tensor> own, self;
-  for (std::int64_t c = 0; c < k; ++c) {
-    own.push_back(one.model.generate(one.base, one.targets, sampler, noise.slice(0, c, c + 1)));
-    self.push_back(
-        one.model.generate(one.base, one.reference.reports, sampler, noise.slice(0, c, c + 1)));
-  }
-  const auto samples = torch::cat(own, 0).contiguous();
-  const auto renderings = torch::cat(self, 0).contiguous();
+  const auto [samples, renderings] = sample_each(one, sampler, noise, k);
   const double fs = one.model.sampling_rate();
   const auto shift = static_cast<std::int64_t>(std::lround(0.020 * fs));
   const auto c = eval::template_consensus(samples.data_ptr<float>(), k, 12, 1024, fs, shift);
@@ -450,21 +459,15 @@ TEST_F(PipelineTest, TransferredSelectTakesTheMedoidAfterTheTransfer) {
   const auto reference_beat =
       eval::beat_template(one.signals.contiguous().data_ptr<float>(), 12, 1024, fs);
   ASSERT_TRUE(reference_beat);
-  std::vector<torch::Tensor> own;
+  const auto [samples, renderings] = sample_each(one, sampler, noise, k);
   std::vector<bool> changed;
   for (std::int64_t c = 0; c < k; ++c) {
-    auto sample =
-        one.model.generate(one.base, one.targets, sampler, noise.slice(0, c, c + 1)).contiguous();
-    const auto self =
-        one.model.generate(one.base, one.reference.reports, sampler, noise.slice(0, c, c + 1))
-            .contiguous();
-    const auto self_beat = eval::beat_template(self.data_ptr<float>(), 12, 1024, fs);
+    const auto self_beat =
+        eval::beat_template(renderings[c].contiguous().data_ptr<float>(), 12, 1024, fs);
     ASSERT_TRUE(self_beat);
-    changed.push_back(eval::transfer_beat_difference(sample.data_ptr<float>(), 12, 1024, fs,
+    changed.push_back(eval::transfer_beat_difference(samples[c].data_ptr<float>(), 12, 1024, fs,
                                                      *reference_beat, *self_beat, shift));
-    own.push_back(sample);
   }
-  const auto samples = torch::cat(own, 0).contiguous();
   const std::int64_t medoid =
       eval::template_medoid(samples.data_ptr<float>(), k, 12, 1024, fs, shift);
   auto options = sampler;

@@ -5,6 +5,11 @@
       the twins' ground-truth win rate by the reference record's statements (read from
       COHORT_DIR/ptbxl_database.csv, the simulated cohort's table), sinus rhythm and
       normal ECG aside.
+  scripts/pairs.py losses EVAL_DIR COHORT_DIR [--fast-bpm 100]
+      every pair whose twin loses, with the reference's and the target's condition and heart
+      rate (from the cohort's table), the twin's measured heart rate, whether the transfer
+      changed it and its distances; then the lost pairs counted by the target's rate (at or
+      above --fast-bpm, or below) and by whether the transfer was applied.
   scripts/pairs.py compare EVAL_A EVAL_B
       the pairs whose twin wins in one evaluation and loses in the other, with each
       twin's distance to its own ground truth and to the nearest other person's (mV).
@@ -41,19 +46,77 @@ def wins(row):
     return bool(row["ground_truth"]["twin"]["wins"])
 
 
-def by_reference(args):
-    pairs = read_pairs(args.eval_dir)
-    table = Path(args.cohort_dir) / "ptbxl_database.csv"
+def read_cohort(directory, columns):
+    """The cohort table's rows by ecg_id, with `columns` (scp_codes parsed, heart_rate a float)."""
+    table = Path(directory) / "ptbxl_database.csv"
     try:
         with open(table, newline="") as f:
-            codes = {r["ecg_id"]: ast.literal_eval(r["scp_codes"]) for r in csv.DictReader(f)}
+            rows = {}
+            for r in csv.DictReader(f):
+                row = {c: r[c] for c in columns}
+                if "scp_codes" in row:
+                    row["scp_codes"] = ast.literal_eval(row["scp_codes"])
+                if "heart_rate" in row:
+                    row["heart_rate"] = float(row["heart_rate"])
+                rows[r["ecg_id"]] = row
     except (OSError, KeyError, ValueError, SyntaxError) as error:
-        fail(f"{table}: expected the simulated cohort's table with ecg_id and scp_codes ({error})")
+        fail(f"{table}: expected the simulated cohort's table with ecg_id and "
+             f"{', '.join(columns)} ({error})")
+    rows["__table__"] = table
+    return rows
+
+
+def record(cohort, row, which):
+    """The cohort's row of a pair's `which` record ("reference" or "target")."""
+    if row[which] not in cohort:
+        fail(f"{cohort['__table__']}: has no record {row[which]} (pair {row['pair']}'s {which})")
+    return cohort[row[which]]
+
+
+def statements(codes):
+    return ",".join(sorted(c for c in codes if c not in ("SR", "NORM"))) or "NORM"
+
+
+def losses(args):
+    pairs = read_pairs(args.eval_dir)
+    cohort = read_cohort(args.cohort_dir, ("scp_codes", "heart_rate"))
+    lost = [row for _, row in sorted(pairs.items()) if not wins(row)]
+    print(f"{len(lost)} of {len(pairs)} pairs lost")
+    print("| pair | person | reference (bpm) | target (bpm) | twin (bpm) | transferred | "
+          "own / nearest other (mV) |")
+    print("|---:|---|---|---|---:|---|---|")
+    def applied(row):
+        transferred = row.get("transferred")
+        return "-" if transferred is None else ("yes" if transferred else "no")
+
+    # [lost, pairs] of each group: the target's rate, and whether the transfer changed the twin.
     counts = collections.defaultdict(lambda: [0, 0])
     for row in pairs.values():
-        if row["reference"] not in codes:
-            fail(f"{table}: has no record {row['reference']} (pair {row['pair']}'s reference)")
-        own = sorted(c for c in codes[row["reference"]] if c not in ("SR", "NORM")) or ["NORM"]
+        fast = record(cohort, row, "target")["heart_rate"] >= args.fast_bpm
+        for key in (f"target at or above {args.fast_bpm:g} bpm" if fast
+                    else f"target below {args.fast_bpm:g} bpm",
+                    f"transfer applied: {applied(row)}"):
+            counts[key][0] += not wins(row)
+            counts[key][1] += 1
+    for row in lost:
+        reference, target = record(cohort, row, "reference"), record(cohort, row, "target")
+        twin = row["ground_truth"]["twin"]
+        print(f"| {row['pair']} | {row['patient']} | {statements(reference['scp_codes'])} "
+              f"({reference['heart_rate']:.0f}) | {statements(target['scp_codes'])} "
+              f"({target['heart_rate']:.0f}) | {row.get('twin_hr_bpm', float('nan')):.0f} | "
+              f"{applied(row)} | {twin['own_mv']:.3f} / {twin['nearest_other_mv']:.3f} |")
+    for key in sorted(counts):
+        lost_here, n = counts[key]
+        print(f"{key}: {lost_here} of {n} pairs lost")
+
+
+def by_reference(args):
+    pairs = read_pairs(args.eval_dir)
+    codes = read_cohort(args.cohort_dir, ("scp_codes",))
+    counts = collections.defaultdict(lambda: [0, 0])
+    for row in pairs.values():
+        own = sorted(c for c in record(codes, row, "reference")["scp_codes"]
+                     if c not in ("SR", "NORM")) or ["NORM"]
         key = ",".join(own)
         counts[key][0] += wins(row)
         counts[key][1] += 1
@@ -94,6 +157,12 @@ def main():
     p.add_argument("eval_dir")
     p.add_argument("cohort_dir")
     p.set_defaults(run=by_reference)
+    p = sub.add_parser("losses", help="the lost pairs with their conditions and heart rates")
+    p.add_argument("eval_dir")
+    p.add_argument("cohort_dir")
+    p.add_argument("--fast-bpm", type=float, default=100.0,
+                   help="target heart rate from which a pair counts as fast (default: 100)")
+    p.set_defaults(run=losses)
     p = sub.add_parser("compare", help="pairs won in one evaluation and lost in the other")
     p.add_argument("eval_a")
     p.add_argument("eval_b")

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """scripts/pairs.py on a constructed pairs.jsonl and cohort table: counts by the reference's
-statements, the pairs that differ between two evaluations, and exit 2 on bad input."""
+statements, the lost pairs by the target's heart rate, the pairs that differ between two
+evaluations, and exit 2 on bad input."""
 import json
 import subprocess
 import sys
@@ -34,10 +35,11 @@ class PairsTest(unittest.TestCase):
         cohort = self.root / "cohort"
         cohort.mkdir()
         (cohort / "ptbxl_database.csv").write_text(
-            "ecg_id,patient_id,scp_codes\n"
-            "1,7,\"{'NORM': 100.0, 'SR': 0.0}\"\n"
-            "2,7,\"{'SR': 0.0, 'CLBBB': 100.0}\"\n"
-            "3,7,\"{'STACH': 0.0, 'LVOLT': 0.0}\"\n")
+            "ecg_id,patient_id,scp_codes,heart_rate\n"
+            "1,7,\"{'NORM': 100.0, 'SR': 0.0}\",61.0\n"
+            "2,7,\"{'SR': 0.0, 'CLBBB': 100.0}\",64.0\n"
+            "3,7,\"{'STACH': 0.0, 'LVOLT': 0.0}\",139.4\n"
+            "9,7,\"{'STACH': 0.0}\",120.0\n")
         write_eval(self.root / "a", [pair(0, "1", True), pair(1, "1", False), pair(2, "2", False),
                                      pair(3, "3", True, 0.04, 0.05)])
         write_eval(self.root / "b", [pair(0, "1", True), pair(1, "1", True, 0.03, 0.04),
@@ -66,6 +68,28 @@ class PairsTest(unittest.TestCase):
         self.assertNotIn("| 0 |", out.stdout)
         self.assertNotIn("| 2 |", out.stdout)
 
+    def test_losses_lists_each_lost_pair_and_counts_them_by_the_targets_rate(self):
+        rows = [pair(0, "1", True), pair(1, "3", False, 0.05, 0.04),
+                dict(pair(2, "2", False, 0.09, 0.08), target="1", transferred=True,
+                     twin_hr_bpm=66.0),
+                dict(pair(3, "1", False, 0.07, 0.06), transferred=False, twin_hr_bpm=131.0)]
+        write_eval(self.root / "d", rows)
+        out = run("losses", self.root / "d", self.root / "cohort")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("3 of 4 pairs lost", out.stdout)
+        self.assertIn("| 2 | 7 | CLBBB (64) | NORM (61) | 66 | yes | 0.090 / 0.080 |", out.stdout)
+        self.assertIn("| 3 | 7 | NORM (61) | STACH (120) | 131 | no | 0.070 / 0.060 |", out.stdout)
+        self.assertIn("| 1 | 7 | LVOLT,STACH (139) | STACH (120) | nan | - |", out.stdout)
+        self.assertNotIn("| 0 |", out.stdout)
+        self.assertIn("target at or above 100 bpm: 2 of 3 pairs lost", out.stdout)
+        self.assertIn("target below 100 bpm: 1 of 1 pairs lost", out.stdout)
+        self.assertIn("transfer applied: no: 1 of 1 pairs lost", out.stdout)
+        self.assertIn("transfer applied: yes: 1 of 1 pairs lost", out.stdout)
+        self.assertIn("transfer applied: -: 1 of 2 pairs lost", out.stdout)
+        out = run("losses", self.root / "d", self.root / "cohort", "--fast-bpm", "125")
+        self.assertNotIn("at or above", out.stdout)
+        self.assertIn("target below 125 bpm: 3 of 4 pairs lost", out.stdout)
+
     def test_bad_input_exits_2_naming_the_file(self):
         out = run("compare", self.root / "a", self.root / "missing")
         self.assertEqual(out.returncode, 2)
@@ -73,6 +97,10 @@ class PairsTest(unittest.TestCase):
         out = run("by-reference", self.root / "a", self.root / "a")
         self.assertEqual(out.returncode, 2)
         self.assertIn("ptbxl_database.csv", out.stderr)
+        write_eval(self.root / "e", [dict(pair(0, "1", False), target="5")])
+        out = run("losses", self.root / "e", self.root / "cohort")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("has no record 5 (pair 0's target)", out.stderr)
         write_eval(self.root / "c", [pair(0, "1", True)])
         out = run("compare", self.root / "a", self.root / "c")
         self.assertEqual(out.returncode, 2)

@@ -33,6 +33,10 @@ void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidan
                  "transferred (the medoid of the candidates after --transfer is done on each of "
                  "them; needs --transfer) "
                  "(default: medoid; key sampling.select)");
+  app.add_option("--rate-candidates", flags.rate_candidates,
+                 "above 0: --select chooses among the N candidates of each twin whose measured "
+                 "heart rate is nearest the target's (default: 0 = all; key "
+                 "sampling.rate_candidates)");
   app.add_option(
       "--transfer", flags.transfer,
       "what is done to each twin once sampled: none (the method) or reference-residual "
@@ -73,6 +77,8 @@ diffusion::SamplerOptions sampler_from_flags(const CLI::App& app, const Sampling
     if (app.count("--strength")) config::set_key(tree, "sampling.strength", flags.strength);
     if (app.count("--candidates")) config::set_key(tree, "sampling.candidates", flags.candidates);
     if (app.count("--select")) config::set_key(tree, "sampling.select", flags.select);
+    if (app.count("--rate-candidates"))
+      config::set_key(tree, "sampling.rate_candidates", flags.rate_candidates);
     if (app.count("--transfer")) config::set_key(tree, "sampling.transfer", flags.transfer);
   }
   config::Section root(tree, "");

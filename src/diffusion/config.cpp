@@ -35,6 +35,8 @@ SamplerOptions read_sampler_options(config::Section& section) {
       .candidates(section.get_in("candidates", defaults.candidates(), int64_t{1}, int64_t{1000}))
       .select(section.choice("select", defaults.select(),
                              {"medoid", "reference", "mean-beat", "transferred"}))
+      .rate_candidates(
+          section.get_in("rate_candidates", defaults.rate_candidates(), int64_t{0}, int64_t{1000}))
       .transfer(section.choice("transfer", defaults.transfer(),
                                {"none", "reference-residual", "reference-residual-scaled",
                                 "reference-residual-adapted"}))
@@ -46,6 +48,11 @@ SamplerOptions read_sampler_options(config::Section& section) {
   if (options.strength() < 1.0 && options.start() == "noise") {
     throw InputError(section.path() + ".strength",
                      "below 1 only with start reference-noised or reference-inverted");
+  }
+  if (options.rate_candidates() > 0 && options.select() == "mean-beat") {
+    throw InputError(section.path() + ".rate_candidates",
+                     "works with select medoid, reference or transferred, not mean-beat (which "
+                     "averages all the candidates)");
   }
   return options;
 }
@@ -60,6 +67,7 @@ config::Json sampler_summary(const SamplerOptions& options) {
           {"strength", options.strength()},
           {"candidates", options.candidates()},
           {"select", options.select()},
+          {"rate_candidates", options.rate_candidates()},
           {"transfer", options.transfer()}};
 }
 

@@ -5,6 +5,7 @@
 #include <limits>
 #include <string>
 
+#include "ecgtwin/signal/heart_rate.hpp"
 #include "ecgtwin/signal/rpeaks.hpp"
 #include "ecgtwin/util/error.hpp"
 
@@ -420,6 +421,26 @@ std::int64_t template_nearest(const float* signals, std::int64_t count, std::int
     }
   }
   return best;
+}
+
+std::vector<std::int64_t> rate_nearest(const float* signals, std::int64_t count, std::int64_t leads,
+                                       std::int64_t samples, double fs, double target_bpm,
+                                       std::int64_t keep) {
+  if (keep < 1) throw Error("rate_nearest: expected to keep at least one signal");
+  if (!(std::isfinite(target_bpm) && target_bpm > 0))
+    throw Error("rate_nearest: expected a finite, positive target heart rate");
+  std::vector<std::pair<double, std::int64_t>> error;
+  for (std::int64_t i = 0; i < count; ++i) {
+    const auto bpm = signal::heart_rate_bpm(
+        signal::detect_r_peaks_leads(signals + i * leads * samples, leads, samples, fs), fs);
+    error.emplace_back(bpm ? std::abs(*bpm - target_bpm) : INFINITY, i);
+  }
+  std::stable_sort(error.begin(), error.end());
+  std::vector<std::int64_t> out;
+  for (std::int64_t i = 0; i < std::min(keep, count); ++i)
+    out.push_back(error[static_cast<std::size_t>(i)].second);
+  std::sort(out.begin(), out.end());
+  return out;
 }
 
 }  // namespace ecgtwin::eval

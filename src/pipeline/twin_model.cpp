@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 
 #include "ecgtwin/diffusion/guidance.hpp"
@@ -303,8 +304,26 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
     // Each twin is the medoid of its candidates by average-beat distance (with "transferred",
     // of its transferred candidates), or the candidate nearest the reference's average beat.
     if (options.select() == "reference") read_reference_beats("sampling.select", options.select());
+    const torch::Tensor target_rate =
+        targets.demographics.heart_rate.to(torch::kCPU, torch::kDouble).contiguous();
     for (std::int64_t i = 0; i < twins; ++i) {
       const float* own = signals.data_ptr<float>() + i * candidates * leads * length;
+      // rate_candidates: the candidates nearest the target rate, copied one after another, and
+      // their indices among all the twin's candidates.
+      std::vector<std::int64_t> kept;
+      std::vector<float> subset;
+      const double rate =
+          target_rate.size(0) == 1 ? target_rate[0].item<double>() : target_rate[i].item<double>();
+      std::int64_t among = candidates;
+      if (options.rate_candidates() > 0 && options.rate_candidates() < candidates &&
+          std::isfinite(rate) && rate > 0) {
+        kept =
+            eval::rate_nearest(own, candidates, leads, length, fs, rate, options.rate_candidates());
+        for (std::int64_t c : kept)
+          subset.insert(subset.end(), own + c * leads * length, own + (c + 1) * leads * length);
+        own = subset.data();
+        among = static_cast<std::int64_t>(kept.size());
+      }
       const std::vector<float>* reference_beat =
           options.select() == "reference" ? reference_beat_of(i) : nullptr;
       std::int64_t k = 0;
@@ -314,9 +333,10 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
         k = consensus.back().medoid;
       } else {
         // A reference without a detectable beat leaves the medoid.
-        k = reference_beat ? eval::template_nearest(own, candidates, leads, length, fs, max_shift,
-                                                    *reference_beat)
-                           : eval::template_medoid(own, candidates, leads, length, fs, max_shift);
+        k = reference_beat
+                ? eval::template_nearest(own, among, leads, length, fs, max_shift, *reference_beat)
+                : eval::template_medoid(own, among, leads, length, fs, max_shift);
+        if (!kept.empty()) k = kept[static_cast<std::size_t>(k)];
       }
       if (chosen != nullptr) (*chosen)[static_cast<std::size_t>(i)] = k;
       rows_chosen.push_back(i * candidates + k);

@@ -27,7 +27,8 @@ TEST(DiffusionConfigTest, ReadsEveryKeyAndRefusesUnknownOnes) {
   const Json tree = config::parse_yaml(
       "schedule: cosine\ntimesteps: 500\nsampler: ddpm\nsteps: 20\neta: 0.5\n"
       "spacing: linspace\nguidance_scale: 3\nseed: 77\nstart: reference-inverted\n"
-      "strength: 0.6\ncandidates: 4\nselect: reference\ntransfer: reference-residual\nmode: "
+      "strength: 0.6\ncandidates: 4\nselect: reference\nrate_candidates: 2\n"
+      "transfer: reference-residual\nmode: "
       "add\ninjection_fraction: 0.3\n"
       "added_weight: 2\nstatements: 0.2\nbase_vector: 0.1\n",
       "test.yaml");
@@ -46,6 +47,9 @@ TEST(DiffusionConfigTest, ReadsEveryKeyAndRefusesUnknownOnes) {
   EXPECT_EQ(sampler_summary(sampler).at("candidates"), 4);
   EXPECT_EQ(sampler.select(), "reference");
   EXPECT_EQ(sampler_summary(sampler).at("select"), "reference");
+  EXPECT_EQ(sampler.rate_candidates(), 2);
+  EXPECT_EQ(sampler_summary(sampler).at("rate_candidates"), 2);
+  EXPECT_EQ(SamplerOptions().rate_candidates(), 0);  // all candidates
   EXPECT_EQ(sampler.transfer(), "reference-residual");
   EXPECT_EQ(sampler_summary(sampler).at("transfer"), "reference-residual");
   EXPECT_EQ(SamplerOptions().transfer(), "none");  // the method
@@ -74,7 +78,9 @@ TEST(DiffusionConfigTest, BadValuesNameTheKey) {
       {"start: latent\n", "sampling.start"},
       {"candidates: 0\n", "sampling.candidates"},
       {"candidates: 1001\n", "sampling.candidates"},
-      {"select: best\n", "sampling.select"}};
+      {"select: best\n", "sampling.select"},
+      {"rate_candidates: -1\n", "sampling.rate_candidates"},
+      {"candidates: 8\nselect: mean-beat\nrate_candidates: 4\n", "sampling.rate_candidates"}};
   for (const auto& [text, key] : bad_values) {
     const Json bad = config::parse_yaml(text, "test.yaml");
     config::Section bad_section(bad, "sampling");

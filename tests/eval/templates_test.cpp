@@ -513,6 +513,29 @@ TEST(StStretch, FindsTheTimeScaleOfTheStTSegment) {
   EXPECT_THROW(st_stretch(from, std::vector<float>(12, 0.0f), leads, fs, 2), Error);
 }
 
+TEST(RateNearest, KeepsTheSignalsNearestTheTargetRate) {
+  // Four pulse trains at 60, 75, 100 and 120 bpm and one flat signal, one after another.
+  const double fs = 500;
+  const std::int64_t samples = 5000;
+  std::vector<float> all;
+  for (double rr : {1.0, 0.8, 0.6, 0.5}) {
+    std::vector<double> times;
+    for (double t = 0.3; t < 9.8; t += rr) times.push_back(t);
+    const auto one = pulse_train(fs, samples, times);
+    all.insert(all.end(), one.begin(), one.end());
+  }
+  all.resize(all.size() + static_cast<std::size_t>(12 * samples), 0.0f);
+  using Indices = std::vector<std::int64_t>;
+  EXPECT_EQ(rate_nearest(all.data(), 5, 12, samples, fs, 110.0, 2), (Indices{2, 3}));
+  EXPECT_EQ(rate_nearest(all.data(), 5, 12, samples, fs, 62.0, 1), (Indices{0}));
+  EXPECT_EQ(rate_nearest(all.data(), 5, 12, samples, fs, 70.0, 3), (Indices{0, 1, 2}));
+  // The flat signal has no rate: it comes last.
+  EXPECT_EQ(rate_nearest(all.data(), 5, 12, samples, fs, 300.0, 4), (Indices{0, 1, 2, 3}));
+  EXPECT_EQ(rate_nearest(all.data(), 5, 12, samples, fs, 60.0, 9), (Indices{0, 1, 2, 3, 4}));
+  EXPECT_THROW(rate_nearest(all.data(), 5, 12, samples, fs, 60.0, 0), Error);
+  EXPECT_THROW(rate_nearest(all.data(), 5, 12, samples, fs, NAN, 2), Error);
+}
+
 TEST(BeatTemplate, NoBeatGivesNothing) {
   std::vector<float> flat(12 * 2000, 0.0f);
   EXPECT_FALSE(beat_template(flat.data(), 12, 2000, 500.0).has_value());

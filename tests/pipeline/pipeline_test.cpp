@@ -489,6 +489,38 @@ TEST_F(PipelineTest, TransferredSelectTakesTheMedoidAfterTheTransfer) {
   }
 }
 
+// rate_candidates: the twin is the medoid of the candidates whose measured heart rate is
+// nearest the target's, not of all of them.
+TEST_F(PipelineTest, RateCandidatesChooseAmongTheCandidatesNearestTheTargetRate) {
+  OneReference one(root(), *cache_);
+  const std::int64_t k = 4, keep = 2;
+  const auto noise = one.model.initial_noise(7, k);
+  diffusion::SamplerOptions sampler;
+  sampler.steps(5);
+  const double fs = one.model.sampling_rate();
+  const auto shift = static_cast<std::int64_t>(std::lround(0.020 * fs));
+  const double target = one.targets.demographics.heart_rate[0].item<double>();
+  ASSERT_TRUE(std::isfinite(target) && target > 0);
+  const auto samples = sample_each(one, sampler, noise, k).samples;
+  const auto kept = eval::rate_nearest(samples.data_ptr<float>(), k, 12, 1024, fs, target, keep);
+  ASSERT_EQ(static_cast<std::int64_t>(kept.size()), keep);
+  const auto subset = samples.index_select(0, torch::tensor(kept, torch::kLong)).contiguous();
+  const std::int64_t expected = kept[static_cast<std::size_t>(
+      eval::template_medoid(subset.data_ptr<float>(), keep, 12, 1024, fs, shift))];
+  auto options = sampler;
+  options.candidates(k).rate_candidates(keep);
+  std::vector<std::int64_t> chosen;
+  const auto twin = one.model.generate(one.base, one.targets, options, noise, nullptr, &chosen);
+  EXPECT_EQ(chosen, std::vector<std::int64_t>{expected});
+  EXPECT_TRUE(torch::allclose(twin[0], samples[expected], 1e-4, 1e-5));
+  // Keeping every candidate is the plain medoid.
+  options.rate_candidates(k);
+  one.model.generate(one.base, one.targets, options, noise, nullptr, &chosen);
+  const std::int64_t medoid =
+      eval::template_medoid(samples.data_ptr<float>(), k, 12, 1024, fs, shift);
+  EXPECT_EQ(chosen, std::vector<std::int64_t>{medoid});
+}
+
 // Personalisation fine-tunes the denoiser on the reference under its own conditions: its
 // objective on that record falls, the twins change, the same seed gives the same weights,
 // and restore_denoiser() gives back the loaded weights exactly.

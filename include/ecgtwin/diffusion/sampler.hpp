@@ -46,6 +46,10 @@ struct SamplerOptions {
   // or "transferred" (the medoid of the candidates after `transfer` is done on each of them,
   // the reference rendered from every candidate's noise; needs a transfer).
   TORCH_ARG(std::string, select) = "medoid";
+  // Above 0 (and below candidates), `select` chooses among the rate_candidates candidates of
+  // each twin whose measured heart rate is nearest the twin's target rate (all of them where
+  // no target rate is given): the twin keeps to the rate it is asked for. 0: all candidates.
+  TORCH_ARG(int64_t, rate_candidates) = 0;
   // What is done to each twin after it is sampled (read by pipeline::TwinModel for generate,
   // evaluate and diagnose; edit leaves it aside): "none" (the method) or "reference-residual"
   // (the model also renders the reference under its own conditions from the twin's noise, and

@@ -147,4 +147,13 @@ std::int64_t template_nearest(const float* signals, std::int64_t count, std::int
                               std::int64_t samples, double fs, std::int64_t max_shift,
                               const std::vector<float>& target);
 
+// Of `count` [leads x samples] signals at fs Hz stored one after another, the indices (in
+// increasing order) of the `keep` whose heart rate, measured from their multi-lead R peaks, is
+// nearest `target_bpm`; signals without a measured rate come last, ties go to the lower index.
+// All of them when keep >= count. Throws on keep < 1 or a target that is not finite and
+// positive.
+std::vector<std::int64_t> rate_nearest(const float* signals, std::int64_t count, std::int64_t leads,
+                                       std::int64_t samples, double fs, double target_bpm,
+                                       std::int64_t keep);
+
 }  // namespace ecgtwin::eval

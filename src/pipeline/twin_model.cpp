@@ -280,6 +280,10 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
   };
   diffusion::SamplerOptions self_options = options;
   self_options.transfer("none");
+  if (options.rate_candidates() > 0 && options.select() == "mean-beat")
+    throw InputError("sampling.rate_candidates",
+                     "works with select medoid, reference or transferred, not mean-beat (which "
+                     "averages all the candidates)");
   if (options.select() == "transferred" && options.transfer() == "none")
     throw InputError("sampling.select",
                      "'transferred' chooses among the candidates after the transfer: it needs "

@@ -519,6 +519,15 @@ TEST_F(PipelineTest, RateCandidatesChooseAmongTheCandidatesNearestTheTargetRate)
   const std::int64_t medoid =
       eval::template_medoid(samples.data_ptr<float>(), k, 12, 1024, fs, shift);
   EXPECT_EQ(chosen, std::vector<std::int64_t>{medoid});
+  // mean-beat averages all the candidates: it takes no subset of them.
+  options.rate_candidates(keep).select("mean-beat");
+  try {
+    one.model.generate(one.base, one.targets, options, noise);
+    FAIL() << "rate_candidates was taken with select mean-beat";
+  } catch (const InputError& error) {
+    EXPECT_NE(std::string(error.what()).find("sampling.rate_candidates"), std::string::npos)
+        << error.what();
+  }
 }
 
 // Personalisation fine-tunes the denoiser on the reference under its own conditions: its

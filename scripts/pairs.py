@@ -74,7 +74,14 @@ def record(cohort, row, which):
 
 
 def statements(codes):
+    """A record's statement codes, sinus rhythm and normal ECG aside ("NORM" if none other)."""
     return ",".join(sorted(c for c in codes if c not in ("SR", "NORM"))) or "NORM"
+
+
+def applied(row):
+    """Whether the transfer changed a pair's twin: yes, no, or - where evaluate did not say."""
+    transferred = row.get("transferred")
+    return "-" if transferred is None else ("yes" if transferred else "no")
 
 
 def losses(args):
@@ -85,10 +92,6 @@ def losses(args):
     print("| pair | person | reference (bpm) | target (bpm) | twin (bpm) | transferred | "
           "own / nearest other (mV) |")
     print("|---:|---|---|---|---:|---|---|")
-    def applied(row):
-        transferred = row.get("transferred")
-        return "-" if transferred is None else ("yes" if transferred else "no")
-
     # [lost, pairs] of each group: the target's rate, and whether the transfer changed the twin.
     counts = collections.defaultdict(lambda: [0, 0])
     for row in pairs.values():
@@ -115,9 +118,7 @@ def by_reference(args):
     codes = read_cohort(args.cohort_dir, ("scp_codes",))
     counts = collections.defaultdict(lambda: [0, 0])
     for row in pairs.values():
-        own = sorted(c for c in record(codes, row, "reference")["scp_codes"]
-                     if c not in ("SR", "NORM")) or ["NORM"]
-        key = ",".join(own)
+        key = statements(record(codes, row, "reference")["scp_codes"])
         counts[key][0] += wins(row)
         counts[key][1] += 1
     print("| reference's statements | twins won | pairs | win rate |")

@@ -49,12 +49,16 @@ SamplerOptions read_sampler_options(config::Section& section) {
     throw InputError(section.path() + ".strength",
                      "below 1 only with start reference-noised or reference-inverted");
   }
+  check_rate_candidates(options, section.path());
+  return options;
+}
+
+void check_rate_candidates(const SamplerOptions& options, const std::string& path) {
   if (options.rate_candidates() > 0 && options.select() == "mean-beat") {
-    throw InputError(section.path() + ".rate_candidates",
+    throw InputError(path + ".rate_candidates",
                      "works with select medoid, reference or transferred, not mean-beat (which "
                      "averages all the candidates)");
   }
-  return options;
 }
 
 config::Json sampler_summary(const SamplerOptions& options) {

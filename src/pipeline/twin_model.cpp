@@ -7,6 +7,7 @@
 #include <cmath>
 #include <optional>
 
+#include "ecgtwin/diffusion/config.hpp"
 #include "ecgtwin/diffusion/guidance.hpp"
 #include "ecgtwin/eval/templates.hpp"
 #include "ecgtwin/signal/heart_rate.hpp"
@@ -280,10 +281,7 @@ torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train
   };
   diffusion::SamplerOptions self_options = options;
   self_options.transfer("none");
-  if (options.rate_candidates() > 0 && options.select() == "mean-beat")
-    throw InputError("sampling.rate_candidates",
-                     "works with select medoid, reference or transferred, not mean-beat (which "
-                     "averages all the candidates)");
+  diffusion::check_rate_candidates(options, "sampling");
   if (options.select() == "transferred" && options.transfer() == "none")
     throw InputError("sampling.select",
                      "'transferred' chooses among the candidates after the transfer: it needs "

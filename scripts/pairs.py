@@ -13,6 +13,12 @@
   scripts/pairs.py compare EVAL_A EVAL_B
       the pairs whose twin wins in one evaluation and loses in the other, with each
       twin's distance to its own ground truth and to the nearest other person's (mV).
+  scripts/pairs.py seeds EVAL_DIR EVAL_DIR [EVAL_DIR ...]
+      several evaluations of the same pairs (one setting under different --seed, say): each
+      one's win rate, their mean, standard deviation and the mean's standard error, and how
+      many pairs are won in every evaluation, in some and in none, with the pairs that
+      change listed; a difference between two settings smaller than the spread here is
+      within the draw.
 
 Only the Python standard library is used.
 """
@@ -151,6 +157,38 @@ def compare(args):
               f"{tb['own_mv']:.3f} / {tb['nearest_other_mv']:.3f} | {'yes' if tb['wins'] else 'no'} |")
 
 
+def seeds(args):
+    if len(args.eval_dirs) < 2:
+        fail("seeds: expected at least two evaluation folders")
+    evals = [read_pairs(d) for d in args.eval_dirs]
+    for directory, pairs in zip(args.eval_dirs[1:], evals[1:]):
+        if set(pairs) != set(evals[0]):
+            fail(f"{args.eval_dirs[0]} and {directory}: expected evaluations of the same pairs")
+    print("| evaluation | won | pairs | win rate |")
+    print("|---|---:|---:|---:|")
+    rates = []
+    for directory, pairs in zip(args.eval_dirs, evals):
+        won = sum(map(wins, pairs.values()))
+        rates.append(won / len(pairs))
+        print(f"| {directory} | {won} | {len(pairs)} | {rates[-1]:.3f} |")
+    mean = sum(rates) / len(rates)
+    sd = (sum((r - mean) ** 2 for r in rates) / (len(rates) - 1)) ** 0.5
+    print(f"mean win rate {mean:.3f}, standard deviation {sd:.3f} over {len(rates)} evaluations "
+          f"(standard error of the mean {sd / len(rates) ** 0.5:.3f})")
+    count = {p: sum(wins(e[p]) for e in evals) for p in evals[0]}
+    every = sum(c == len(evals) for c in count.values())
+    none = sum(c == 0 for c in count.values())
+    print(f"pairs won in every evaluation: {every}; in some: {len(count) - every - none}; "
+          f"in none: {none}")
+    print("| pair | person | target | won in |")
+    print("|---:|---|---|---:|")
+    for p in sorted(count):
+        if 0 < count[p] < len(evals):
+            row = evals[0][p]
+            print(f"| {p} | {row['patient']} | {'; '.join(row['statements'])} | "
+                  f"{count[p]} of {len(evals)} |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -168,6 +206,9 @@ def main():
     p.add_argument("eval_a")
     p.add_argument("eval_b")
     p.set_defaults(run=compare)
+    p = sub.add_parser("seeds", help="the spread of the win rate over evaluations of the same pairs")
+    p.add_argument("eval_dirs", nargs="+")
+    p.set_defaults(run=seeds)
     args = parser.parse_args()
     args.run(args)
 

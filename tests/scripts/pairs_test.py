@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """scripts/pairs.py on a constructed pairs.jsonl and cohort table: counts by the reference's
 statements, the lost pairs by the target's heart rate, the pairs that differ between two
-evaluations, and exit 2 on bad input."""
+evaluations, the spread over several, and exit 2 on bad input."""
 import json
 import subprocess
 import sys
@@ -90,6 +90,25 @@ class PairsTest(unittest.TestCase):
         self.assertNotIn("at or above", out.stdout)
         self.assertIn("target below 125 bpm: 3 of 4 pairs lost", out.stdout)
 
+    def test_seeds_gives_the_spread_and_the_pairs_that_change(self):
+        write_eval(self.root / "c", [pair(0, "1", True), pair(1, "1", True), pair(2, "2", True),
+                                     pair(3, "3", True)])
+        out = run("seeds", self.root / "a", self.root / "b", self.root / "c")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("/a | 2 | 4 | 0.500 |", out.stdout)
+        self.assertIn("/c | 4 | 4 | 1.000 |", out.stdout)
+        # Win rates 0.5, 0.5, 1.0: mean 2/3, sample standard deviation sqrt(1/12) = 0.2887.
+        self.assertIn("mean win rate 0.667, standard deviation 0.289 over 3 evaluations "
+                      "(standard error of the mean 0.167)", out.stdout)
+        self.assertIn("pairs won in every evaluation: 1; in some: 3; in none: 0", out.stdout)
+        self.assertIn("| 1 | 7 | sinus rhythm | 2 of 3 |", out.stdout)
+        self.assertIn("| 2 | 7 | sinus rhythm | 1 of 3 |", out.stdout)
+        self.assertIn("| 3 | 7 | sinus rhythm | 2 of 3 |", out.stdout)
+        self.assertNotIn("| 0 | 7", out.stdout)
+        out = run("seeds", self.root / "a")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("at least two", out.stderr)
+
     def test_bad_input_exits_2_naming_the_file(self):
         out = run("compare", self.root / "a", self.root / "missing")
         self.assertEqual(out.returncode, 2)
@@ -103,6 +122,9 @@ class PairsTest(unittest.TestCase):
         self.assertIn("has no record 5 (pair 0's target)", out.stderr)
         write_eval(self.root / "c", [pair(0, "1", True)])
         out = run("compare", self.root / "a", self.root / "c")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("the same pairs", out.stderr)
+        out = run("seeds", self.root / "a", self.root / "b", self.root / "c")
         self.assertEqual(out.returncode, 2)
         self.assertIn("the same pairs", out.stderr)
 

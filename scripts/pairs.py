@@ -48,6 +48,15 @@ def read_pairs(directory):
     return {row["pair"]: row for row in rows}
 
 
+def read_same_pairs(directories):
+    """The pairs of several evaluations, which must hold the same pairs."""
+    evals = [read_pairs(d) for d in directories]
+    for directory, pairs in zip(directories[1:], evals[1:]):
+        if set(pairs) != set(evals[0]):
+            fail(f"{directories[0]} and {directory}: expected evaluations of the same pairs")
+    return evals
+
+
 def wins(row):
     return bool(row["ground_truth"]["twin"]["wins"])
 
@@ -140,9 +149,7 @@ def by_reference(args):
 
 
 def compare(args):
-    a, b = read_pairs(args.eval_a), read_pairs(args.eval_b)
-    if set(a) != set(b):
-        fail(f"{args.eval_a} and {args.eval_b}: expected evaluations of the same pairs")
+    a, b = read_same_pairs([args.eval_a, args.eval_b])
     won_a = sum(map(wins, a.values()))
     won_b = sum(map(wins, b.values()))
     print(f"A {args.eval_a}: {won_a} of {len(a)} won; B {args.eval_b}: {won_b} of {len(b)} won")
@@ -160,10 +167,7 @@ def compare(args):
 def seeds(args):
     if len(args.eval_dirs) < 2:
         fail("seeds: expected at least two evaluation folders")
-    evals = [read_pairs(d) for d in args.eval_dirs]
-    for directory, pairs in zip(args.eval_dirs[1:], evals[1:]):
-        if set(pairs) != set(evals[0]):
-            fail(f"{args.eval_dirs[0]} and {directory}: expected evaluations of the same pairs")
+    evals = read_same_pairs(args.eval_dirs)
     print("| evaluation | won | pairs | win rate |")
     print("|---|---:|---:|---:|")
     rates = []

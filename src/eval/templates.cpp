@@ -431,8 +431,7 @@ std::vector<std::int64_t> rate_nearest(const float* signals, std::int64_t count,
     throw Error("rate_nearest: expected a finite, positive target heart rate");
   std::vector<std::pair<double, std::int64_t>> error;
   for (std::int64_t i = 0; i < count; ++i) {
-    const auto bpm = signal::heart_rate_bpm(
-        signal::detect_r_peaks_leads(signals + i * leads * samples, leads, samples, fs), fs);
+    const auto bpm = signal::measure_heart_rate(signals + i * leads * samples, leads, samples, fs);
     error.emplace_back(bpm ? std::abs(*bpm - target_bpm) : INFINITY, i);
   }
   std::stable_sort(error.begin(), error.end());

@@ -8,6 +8,7 @@
 #include "ecgtwin/io/plot.hpp"
 #include "ecgtwin/model/device.hpp"
 #include "ecgtwin/pipeline/twin_model.hpp"
+#include "ecgtwin/signal/heart_rate.hpp"
 #include "ecgtwin/util/error.hpp"
 #include "ecgtwin/util/files.hpp"
 
@@ -105,7 +106,7 @@ nlohmann::json edit_twin(const EditTwinOptions& options) {
       guard.add_file(file);
     }
     for (const char* ext : {".dat", ".json"}) guard.add_file(options.out / (twin->id + ext));
-    auto hr = measure_heart_rate(twin->signal.data(), leads, samples, fs);
+    auto hr = ecgtwin::signal::measure_heart_rate(twin->signal.data(), leads, samples, fs);
     json[twin->id] = {{"statements", twin->statements},
                       {"hr", twin->heart_rate.value_or(0)},
                       {"measured_hr", hr ? nlohmann::json(*hr) : nlohmann::json(nullptr)}};

@@ -19,6 +19,7 @@
 #include "ecgtwin/io/plot.hpp"
 #include "ecgtwin/model/device.hpp"
 #include "ecgtwin/pipeline/twin_model.hpp"
+#include "ecgtwin/signal/heart_rate.hpp"
 #include "ecgtwin/signal/resample.hpp"
 #include "ecgtwin/signal/simulator.hpp"
 #include "ecgtwin/util/error.hpp"
@@ -109,7 +110,9 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
   std::vector<double> target_hr;
   for (std::int64_t i = 0; i < n; ++i) {
     auto hr = cache.entries()[static_cast<std::size_t>(target_rows[static_cast<std::size_t>(i)])].heart_rate;
-    if (!hr) hr = measure_heart_rate(target_signals[i].contiguous().data_ptr<float>(), leads, samples, fs);
+    if (!hr)
+      hr = signal::measure_heart_rate(target_signals[i].contiguous().data_ptr<float>(), leads,
+                                      samples, fs);
     target_hr.push_back(hr.value_or(NAN));
   }
   {
@@ -196,7 +199,7 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
   double hr_error = 0;
   std::int64_t hr_count = 0;
   for (std::int64_t i = 0; i < n; ++i) {
-    auto hr = measure_heart_rate(twins[i].data_ptr<float>(), leads, samples, fs);
+    auto hr = signal::measure_heart_rate(twins[i].data_ptr<float>(), leads, samples, fs);
     if (hr) measured_hr[static_cast<std::size_t>(i)] = *hr;
     if (hr && std::isfinite(target_hr[static_cast<std::size_t>(i)])) {
       hr_error += std::abs(*hr - target_hr[static_cast<std::size_t>(i)]);

@@ -15,6 +15,7 @@
 #include "ecgtwin/io/plot.hpp"
 #include "ecgtwin/model/device.hpp"
 #include "ecgtwin/pipeline/twin_model.hpp"
+#include "ecgtwin/signal/heart_rate.hpp"
 #include "ecgtwin/util/error.hpp"
 #include "ecgtwin/util/files.hpp"
 #include "ecgtwin/util/log.hpp"
@@ -252,7 +253,7 @@ GenerateSummary generate_twins(const GenerateOptions& options) {
         auto npy = data::save_record(twin, dir / (twin.id + ".npy"), data::RecordFormat::kNpy);
         guard.add_file(npy);
         guard.add_file(dir / (twin.id + ".json"));
-        auto measured = measure_heart_rate(x, leads, samples, fs);
+        auto measured = signal::measure_heart_rate(x, leads, samples, fs);
         nlohmann::json twin_json = {{"target", target.name},
                                     {"sample", job.sample},
                                     {"seed", job.seed},

@@ -491,9 +491,4 @@ data::Record window_record(const float* signal, std::int64_t leads, std::int64_t
   return r;
 }
 
-std::optional<double> measure_heart_rate(const float* signal, std::int64_t leads, std::int64_t samples, double fs) {
-  auto peaks = signal::detect_r_peaks_leads(signal, leads, samples, fs);
-  return signal::heart_rate_bpm(peaks, fs);
-}
-
 }  // namespace ecgtwin::pipeline

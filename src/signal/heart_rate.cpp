@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ecgtwin/signal/rpeaks.hpp"
+
 namespace ecgtwin::signal {
 namespace {
 
@@ -27,6 +29,11 @@ std::optional<double> heart_rate_bpm(const std::vector<std::int64_t>& peaks, dou
   const double rr = median(rr_seconds(peaks, fs));
   if (!(rr > 0)) return std::nullopt;
   return 60.0 / rr;
+}
+
+std::optional<double> measure_heart_rate(const float* signal, std::int64_t leads,
+                                         std::int64_t samples, double fs) {
+  return heart_rate_bpm(detect_r_peaks_leads(signal, leads, samples, fs), fs);
 }
 
 std::optional<RrStatistics> rr_statistics(const std::vector<std::int64_t>& peaks, double fs) {

@@ -184,6 +184,14 @@ TEST(RPeaksLeads, NoisyLeadDoesNotHideTheBeatsAndBestLeadIsTheCleanOne) {
   EXPECT_EQ(best_lead(leads.data(), 3, n, o.fs), 1);
   const auto peaks = detect_r_peaks_leads(leads.data(), 3, n, o.fs);
   expect_matches(peaks, s.r_times, o.fs, 0.008, "three leads");
+  // measure_heart_rate: the rate of the same peaks, RR 0.7 s = 85.7 bpm up to the beats' 5 %
+  // jitter (the median of 42 jittered intervals).
+  const auto bpm = measure_heart_rate(leads.data(), 3, n, o.fs);
+  ASSERT_TRUE(bpm.has_value());
+  EXPECT_DOUBLE_EQ(*bpm, *heart_rate_bpm(peaks, o.fs));
+  EXPECT_NEAR(*bpm, 60.0 / 0.7, 2.0);
+  const std::vector<float> flat(static_cast<size_t>(3 * n), 0.0f);
+  EXPECT_FALSE(measure_heart_rate(flat.data(), 3, n, o.fs).has_value());
 }
 
 TEST(HeartRate, MedianRrAndStatisticsMatchClosedForms) {

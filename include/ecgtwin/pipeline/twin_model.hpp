@@ -167,8 +167,4 @@ class TwinModel {
 data::Record window_record(const float* signal, std::int64_t leads, std::int64_t samples, double fs,
                            const std::string& id);
 
-// Heart rate of a [12 x samples] signal from the multi-lead R-peak detector; nullopt with
-// fewer than two beats.
-std::optional<double> measure_heart_rate(const float* signal, std::int64_t leads, std::int64_t samples, double fs);
-
 }  // namespace ecgtwin::pipeline

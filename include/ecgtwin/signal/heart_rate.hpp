@@ -10,6 +10,11 @@ namespace ecgtwin::signal {
 // The median keeps one missed or extra beat from moving the rate.
 std::optional<double> heart_rate_bpm(const std::vector<std::int64_t>& peaks, double fs);
 
+// Heart rate of a [leads x samples] signal at fs Hz: heart_rate_bpm of the multi-lead R peaks
+// (detect_r_peaks_leads); absent with fewer than two beats.
+std::optional<double> measure_heart_rate(const float* signal, std::int64_t leads,
+                                         std::int64_t samples, double fs);
+
 struct RrStatistics {
   std::int64_t intervals = 0;  // number of RR intervals (peaks - 1)
   double mean_s = 0;           // mean RR

@@ -6,6 +6,7 @@
 #include "command.hpp"
 #include "ecgtwin/data/record_io.hpp"
 #include "ecgtwin/util/error.hpp"
+#include "record_flags.hpp"
 
 namespace ecgtwin::app {
 namespace {
@@ -67,23 +68,17 @@ const Registrar kInspect{
       struct Args {
         std::vector<std::string> files;
         bool json = false;
-        double fs = 0;
-        std::string units = "mV";
+        RecordFormatFlags format;
       };
       auto args = std::make_shared<Args>();
       app.add_option("files", args->files, "WFDB records (.hea), NPY or CSV files")->required();
       app.add_flag("--json", args->json,
                    "print one JSON array with an object per file (a file that failed to read "
                    "is {\"file\", \"error\"}) (default: text)");
-      app.add_option("--fs", args->fs,
-                     "sampling rate of NPY/CSV files without a sidecar JSON, Hz (default: none)")
-          ->check(CLI::PositiveNumber);
-      app.add_option("--units", args->units, "units of NPY/CSV samples: mV, uV or V (default: mV)");
+      add_record_format_flags(app, args->format, "the files");
       return [args]() {
-        data::LoadOptions options;
+        data::LoadOptions options = load_options(args->format);
         options.allow_missing_leads = true;
-        options.units = args->units;
-        if (args->fs > 0) options.sampling_rate = args->fs;
         nlohmann::json all = nlohmann::json::array();
         int failed = 0;
         int internal = 0;

@@ -5,6 +5,7 @@
 #include "ecgtwin/data/record_io.hpp"
 #include "ecgtwin/io/plot.hpp"
 #include "ecgtwin/util/error.hpp"
+#include "record_flags.hpp"
 
 namespace ecgtwin::app {
 namespace {
@@ -18,7 +19,7 @@ const Registrar kPlot{
         std::string overlay;
         std::string label = "reference";
         std::string overlay_label = "twin";
-        double fs = 0;
+        RecordFormatFlags format;
         io::PlotOptions plot;
       };
       auto args = std::make_shared<Args>();
@@ -31,9 +32,7 @@ const Registrar kPlot{
       app.add_option("--overlay-label", args->overlay_label, "legend text of the overlay (default: twin)");
       app.add_option("--dpi", args->plot.dpi, "PNG resolution, pixels per inch (default: 200)")
           ->check(CLI::Range(10.0, 2400.0));
-      app.add_option("--fs", args->fs,
-                     "sampling rate of NPY/CSV inputs without a sidecar JSON, Hz (default: none)")
-          ->check(CLI::PositiveNumber);
+      add_record_format_flags(app, args->format, "FILE and --overlay");
       app.add_option("--speed", args->plot.speed_mm_per_s, "paper speed, mm/s (default: 25)")
           ->check(CLI::PositiveNumber);
       app.add_option("--gain", args->plot.gain_mm_per_mv, "amplitude scale, mm/mV (default: 10)")
@@ -42,9 +41,8 @@ const Registrar kPlot{
       return [args]() {
         // Validate the output name before reading anything.
         io::plot_format_of(args->out);
-        data::LoadOptions options;
+        data::LoadOptions options = load_options(args->format);
         options.allow_missing_leads = true;
-        if (args->fs > 0) options.sampling_rate = args->fs;
         data::LoadInfo info;
         data::Record main = data::load_record(args->file, options, &info);
         if (!info.missing_leads.empty())

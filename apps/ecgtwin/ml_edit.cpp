@@ -8,12 +8,14 @@
 #include "ecgtwin/data/dataset.hpp"
 #include "ecgtwin/diffusion/config.hpp"
 #include "ecgtwin/pipeline/edit.hpp"
+#include "record_flags.hpp"
 
 namespace ecgtwin::app {
 namespace {
 
 struct EditFlags {
   ConfigOptions config;
+  RecordFormatFlags format;
   std::string model, reference, condition, to, mode = "swap", device = "auto", out;
   double hr = 0, injection = 0.5, weight = 1.0;
   std::int64_t steps = 50, seed = 0;
@@ -25,6 +27,7 @@ Registrar registrar("edit", "regenerate a twin with swapped or added statements 
   add_config_options(app, f->config);
   app.add_option("--model", f->model, "model folder (written by the train-* commands)")->required();
   app.add_option("--reference", f->reference, "reference ECG record (.hea/.npy/.csv)")->required();
+  add_record_format_flags(app, f->format, "the reference record");
   app.add_option("--condition", f->condition, "source statements separated by '|'")->required();
   app.add_option("--hr", f->hr, "heart rate in bpm of both twins")->required();
   app.add_option("--to", f->to, "swap: statements replacing the source's in order; add: statements added ('|'-separated)")
@@ -53,6 +56,7 @@ Registrar registrar("edit", "regenerate a twin with swapped or added statements 
     sampling.finish();
     o.model = f->model;
     o.reference = f->reference;
+    o.load = load_options(f->format);
     o.source = pipeline::make_target(f->condition, f->hr);
     o.changed = data::split_statements(f->to);
     o.seed = static_cast<std::uint64_t>(f->seed);

@@ -7,6 +7,7 @@
 #include "ecgtwin/pipeline/generate.hpp"
 #include "ecgtwin/util/error.hpp"
 #include "ml_sampling.hpp"
+#include "record_flags.hpp"
 
 namespace ecgtwin::app {
 namespace {
@@ -14,6 +15,7 @@ namespace {
 struct GenerateFlags {
   ConfigOptions config;
   SamplingFlags sampling;
+  RecordFormatFlags format;
   std::string model, out, condition, conditions_file, sex, device = "auto";
   std::vector<std::string> references;
   double hr = 0, age = -1;
@@ -28,6 +30,7 @@ Registrar registrar("generate", "generate digital twins of reference ECGs under 
   app.add_option("--reference", f->references,
                  "reference ECG: a record (.hea/.npy/.csv), a folder of records or a manifest CSV (repeatable)")
       ->required();
+  add_record_format_flags(app, f->format, "reference records");
   app.add_option("--condition", f->condition, "target statements separated by '|', e.g. \"sinus rhythm|left bundle branch block\"");
   app.add_option("--hr", f->hr, "target heart rate in bpm (with --condition)");
   app.add_option("--age", f->age, "target age in years (default: the reference's)");
@@ -47,6 +50,7 @@ Registrar registrar("generate", "generate digital twins of reference ECGs under 
     o.sampler = sampler_from_flags(app, f->sampling, tree);
     o.personalise = personalise_from_flags(app, f->sampling, tree);
     o.model = f->model;
+    o.load = load_options(f->format);
     for (const auto& r : f->references)
       for (auto& p : pipeline::resolve_references(r)) o.references.push_back(p);
     if (!f->conditions_file.empty()) o.targets = pipeline::read_targets(f->conditions_file);
@@ -66,6 +70,8 @@ Registrar registrar("generate", "generate digital twins of reference ECGs under 
     o.out = f->out;
     auto summary = pipeline::generate_twins(o);
     tree["generate"] = {{"model", f->model}, {"references", f->references}, {"samples", f->samples}, {"seed", f->seed}};
+    if (f->format.fs > 0) tree["generate"]["fs"] = f->format.fs;
+    tree["generate"]["units"] = f->format.units;
     config::write_file(tree, std::filesystem::path(f->out) / "config.yaml");
     std::printf("%lld twins in %s (summary.json)\n", static_cast<long long>(summary.twins), f->out.c_str());
     if (!summary.failures.empty()) {

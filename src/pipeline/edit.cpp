@@ -62,14 +62,9 @@ nlohmann::json edit_twin(const EditTwinOptions& options) {
   const torch::Device device = model::resolve_device(options.device);
   TwinModel twin_model = TwinModel::load(options.model, device);
   const std::int64_t leads = twin_model.leads(), samples = twin_model.samples();
-  data::Record reference = data::load_record(options.reference);
-  data::PreprocessOptions pre;
-  pre.samples = samples;
-  pre.seconds = twin_model.window_seconds();
-  pre.stride_seconds = 0;
-  auto window = data::preprocess_record(reference, pre).windows.at(0);
+  data::Record reference = data::load_record(options.reference, options.load);
+  data::PreparedWindow window = reference_window(reference, twin_model);
   auto signal = torch::from_blob(window.signal.data(), {1, leads, samples}, torch::kFloat).clone();
-  if (!reference.heart_rate) reference.heart_rate = window.heart_rate;
   auto base = twin_model.base_vectors(
       signal, make_reports({{reference.statements, reference.heart_rate.value_or(0), reference.age, reference.sex}}));
 

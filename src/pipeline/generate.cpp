@@ -73,6 +73,21 @@ std::vector<Reference> references_of(const std::vector<fs::path>& inputs) {
 
 }  // namespace
 
+data::PreparedWindow reference_window(data::Record& record, const TwinModel& model) {
+  data::PreprocessOptions pre;
+  pre.samples = model.samples();
+  pre.seconds = model.window_seconds();
+  pre.stride_seconds = 0;
+  data::PreparedRecord prepared = data::preprocess_record(record, pre);
+  if (prepared.non_finite > 0)
+    throw InputError(record.source, "holds " + std::to_string(prepared.non_finite) +
+                                        " NaN or infinite sample(s); a reference must be "
+                                        "finite (ecgtwin inspect counts them)");
+  data::PreparedWindow first = std::move(prepared.windows.at(0));
+  if (!record.heart_rate) record.heart_rate = first.heart_rate;
+  return first;
+}
+
 TwinTarget make_target(const std::string& statements, double heart_rate) {
   TwinTarget t;
   t.statements = data::split_statements(statements);
@@ -154,7 +169,7 @@ GenerateSummary generate_twins(const GenerateOptions& options) {
     data::Record record;
     torch::Tensor window;
     try {
-      record = data::load_record(reference.path);
+      record = data::load_record(reference.path, options.load);
       if (reference.entry) {
         const auto& e = *reference.entry;
         if (record.statements.empty()) record.statements = e.statements;
@@ -163,13 +178,7 @@ GenerateSummary generate_twins(const GenerateOptions& options) {
         if (!record.heart_rate) record.heart_rate = e.heart_rate;
         if (record.patient_id.empty()) record.patient_id = e.patient_id;
       }
-      data::PreprocessOptions pre;
-      pre.samples = samples;
-      pre.seconds = twin_model.window_seconds();
-      pre.stride_seconds = 0;
-      auto prepared = data::preprocess_record(record, pre);
-      auto& first = prepared.windows.at(0);
-      if (!record.heart_rate) record.heart_rate = first.heart_rate;
+      data::PreparedWindow first = reference_window(record, twin_model);
       window = torch::from_blob(first.signal.data(), {1, leads, samples}, torch::kFloat).clone();
     } catch (const Error& e) {
       spdlog::warn("skipping reference {}: {}", reference.path.string(), e.what());

@@ -98,6 +98,36 @@ YAML
     grep -q '"candidate": [01],' "$work/twins_noised/summary.json" || fail "each twin's candidate not recorded"
     [ -s "$work/twins/config.yaml" ] || fail "no resolved config"
     "$bin" -q inspect "$(ls "$work"/twins/*/*/twin_0.hea | head -1)" > /dev/null || fail "twin WFDB unreadable"
+    # An NPY reference stores no sampling rate: without --fs it is refused, named, and nothing
+    # is left; with --fs (and its units) it gives a twin.
+    rm -rf "$work/npy_ref" "$work/twins_npy"
+    mkdir -p "$work/npy_ref"
+    "$bin" -q convert "$work/cohort/records100/00000/00001_lr" --to npy -o "$work/npy_ref/ref.npy" || fail "convert $?"
+    "$bin" -q generate --model "$model" --reference "$work/npy_ref/ref.npy" --condition "sinus rhythm" --hr 70 \
+      --steps 4 --no-plots --out "$work/twins_npy" > /dev/null 2> "$work/generate_npy.err"
+    [ $? -eq 2 ] || fail "an NPY reference without --fs: expected exit 2"
+    grep -q "ref.npy" "$work/generate_npy.err" && grep -q -- "--fs" "$work/generate_npy.err" \
+      || fail "the NPY reference or --fs not named: $(cat "$work/generate_npy.err")"
+    [ -e "$work/twins_npy" ] && fail "a run without twins left $work/twins_npy"
+    "$bin" -q generate --model "$model" --reference "$work/npy_ref/ref.npy" --fs 100 --units mV \
+      --condition "sinus rhythm" --hr 70 --steps 4 --no-plots --out "$work/twins_npy" > /dev/null \
+      || fail "generate --fs 100 exit $?"
+    [ -s "$(ls "$work"/twins_npy/*/*/twin_0.npy | head -1)" ] || fail "no twin from the NPY reference"
+    # A reference with a NaN sample is refused and named; the other reference still gives twins.
+    "$bin" -q convert "$work/cohort/records100/00000/00001_lr" --to csv -o "$work/npy_ref/ref.csv" || fail "convert $?"
+    sed '3s/^[^,]*/nan/' "$work/npy_ref/ref.csv" > "$work/npy_ref/nan.csv"
+    rm -rf "$work/twins_nan"
+    "$bin" -q generate --model "$model" --reference "$work/npy_ref/nan.csv" --reference "$work/npy_ref/ref.csv" \
+      --fs 100 --condition "sinus rhythm" --hr 70 --steps 4 --no-plots --out "$work/twins_nan" > /dev/null \
+      2> "$work/generate_nan.err"
+    [ $? -eq 2 ] || fail "a reference with a NaN sample: expected exit 2"
+    grep -q "nan.csv.*NaN or infinite" "$work/generate_nan.err" || fail "NaN not reported: $(cat "$work/generate_nan.err")"
+    [ -s "$(ls "$work"/twins_nan/ref/*/twin_0.npy | head -1)" ] || fail "the finite reference gave no twin"
+    [ -e "$work/twins_nan/nan" ] && fail "the NaN reference left a folder"
+    "$bin" -q generate --model "$model" --reference "$work/npy_ref/ref.npy" --fs 100 --units volts \
+      --condition "sinus rhythm" --hr 70 --steps 4 --out "$work/twins_npy_units" > /dev/null 2>&1
+    [ $? -eq 2 ] || fail "--units volts: expected exit 2"
+    [ -e "$work/twins_npy_units" ] && fail "a refused --units left its output folder"
     ;;
   evaluate)
     rm -rf "$work/eval"

@@ -18,6 +18,7 @@ namespace ecgtwin::pipeline {
 struct EditTwinOptions {
   fs::path model;
   fs::path reference;
+  data::LoadOptions load;            // how the reference is read: the rate and units of NPY/CSV
   TwinTarget source;                 // statements and heart rate of the source twin
   std::vector<std::string> changed;  // swap: the new statements in place of the source's; add: added ones
   diffusion::EditOptions editing;    // mode "swap" or "add", injection fraction, added weight

@@ -8,7 +8,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "ecgtwin/data/preprocess.hpp"
 #include "ecgtwin/data/record.hpp"
+#include "ecgtwin/data/record_io.hpp"
 #include "ecgtwin/diffusion/sampler.hpp"
 #include "ecgtwin/pipeline/twin_model.hpp"
 
@@ -35,9 +37,15 @@ std::vector<TwinTarget> read_targets(const fs::path& file);
 // folder (WFDB headers, NPY and CSV files, recursively), or a manifest CSV (a 'path' column).
 std::vector<fs::path> resolve_references(const fs::path& reference);
 
+// The first model window of a reference record (the model's samples over its window), and the
+// record's heart rate set from that window where the record gives none. A sample that is NaN
+// or infinite is an InputError naming the record: a twin would carry the damage unseen.
+data::PreparedWindow reference_window(data::Record& record, const TwinModel& model);
+
 struct GenerateOptions {
   fs::path model;
   std::vector<fs::path> references;
+  data::LoadOptions load;  // how references are read: the rate and units of NPY/CSV files
   std::vector<TwinTarget> targets;
   std::int64_t samples = 1;  // twins per reference and target
   diffusion::SamplerOptions sampler;

@@ -190,6 +190,19 @@ YAML
       [ -s "$work/edit/$f" ] || fail "edit: missing $f"
     done
     grep -q '"atrial fibrillation"' "$work/edit/edit.json" || fail "edit.json lacks the edited statement"
+    # An NPY reference with its rate given by --fs; a NaN sample in it is refused, nothing written.
+    rm -rf "$work/edit_npy" "$work/edit_nan" "$work/edit_ref"
+    mkdir -p "$work/edit_ref"
+    "$bin" -q convert "$work/cohort/records100/00000/00001_lr" --to csv -o "$work/edit_ref/ref.csv" || fail "convert $?"
+    "$bin" -q edit --model "$model" --reference "$work/edit_ref/ref.csv" --fs 100 --condition "sinus rhythm" --hr 70 \
+      --to "atrial fibrillation" --steps 4 --out "$work/edit_npy" > /dev/null || fail "edit --fs exit $?"
+    [ -s "$work/edit_npy/edited.npy" ] || fail "edit --fs: no edited twin"
+    sed '3s/^[^,]*/nan/' "$work/edit_ref/ref.csv" > "$work/edit_ref/nan.csv"
+    out=$("$bin" -q edit --model "$model" --reference "$work/edit_ref/nan.csv" --fs 100 --condition "sinus rhythm" \
+      --hr 70 --to "atrial fibrillation" --steps 4 --out "$work/edit_nan" 2>&1 > /dev/null)
+    [ $? -eq 2 ] || fail "edit with a NaN sample: expected exit 2"
+    echo "$out" | grep -q "nan.csv.*NaN or infinite" || fail "edit: NaN not reported: $out"
+    [ -e "$work/edit_nan" ] && fail "a refused edit left its output folder"
     ;;
   diagnose)
     rm -rf "$work/diagnose_model" "$work/diagnosis" "$work/bad_diagnosis"

@@ -165,6 +165,11 @@ GenerateSummary generate_twins(const GenerateOptions& options) {
   util::Progress progress("generate", static_cast<std::int64_t>(references.size() * options.targets.size()) * options.samples,
                           "twin");
   std::int64_t reference_index = 0;
+  const auto skipped = [&summary]() {
+    return summary.failures.empty()
+               ? std::string()
+               : std::to_string(summary.failures.size()) + " reference(s) skipped";
+  };
   for (const auto& reference : references) {
     data::Record record;
     torch::Tensor window;
@@ -185,7 +190,9 @@ GenerateSummary generate_twins(const GenerateOptions& options) {
       summary.failures.push_back({reference.path.string(), e.what()});
       summary.json["failures"].push_back({{"reference", reference.path.string()}, {"reason", e.what()}});
       ++reference_index;
-      progress.advance(static_cast<std::int64_t>(options.targets.size()) * options.samples);
+      // The skipped reference's twins count as done, and the bar says they were skipped.
+      progress.advance(static_cast<std::int64_t>(options.targets.size()) * options.samples,
+                       skipped());
       continue;
     }
     std::string reference_id = record.id.empty() ? reference.path.stem().string() : record.id;
@@ -287,7 +294,7 @@ GenerateSummary generate_twins(const GenerateOptions& options) {
         }
         reference_json["twins"].push_back(twin_json);
         ++summary.twins;
-        progress.advance(1);
+        progress.advance(1, skipped());
       }
     }
     summary.json["references"].push_back(reference_json);

@@ -7,7 +7,6 @@
 #include "ecgtwin/signal/clean.hpp"
 #include "ecgtwin/signal/heart_rate.hpp"
 #include "ecgtwin/signal/resample.hpp"
-#include "ecgtwin/signal/rpeaks.hpp"
 #include "ecgtwin/util/error.hpp"
 
 namespace ecgtwin::data {
@@ -57,9 +56,8 @@ PreparedRecord preprocess_record(const Record& record, const PreprocessOptions& 
     pw.heart_rate = record.heart_rate;
     if (!pw.heart_rate && options.estimate_heart_rate) {
       try {
-        auto peaks = signal::detect_r_peaks_leads(fitted.signal.data(), n_leads, fitted.samples,
-                                                  fitted.sampling_rate);
-        pw.heart_rate = signal::heart_rate_bpm(peaks, fitted.sampling_rate);
+        pw.heart_rate = signal::measure_heart_rate(fitted.signal.data(), n_leads, fitted.samples,
+                                                   fitted.sampling_rate);
       } catch (const InputError&) {
         // A window the detector cannot handle keeps an unknown rate.
       }

@@ -4,7 +4,6 @@
 
 #include "ecgtwin/data/record_io.hpp"
 #include "ecgtwin/signal/heart_rate.hpp"
-#include "ecgtwin/signal/rpeaks.hpp"
 #include "ecgtwin/util/error.hpp"
 
 namespace ecgtwin::data {
@@ -57,9 +56,8 @@ nlohmann::json describe_record(const Record& record, const LoadInfo& info) {
   j["heart_rate_bpm"] = nullptr;
   if (record.leads() > 0 && n > 0) {
     try {
-      auto peaks = signal::detect_r_peaks_leads(record.signal.data(), record.leads(), n,
-                                                record.sampling_rate);
-      if (auto rate = signal::heart_rate_bpm(peaks, record.sampling_rate))
+      if (auto rate = signal::measure_heart_rate(record.signal.data(), record.leads(), n,
+                                                 record.sampling_rate))
         j["heart_rate_bpm"] = std::round(*rate * 10) / 10;
     } catch (const InputError&) {
       // A rate too low for the QRS band: no measured rate.

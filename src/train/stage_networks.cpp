@@ -59,7 +59,7 @@ TrainOptions read_train_options(const nlohmann::json& root, const std::string& s
   static const std::map<std::string, std::vector<std::string>> kStageKeys = {
       {"autoencoder", {"kl_weight", "kl_warmup_steps", "fit_scaling_factor"}},
       {"extractor", {"augment", "encode_batch"}},
-      {"diffusion", {"base_from"}},
+      {"diffusion", {"base_from", "rate_balance"}},
       {"evaluator", {}},
       {"classifier", {"min_count"}}};
   nlohmann::json extra = nlohmann::json::object();

@@ -204,9 +204,19 @@ class ExtractorTask : public TrainingTask {
 class DiffusionTask : public TrainingTask {
  public:
   DiffusionTask(const data::Cache& cache, const TwinConfig& config, model::Autoencoder autoencoder,
-                ExtractorStage extractor, std::string base_from)
-      : cache_(cache), rows_(training_rows(cache)), config_(config), schedule_(config.schedule),
+                ExtractorStage extractor, std::string base_from, double rate_balance)
+      : cache_(cache),
+        rows_(training_rows(cache)),
+        config_(config),
+        schedule_(config.schedule),
         base_from_(std::move(base_from)) {
+    std::vector<std::optional<double>> rates;
+    for (std::int64_t r : rows_)
+      rates.push_back(cache.entries().at(static_cast<std::size_t>(r)).heart_rate);
+    order_ = rate_balanced_positions(rates, rate_balance);
+    if (rate_balance > 0.0)
+      spdlog::info("diffusion: heart-rate balance {}: {} training records drawn as {} per epoch",
+                   rate_balance, rows_.size(), order_.size());
     vocabulary_ = build_vocabulary(config.model, reports_of(cache, rows_));
     net_ = DiffusionStage(config.model, make_statement_encoder(config.model, vocabulary_));
     torch::NoGradGuard no_grad;
@@ -234,7 +244,7 @@ class DiffusionTask : public TrainingTask {
   }
   std::string stage() const override { return "diffusion"; }
   torch::nn::Module& model() override { return *net_; }
-  std::int64_t dataset_size() const override { return static_cast<std::int64_t>(rows_.size()); }
+  std::int64_t dataset_size() const override { return static_cast<std::int64_t>(order_.size()); }
   nlohmann::json extra_meta() const override {
     return {{"vocabulary", vocabulary_}, {"signal_space", signal_space_}};
   }
@@ -244,9 +254,11 @@ class DiffusionTask : public TrainingTask {
     const torch::Device device = device_of(*net_);
     if (schedule_.device() != device) schedule_ = schedule_.to(device);
     const auto batch = static_cast<std::int64_t>(indices.size());
-    std::vector<std::int64_t> rows, reference_positions;
+    std::vector<std::int64_t> rows, positions, reference_positions;
     for (std::int64_t i : indices) {
-      const std::int64_t row = rows_.at(static_cast<std::size_t>(i));
+      const std::int64_t position = order_.at(static_cast<std::size_t>(i));
+      const std::int64_t row = rows_.at(static_cast<std::size_t>(position));
+      positions.push_back(position);
       rows.push_back(row);
       std::int64_t reference = row;
       const auto& group = same_patient_.at(row);
@@ -258,7 +270,7 @@ class DiffusionTask : public TrainingTask {
       }
       reference_positions.push_back(position_.at(reference));
     }
-    auto index = torch::tensor(indices, torch::kLong);
+    auto index = torch::tensor(positions, torch::kLong);
     auto x0 = x0_.index_select(0, index).to(device);
     const auto reference_index = torch::tensor(reference_positions, torch::kLong);
     auto base = base_.index_select(0, reference_index).to(device);
@@ -285,6 +297,7 @@ class DiffusionTask : public TrainingTask {
  private:
   const data::Cache& cache_;
   std::vector<std::int64_t> rows_;
+  std::vector<std::int64_t> order_;  // positions in rows_, repeated by the heart-rate balance
   TwinConfig config_;
   diffusion::NoiseSchedule schedule_;
   std::string base_from_;
@@ -390,6 +403,33 @@ torch::Tensor augment_signals(const torch::Tensor& signals, double fs, at::Gener
   return out + torch::randn(signals.sizes(), generator, torch::kFloat) * 0.02;
 }
 
+std::vector<std::int64_t> rate_balanced_positions(
+    const std::vector<std::optional<double>>& heart_rates, double strength, double bin_bpm) {
+  if (!(strength >= 0.0 && strength <= 1.0))
+    throw InputError("train.diffusion.rate_balance",
+                     "expected a number from 0 to 1, got " + std::to_string(strength));
+  if (!(bin_bpm > 0.0))
+    throw std::invalid_argument("rate_balanced_positions: bin_bpm must be positive");
+  auto bin_of = [&](double hr) { return static_cast<std::int64_t>(std::floor(hr / bin_bpm)); };
+  std::map<std::int64_t, std::int64_t> counts;
+  for (const auto& hr : heart_rates)
+    if (hr && std::isfinite(*hr)) ++counts[bin_of(*hr)];
+  std::int64_t fullest = 0;
+  for (const auto& [bin, count] : counts) fullest = std::max(fullest, count);
+  std::vector<std::int64_t> out;
+  for (std::size_t i = 0; i < heart_rates.size(); ++i) {
+    std::int64_t repeats = 1;
+    const auto& hr = heart_rates[i];
+    if (strength > 0.0 && hr && std::isfinite(*hr)) {
+      const double ratio =
+          static_cast<double>(fullest) / static_cast<double>(counts.at(bin_of(*hr)));
+      repeats = std::max<std::int64_t>(1, std::llround(std::pow(ratio, strength)));
+    }
+    out.insert(out.end(), static_cast<std::size_t>(repeats), static_cast<std::int64_t>(i));
+  }
+  return out;
+}
+
 TrainResult train_autoencoder(const data::Cache& cache, const nlohmann::json& config, const fs::path& out) {
   TwinConfig twin = read_twin_config(config);
   nlohmann::json keys;
@@ -440,12 +480,14 @@ TrainResult train_diffusion(const data::Cache& cache, const nlohmann::json& conf
   const std::string base_from = stage_key<std::string>(keys, "diffusion", "base_from", "other");
   if (base_from != "other" && base_from != "same")
     throw InputError("train.diffusion.base_from", "expected other or same, got '" + base_from + "'");
+  const auto rate_balance = stage_key<double>(keys, "diffusion", "rate_balance", 0.0);
+  rate_balanced_positions({}, rate_balance);  // refuses a strength outside [0, 1] before any work
   const torch::Device device = model::resolve_device(options.device);
   auto autoencoder = load_autoencoder(out / "autoencoder.pt", device);
   auto extractor = load_extractor(out / "extractor.pt", device);
   write_stage_config(config, out, "diffusion");
   seed_initialisation(options, "diffusion");
-  DiffusionTask task(cache, twin, autoencoder.network, extractor.network, base_from);
+  DiffusionTask task(cache, twin, autoencoder.network, extractor.network, base_from, rate_balance);
   return run_training(task, options, out, config);
 }
 

@@ -852,6 +852,16 @@ TEST_F(PipelineTest, UnknownTrainKeysAndMissingStagesAreRefused) {
   test::TempDir empty;
   EXPECT_THROW(train::train_diffusion(*cache_, *config_, empty.path()), InputError);
   EXPECT_THROW(pipeline::TwinModel::load(empty.path(), torch::kCPU), InputError);
+  // A balance strength outside [0, 1] is refused before anything is written.
+  test::TempDir dir;
+  for (const char* stage : {"autoencoder", "extractor"})
+    std::filesystem::copy_file(root() / "model" / (std::string(stage) + ".pt"),
+                               dir.path() / (std::string(stage) + ".pt"));
+  nlohmann::json balance = *config_;
+  balance["train"]["diffusion"]["rate_balance"] = 2;
+  EXPECT_THROW(train::train_diffusion(*cache_, balance, dir.path()), InputError);
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "diffusion_config.yaml"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "diffusion.pt"));
 }
 
 }  // namespace
@@ -877,6 +887,21 @@ TEST_F(PipelineTest, DiffusionTrainingIsDeterministic) {
   auto b = runs[1].network->named_parameters(true);
   for (const auto& item : a)
     EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key() << " differs between two identical runs";
+
+  // train.diffusion.rate_balance draws the records in another order: other weights.
+  test::TempDir dir;
+  for (const char* stage : {"autoencoder", "extractor"})
+    std::filesystem::copy_file(root() / "model" / (std::string(stage) + ".pt"),
+                               dir.path() / (std::string(stage) + ".pt"));
+  nlohmann::json config = *config_;
+  config["train"]["diffusion"]["steps"] = 3;
+  config["train"]["diffusion"]["rate_balance"] = 1.0;
+  train::train_diffusion(*cache_, config, dir.path());
+  auto balanced = train::load_diffusion(dir.path() / "diffusion.pt", torch::kCPU)
+                      .network->named_parameters(true);
+  bool differs = false;
+  for (const auto& item : a) differs = differs || !torch::equal(item.value(), balanced[item.key()]);
+  EXPECT_TRUE(differs) << "the balanced order must change what the denoiser is trained on";
 }
 
 // model.reference.tokens: the denoiser reads the reference's latent as tokens after the

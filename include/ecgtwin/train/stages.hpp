@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -186,6 +187,14 @@ TrainResult train_evaluator(const data::Cache& cache, const nlohmann::json& conf
 // train.classifier.min_count (default 5): the training records a statement needs to be a class.
 TrainResult train_classifier(const data::Cache& cache, const nlohmann::json& config,
                              const fs::path& out);
+
+// The order of a stage's training records with heart rates `heart_rates`, balanced by rate:
+// positions [0, n), each repeated round((c_max / c)^strength) times, where c is how many
+// records share its `bin_bpm`-wide heart-rate bin and c_max the fullest bin's count. Records
+// without a rate appear once. strength 0 gives each record once (the plain order), 1 draws
+// every bin about equally often. InputError (train.diffusion.rate_balance) outside [0, 1].
+std::vector<std::int64_t> rate_balanced_positions(
+    const std::vector<std::optional<double>>& heart_rates, double strength, double bin_bpm = 20.0);
 
 // Augmented view of signals [B, 12, L] at `fs` Hz: amplitude scaling (0.9-1.1), a circular
 // shift of up to 0.2 s, baseline wander (0.1-0.5 Hz, up to 0.1 mV) and white noise (0.02 mV).

@@ -84,6 +84,12 @@ class PipelineTest : public ::testing::Test {
     delete dir_;
   }
   static std::filesystem::path root() { return dir_->path(); }
+  // A model folder holding the suite's autoencoder and extractor, for a diffusion stage of its own.
+  static void copy_earlier_stages(const std::filesystem::path& folder) {
+    for (const char* stage : {"autoencoder", "extractor"})
+      std::filesystem::copy_file(root() / "model" / (std::string(stage) + ".pt"),
+                                 folder / (std::string(stage) + ".pt"));
+  }
 
   static test::TempDir* dir_;
   static nlohmann::json* config_;
@@ -854,9 +860,7 @@ TEST_F(PipelineTest, UnknownTrainKeysAndMissingStagesAreRefused) {
   EXPECT_THROW(pipeline::TwinModel::load(empty.path(), torch::kCPU), InputError);
   // A balance strength outside [0, 1] is refused before anything is written.
   test::TempDir dir;
-  for (const char* stage : {"autoencoder", "extractor"})
-    std::filesystem::copy_file(root() / "model" / (std::string(stage) + ".pt"),
-                               dir.path() / (std::string(stage) + ".pt"));
+  copy_earlier_stages(dir.path());
   nlohmann::json balance = *config_;
   balance["train"]["diffusion"]["rate_balance"] = 2;
   EXPECT_THROW(train::train_diffusion(*cache_, balance, dir.path()), InputError);
@@ -875,9 +879,7 @@ TEST_F(PipelineTest, DiffusionTrainingIsDeterministic) {
   std::vector<train::LoadedDiffusion> runs;
   for (int run = 0; run < 2; ++run) {
     test::TempDir dir;
-    for (const char* stage : {"autoencoder", "extractor"})
-      std::filesystem::copy_file(root() / "model" / (std::string(stage) + ".pt"),
-                                 dir.path() / (std::string(stage) + ".pt"));
+    copy_earlier_stages(dir.path());
     nlohmann::json config = *config_;
     config["train"]["diffusion"]["steps"] = 3;
     train::train_diffusion(*cache_, config, dir.path());
@@ -890,9 +892,7 @@ TEST_F(PipelineTest, DiffusionTrainingIsDeterministic) {
 
   // train.diffusion.rate_balance draws the records in another order: other weights.
   test::TempDir dir;
-  for (const char* stage : {"autoencoder", "extractor"})
-    std::filesystem::copy_file(root() / "model" / (std::string(stage) + ".pt"),
-                               dir.path() / (std::string(stage) + ".pt"));
+  copy_earlier_stages(dir.path());
   nlohmann::json config = *config_;
   config["train"]["diffusion"]["steps"] = 3;
   config["train"]["diffusion"]["rate_balance"] = 1.0;
@@ -909,9 +909,7 @@ TEST_F(PipelineTest, DiffusionTrainingIsDeterministic) {
 // another twin; a twin without its reference is refused; personalisation reads it too.
 TEST_F(PipelineTest, ReferenceTokensCarryTheReferenceRecordToTheDenoiser) {
   test::TempDir dir;
-  for (const char* stage : {"autoencoder", "extractor"})
-    std::filesystem::copy_file(root() / "model" / (std::string(stage) + ".pt"),
-                               dir.path() / (std::string(stage) + ".pt"));
+  copy_earlier_stages(dir.path());
   nlohmann::json config = *config_;
   config["model"]["reference"] = {{"tokens", true}, {"patch_size", 4}};
   train::train_diffusion(*cache_, config, dir.path());
@@ -957,9 +955,7 @@ TEST_F(PipelineTest, ReferenceTokensCarryTheReferenceRecordToTheDenoiser) {
   nlohmann::json bad = config;
   bad["model"]["reference"]["patch_size"] = 3;  // 128 is not a multiple of 3
   test::TempDir other;
-  for (const char* stage : {"autoencoder", "extractor"})
-    std::filesystem::copy_file(root() / "model" / (std::string(stage) + ".pt"),
-                               other.path() / (std::string(stage) + ".pt"));
+  copy_earlier_stages(other.path());
   EXPECT_THROW(train::train_diffusion(*cache_, bad, other.path()), InputError);
 }
 

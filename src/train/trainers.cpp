@@ -408,8 +408,7 @@ std::vector<std::int64_t> rate_balanced_positions(
   if (!(strength >= 0.0 && strength <= 1.0))
     throw InputError("train.diffusion.rate_balance",
                      "expected a number from 0 to 1, got " + std::to_string(strength));
-  if (!(bin_bpm > 0.0))
-    throw std::invalid_argument("rate_balanced_positions: bin_bpm must be positive");
+  if (!(bin_bpm > 0.0)) throw Error("rate_balanced_positions: bin_bpm must be positive");
   auto bin_of = [&](double hr) { return static_cast<std::int64_t>(std::floor(hr / bin_bpm)); };
   std::map<std::int64_t, std::int64_t> counts;
   for (const auto& hr : heart_rates)

@@ -239,6 +239,10 @@ YAML
           --out "$work/bad_model" 2>&1)
     [ $? -eq 2 ] || fail "bad config key: expected exit 2"
     echo "$out" | grep -q "train.diffusion.stepz" || fail "message does not name the key: $out"
+    out=$("$bin" train-diffusion --config "$config" --set train.diffusion.rate_balance=2 --data "$cache" \
+          --out "$work/bad_model" 2>&1)
+    [ $? -eq 2 ] || fail "rate_balance 2: expected exit 2"
+    echo "$out" | grep -q "train.diffusion.rate_balance" || fail "message does not name the key: $out"
     out=$("$bin" generate --model "$work/nowhere" --reference "$work/cohort/records100/00000/00001_lr" \
           --condition "sinus rhythm" --hr 70 --out "$work/bad_twins" 2>&1)
     [ $? -eq 2 ] || fail "missing model: expected exit 2"

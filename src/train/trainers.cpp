@@ -429,18 +429,39 @@ std::vector<std::int64_t> rate_balanced_positions(
   return out;
 }
 
+StageConfig read_stage_config(const nlohmann::json& root, const std::string& stage) {
+  StageConfig c;
+  nlohmann::json keys;
+  c.options = read_train_options(root, stage, &keys);
+  c.kl_weight = stage_key<double>(keys, stage, "kl_weight", c.kl_weight);
+  c.kl_warmup_steps = stage_key<std::int64_t>(keys, stage, "kl_warmup_steps", c.options.steps / 5);
+  c.fit_scaling_factor = stage_key<bool>(keys, stage, "fit_scaling_factor", c.fit_scaling_factor);
+  c.augment = stage_key<std::string>(keys, stage, "augment", c.augment);
+  if (c.augment != "none" && c.augment != "single" && c.augment != "all")
+    throw InputError("train.extractor.augment",
+                     "expected none, single or all, got '" + c.augment + "'");
+  c.encode_batch = stage_key<std::int64_t>(keys, stage, "encode_batch", c.encode_batch);
+  c.base_from = stage_key<std::string>(keys, stage, "base_from", c.base_from);
+  if (c.base_from != "other" && c.base_from != "same")
+    throw InputError("train.diffusion.base_from",
+                     "expected other or same, got '" + c.base_from + "'");
+  c.rate_balance = stage_key<double>(keys, stage, "rate_balance", c.rate_balance);
+  rate_balanced_positions({}, c.rate_balance);  // a strength outside [0, 1] is refused here
+  c.min_count = stage_key<std::int64_t>(keys, stage, "min_count", c.min_count);
+  if (c.min_count < 1) throw InputError("train.classifier.min_count", "expected at least 1");
+  return c;
+}
+
 TrainResult train_autoencoder(const data::Cache& cache, const nlohmann::json& config, const fs::path& out) {
   TwinConfig twin = read_twin_config(config);
-  nlohmann::json keys;
-  TrainOptions options = read_train_options(config, "autoencoder", &keys);
-  const double kl_weight = stage_key<double>(keys, "autoencoder", "kl_weight", 1e-4);
-  const auto kl_warmup = stage_key<std::int64_t>(keys, "autoencoder", "kl_warmup_steps", options.steps / 5);
-  const bool fit_scaling = stage_key<bool>(keys, "autoencoder", "fit_scaling_factor", false);
+  const StageConfig stage = read_stage_config(config, "autoencoder");
+  const TrainOptions& options = stage.options;
   write_stage_config(config, out, "autoencoder");
   seed_initialisation(options, "autoencoder");
-  AutoencoderTask task(cache, twin, kl_weight, kl_warmup);
+  AutoencoderTask task(cache, twin, stage.kl_weight, stage.kl_warmup_steps);
   TrainResult result = run_training(task, options, out, config);
-  if (fit_scaling && !result.model_file.empty() && DistributedContext::from_environment().is_main()) {
+  if (stage.fit_scaling_factor && !result.model_file.empty() &&
+      DistributedContext::from_environment().is_main()) {
     // Latent diffusion assumes latents of unit variance (Rombach et al. 2022, sec. 4.3.2 and
     // appendix G: the 0.18215 of Stable Diffusion is 1 / std of its own VAE's latents).
     auto loaded = load_autoencoder(result.model_file, torch::kCPU);
@@ -458,41 +479,33 @@ TrainResult train_autoencoder(const data::Cache& cache, const nlohmann::json& co
 
 TrainResult train_extractor(const data::Cache& cache, const nlohmann::json& config, const fs::path& out) {
   TwinConfig twin = read_twin_config(config);
-  nlohmann::json keys;
-  TrainOptions options = read_train_options(config, "extractor", &keys);
-  const std::string augment = stage_key<std::string>(keys, "extractor", "augment", "single");
-  if (augment != "none" && augment != "single" && augment != "all")
-    throw InputError("train.extractor.augment", "expected none, single or all, got '" + augment + "'");
-  const auto encode_batch = stage_key<std::int64_t>(keys, "extractor", "encode_batch", 64);
+  const StageConfig stage = read_stage_config(config, "extractor");
+  const TrainOptions& options = stage.options;
   const torch::Device device = model::resolve_device(options.device);
   auto autoencoder = load_autoencoder(out / "autoencoder.pt", device);
   write_stage_config(config, out, "extractor");
   seed_initialisation(options, "extractor");
-  ExtractorTask task(cache, twin, autoencoder.network, augment, encode_batch);
+  ExtractorTask task(cache, twin, autoencoder.network, stage.augment, stage.encode_batch);
   return run_training(task, options, out, config);
 }
 
 TrainResult train_diffusion(const data::Cache& cache, const nlohmann::json& config, const fs::path& out) {
   TwinConfig twin = read_twin_config(config);
-  nlohmann::json keys;
-  TrainOptions options = read_train_options(config, "diffusion", &keys);
-  const std::string base_from = stage_key<std::string>(keys, "diffusion", "base_from", "other");
-  if (base_from != "other" && base_from != "same")
-    throw InputError("train.diffusion.base_from", "expected other or same, got '" + base_from + "'");
-  const auto rate_balance = stage_key<double>(keys, "diffusion", "rate_balance", 0.0);
-  rate_balanced_positions({}, rate_balance);  // refuses a strength outside [0, 1] before any work
+  const StageConfig stage = read_stage_config(config, "diffusion");
+  const TrainOptions& options = stage.options;
   const torch::Device device = model::resolve_device(options.device);
   auto autoencoder = load_autoencoder(out / "autoencoder.pt", device);
   auto extractor = load_extractor(out / "extractor.pt", device);
   write_stage_config(config, out, "diffusion");
   seed_initialisation(options, "diffusion");
-  DiffusionTask task(cache, twin, autoencoder.network, extractor.network, base_from, rate_balance);
+  DiffusionTask task(cache, twin, autoencoder.network, extractor.network, stage.base_from,
+                     stage.rate_balance);
   return run_training(task, options, out, config);
 }
 
 TrainResult train_evaluator(const data::Cache& cache, const nlohmann::json& config, const fs::path& out) {
   TwinConfig twin = read_twin_config(config);
-  TrainOptions options = read_train_options(config, "evaluator");
+  const TrainOptions options = read_stage_config(config, "evaluator").options;
   write_stage_config(config, out, "evaluator");
   seed_initialisation(options, "evaluator");
   EvaluatorTask task(cache, twin);
@@ -501,13 +514,11 @@ TrainResult train_evaluator(const data::Cache& cache, const nlohmann::json& conf
 
 TrainResult train_classifier(const data::Cache& cache, const nlohmann::json& config, const fs::path& out) {
   TwinConfig twin = read_twin_config(config);
-  nlohmann::json keys;
-  TrainOptions options = read_train_options(config, "classifier", &keys);
-  const auto min_count = stage_key<std::int64_t>(keys, "classifier", "min_count", 5);
-  if (min_count < 1) throw InputError("train.classifier.min_count", "expected at least 1");
+  const StageConfig stage = read_stage_config(config, "classifier");
+  const TrainOptions& options = stage.options;
   write_stage_config(config, out, "classifier");
   seed_initialisation(options, "classifier");
-  ClassifierTask task(cache, twin, min_count);
+  ClassifierTask task(cache, twin, stage.min_count);
   return run_training(task, options, out, config);
 }
 

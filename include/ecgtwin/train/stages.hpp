@@ -55,6 +55,23 @@ TwinConfig read_twin_config(const nlohmann::json& root);
 TrainOptions read_train_options(const nlohmann::json& root, const std::string& stage,
                                 nlohmann::json* stage_keys = nullptr);
 
+// train.<stage>: the loop's options and the stage's own keys, every value checked (InputError
+// naming the key), so that a command running several stages can refuse a bad value before
+// any of them starts.
+struct StageConfig {
+  TrainOptions options;
+  double kl_weight = 1e-4;           // autoencoder: weight of the KL term
+  std::int64_t kl_warmup_steps = 0;  // autoencoder: steps of its warm-up (default steps / 5)
+  bool fit_scaling_factor = false;   // autoencoder: latent scaling fitted to the data
+  std::string augment = "single";  // extractor: positives from augmented views (none, single, all)
+  std::int64_t encode_batch = 64;  // extractor: records encoded at once
+  std::string base_from =
+      "other";                // diffusion: base vector of another record of the person, or the same
+  double rate_balance = 0.0;  // diffusion: heart-rate balance strength (rate_balanced_positions)
+  std::int64_t min_count = 5;  // classifier: training records a statement needs to be a class
+};
+StageConfig read_stage_config(const nlohmann::json& root, const std::string& stage);
+
 // ---- statements and conditions of cache rows --------------------------------------------
 
 // The statement encoder a config asks for: a learned vocabulary (from `reports`) or the

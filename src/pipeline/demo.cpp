@@ -63,8 +63,8 @@ nlohmann::json run_demo(const DemoOptions& options) {
   if (diagnosis) stages.emplace_back("classifier", train::train_classifier);
   for (const auto& stage : stages) {
     config["train"][stage.first]["device"] = options.device;
-    train::read_stage_config(config,
-                             stage.first);  // every train key checked before any work starts
+    // Every train key checked before any work starts.
+    train::read_stage_config(config, stage.first);
   }
 
   fs::create_directories(options.out);

@@ -29,12 +29,12 @@ TwinConfig read_twin_config(const nlohmann::json& root) {
   return out;
 }
 
-TrainOptions read_train_options(const nlohmann::json& root, const std::string& stage,
-                                nlohmann::json* stage_keys) {
+StageConfig read_stage_config(const nlohmann::json& root, const std::string& stage) {
   config::Section top(root, "");
   config::Section train = top.child("train");
   config::Section s = train.child(stage);
-  TrainOptions o;
+  StageConfig c;
+  TrainOptions& o = c.options;
   o.steps = s.get_in("steps", o.steps, 1, std::int64_t{1} << 40);
   o.batch_size = s.get_in("batch_size", o.batch_size, 1, std::int64_t{1} << 24);
   o.shards = s.get_in("shards", o.shards, 0, std::int64_t{1} << 20);
@@ -55,21 +55,22 @@ TrainOptions read_train_options(const nlohmann::json& root, const std::string& s
   o.resume = s.get("resume", false);
   o.pause_after_step = s.get_in("pause_after_step", std::int64_t{0}, 0, std::int64_t{1} << 40);
   o.halt_after_step = s.get_in("halt_after_step", std::int64_t{0}, 0, std::int64_t{1} << 40);
-  // The stage's own keys are the caller's to read; every other key must be known.
-  static const std::map<std::string, std::vector<std::string>> kStageKeys = {
-      {"autoencoder", {"kl_weight", "kl_warmup_steps", "fit_scaling_factor"}},
-      {"extractor", {"augment", "encode_batch"}},
-      {"diffusion", {"base_from", "rate_balance"}},
-      {"evaluator", {}},
-      {"classifier", {"min_count"}}};
-  nlohmann::json extra = nlohmann::json::object();
-  for (const auto& key : kStageKeys.at(stage)) {
-    nlohmann::json value = s.raw(key);
-    if (!value.is_null()) extra[key] = value;
+  // The stage's own keys; every other key must be known.
+  if (stage == "autoencoder") {
+    c.kl_weight = s.get_in("kl_weight", c.kl_weight, 0.0, 1e6);
+    c.kl_warmup_steps = s.get_in("kl_warmup_steps", o.steps / 5, 0, std::int64_t{1} << 40);
+    c.fit_scaling_factor = s.get("fit_scaling_factor", c.fit_scaling_factor);
+  } else if (stage == "extractor") {
+    c.augment = s.choice("augment", c.augment, {"none", "single", "all"});
+    c.encode_batch = s.get_in("encode_batch", c.encode_batch, 1, std::int64_t{1} << 24);
+  } else if (stage == "diffusion") {
+    c.base_from = s.choice("base_from", c.base_from, {"other", "same"});
+    c.rate_balance = s.get_in("rate_balance", c.rate_balance, 0.0, 1.0);
+  } else if (stage == "classifier") {
+    c.min_count = s.get_in("min_count", c.min_count, 1, std::int64_t{1} << 40);
   }
-  if (stage_keys) *stage_keys = extra;
   s.finish();
-  return o;
+  return c;
 }
 
 // ---- statements and cache rows ------------------------------------------------------------

@@ -374,16 +374,6 @@ class ClassifierTask : public TrainingTask {
   model::Classifier net_{nullptr};
 };
 
-template <typename T>
-T stage_key(const nlohmann::json& keys, const std::string& stage, const std::string& key, T fallback) {
-  if (!keys.contains(key)) return fallback;
-  try {
-    return keys.at(key).get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw InputError("train." + stage + "." + key, "has the wrong type");
-  }
-}
-
 }  // namespace
 
 torch::Tensor augment_signals(const torch::Tensor& signals, double fs, at::Generator& generator) {
@@ -427,29 +417,6 @@ std::vector<std::int64_t> rate_balanced_positions(
     out.insert(out.end(), static_cast<std::size_t>(repeats), static_cast<std::int64_t>(i));
   }
   return out;
-}
-
-StageConfig read_stage_config(const nlohmann::json& root, const std::string& stage) {
-  StageConfig c;
-  nlohmann::json keys;
-  c.options = read_train_options(root, stage, &keys);
-  c.kl_weight = stage_key<double>(keys, stage, "kl_weight", c.kl_weight);
-  c.kl_warmup_steps = stage_key<std::int64_t>(keys, stage, "kl_warmup_steps", c.options.steps / 5);
-  c.fit_scaling_factor = stage_key<bool>(keys, stage, "fit_scaling_factor", c.fit_scaling_factor);
-  c.augment = stage_key<std::string>(keys, stage, "augment", c.augment);
-  if (c.augment != "none" && c.augment != "single" && c.augment != "all")
-    throw InputError("train.extractor.augment",
-                     "expected none, single or all, got '" + c.augment + "'");
-  c.encode_batch = stage_key<std::int64_t>(keys, stage, "encode_batch", c.encode_batch);
-  c.base_from = stage_key<std::string>(keys, stage, "base_from", c.base_from);
-  if (c.base_from != "other" && c.base_from != "same")
-    throw InputError("train.diffusion.base_from",
-                     "expected other or same, got '" + c.base_from + "'");
-  c.rate_balance = stage_key<double>(keys, stage, "rate_balance", c.rate_balance);
-  rate_balanced_positions({}, c.rate_balance);  // a strength outside [0, 1] is refused here
-  c.min_count = stage_key<std::int64_t>(keys, stage, "min_count", c.min_count);
-  if (c.min_count < 1) throw InputError("train.classifier.min_count", "expected at least 1");
-  return c;
 }
 
 TrainResult train_autoencoder(const data::Cache& cache, const nlohmann::json& config, const fs::path& out) {

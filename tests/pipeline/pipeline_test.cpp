@@ -854,7 +854,7 @@ TEST_F(PipelineTest, DiagnoseScoresEveryPatientAndIsSeeded) {
 TEST_F(PipelineTest, UnknownTrainKeysAndMissingStagesAreRefused) {
   nlohmann::json bad = *config_;
   bad["train"]["diffusion"]["stepz"] = 3;
-  EXPECT_THROW(train::read_train_options(bad, "diffusion"), InputError);
+  EXPECT_THROW(train::read_stage_config(bad, "diffusion"), InputError);
   test::TempDir empty;
   EXPECT_THROW(train::train_diffusion(*cache_, *config_, empty.path()), InputError);
   EXPECT_THROW(pipeline::TwinModel::load(empty.path(), torch::kCPU), InputError);

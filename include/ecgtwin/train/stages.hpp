@@ -50,25 +50,19 @@ struct TwinConfig {
 };
 TwinConfig read_twin_config(const nlohmann::json& root);
 
-// train.<stage> (steps, batch_size, lr, ...) read into the loop's options; `stage_keys`
-// receives the stage-specific keys (kl_weight, augment, ...), which the caller reads.
-TrainOptions read_train_options(const nlohmann::json& root, const std::string& stage,
-                                nlohmann::json* stage_keys = nullptr);
-
-// train.<stage>: the loop's options and the stage's own keys, every value checked (InputError
-// naming the key), so that a command running several stages can refuse a bad value before
-// any of them starts.
+// train.<stage>: the loop's options (steps, batch_size, lr, ...) and the stage's own keys,
+// every value checked and every unknown key refused (InputError naming the key), so that a
+// command running several stages can refuse a bad value before any of them starts.
 struct StageConfig {
   TrainOptions options;
   double kl_weight = 1e-4;           // autoencoder: weight of the KL term
-  std::int64_t kl_warmup_steps = 0;  // autoencoder: steps of its warm-up (default steps / 5)
+  std::int64_t kl_warmup_steps = 0;  // autoencoder: its warm-up steps (default steps / 5)
   bool fit_scaling_factor = false;   // autoencoder: latent scaling fitted to the data
-  std::string augment = "single";  // extractor: positives from augmented views (none, single, all)
-  std::int64_t encode_batch = 64;  // extractor: records encoded at once
-  std::string base_from =
-      "other";                // diffusion: base vector of another record of the person, or the same
-  double rate_balance = 0.0;  // diffusion: heart-rate balance strength (rate_balanced_positions)
-  std::int64_t min_count = 5;  // classifier: training records a statement needs to be a class
+  std::string augment = "single";    // extractor: augmented positives (none, single, all)
+  std::int64_t encode_batch = 64;    // extractor: records encoded at once
+  std::string base_from = "other";   // diffusion: base vector from another record or the same
+  double rate_balance = 0.0;         // diffusion: strength of rate_balanced_positions
+  std::int64_t min_count = 5;        // classifier: records a statement needs to be a class
 };
 StageConfig read_stage_config(const nlohmann::json& root, const std::string& stage);
 

@@ -37,6 +37,10 @@ void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidan
                  "above 0: --select chooses among the N candidates of each twin whose measured "
                  "heart rate is nearest the target's (default: 0 = all; key "
                  "sampling.rate_candidates)");
+  app.add_flag("--rate-fit", flags.rate_fit,
+               "scale the time axis of every sample so that its measured heart rate is the "
+               "target's (up to 15 % of change), before the twin is chosen and --transfer is "
+               "done (default: off = as sampled; key sampling.rate_fit)");
   app.add_option(
       "--transfer", flags.transfer,
       "what is done to each twin once sampled: none (the method) or reference-residual "
@@ -79,6 +83,7 @@ diffusion::SamplerOptions sampler_from_flags(const CLI::App& app, const Sampling
     if (app.count("--select")) config::set_key(tree, "sampling.select", flags.select);
     if (app.count("--rate-candidates"))
       config::set_key(tree, "sampling.rate_candidates", flags.rate_candidates);
+    if (app.count("--rate-fit")) config::set_key(tree, "sampling.rate_fit", flags.rate_fit);
     if (app.count("--transfer")) config::set_key(tree, "sampling.transfer", flags.transfer);
   }
   config::Section root(tree, "");

@@ -22,6 +22,7 @@ struct SamplingFlags {
   std::int64_t candidates = 1;
   std::string select;
   std::int64_t rate_candidates = 0;
+  bool rate_fit = false;
   std::string transfer;
   std::int64_t personalise_steps = 0, personalise_batch = 16;
   double personalise_lr = 1e-4, personalise_base_lr = 1e-2;

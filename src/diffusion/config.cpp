@@ -37,6 +37,7 @@ SamplerOptions read_sampler_options(config::Section& section) {
                              {"medoid", "reference", "mean-beat", "transferred"}))
       .rate_candidates(
           section.get_in("rate_candidates", defaults.rate_candidates(), int64_t{0}, int64_t{1000}))
+      .rate_fit(section.get("rate_fit", defaults.rate_fit()))
       .transfer(section.choice("transfer", defaults.transfer(),
                                {"none", "reference-residual", "reference-residual-scaled",
                                 "reference-residual-adapted"}))
@@ -72,6 +73,7 @@ config::Json sampler_summary(const SamplerOptions& options) {
           {"candidates", options.candidates()},
           {"select", options.select()},
           {"rate_candidates", options.rate_candidates()},
+          {"rate_fit", options.rate_fit()},
           {"transfer", options.transfer()}};
 }
 

@@ -1,6 +1,7 @@
 #include "ecgtwin/pipeline/twin_model.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 #include "ecgtwin/diffusion/guidance.hpp"
 #include "ecgtwin/eval/templates.hpp"
 #include "ecgtwin/signal/heart_rate.hpp"
+#include "ecgtwin/signal/rate_fit.hpp"
 #include "ecgtwin/signal/rpeaks.hpp"
 #include "ecgtwin/util/error.hpp"
 #include "ecgtwin/util/random.hpp"
@@ -136,6 +138,27 @@ bool fits(const ReferenceStart* reference, std::int64_t twins) {
 
 }  // namespace
 
+std::int64_t fit_rates(torch::Tensor& signals, const torch::Tensor& heart_rates,
+                       std::int64_t candidates, double fs) {
+  if (signals.scalar_type() != torch::kFloat || !signals.device().is_cpu() ||
+      !signals.is_contiguous() || signals.dim() != 3)
+    throw Error("fit_rates: expected contiguous [rows, leads, samples] float CPU signals");
+  const torch::Tensor rates = heart_rates.to(torch::kCPU, torch::kDouble).contiguous().view({-1});
+  const std::int64_t rows = signals.size(0), leads = signals.size(1), length = signals.size(2);
+  if (candidates < 1 || (rates.size(0) != 1 && rates.size(0) * candidates != rows))
+    throw Error("fit_rates: expected one heart rate, or one per " + std::to_string(candidates) +
+                " of the " + std::to_string(rows) + " rows");
+  std::int64_t fitted = 0;
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const double rate = rates[rates.size(0) == 1 ? 0 : r / candidates].item<double>();
+    if (!(std::isfinite(rate) && rate > 0)) continue;
+    fitted += signal::fit_heart_rate(signals.data_ptr<float>() + r * leads * length, leads, length,
+                                     fs, rate)
+                  .changed;
+  }
+  return fitted;
+}
+
 torch::Tensor TwinModel::sample_candidates(const torch::Tensor& base_vectors,
                                            const train::Reports& targets,
                                            const diffusion::SamplerOptions& options,
@@ -196,7 +219,14 @@ torch::Tensor TwinModel::sample_candidates(const torch::Tensor& base_vectors,
   }
   auto sample = diffusion::sample(*diffusion_->denoiser, schedule_, initial_noise.sizes(), conditions, o,
                                   unconditional);
-  return decode(sample).contiguous();
+  torch::Tensor signals = decode(sample).contiguous();
+  if (options.rate_fit()) {
+    const std::int64_t fitted =
+        fit_rates(signals, targets.demographics.heart_rate, candidates, sampling_rate());
+    spdlog::info("sampling.rate_fit: {} of {} samples brought to their target heart rate", fitted,
+                 signals.size(0));
+  }
+  return signals;
 }
 
 torch::Tensor TwinModel::generate(const torch::Tensor& base_vectors, const train::Reports& targets,

@@ -27,7 +27,7 @@ TEST(DiffusionConfigTest, ReadsEveryKeyAndRefusesUnknownOnes) {
   const Json tree = config::parse_yaml(
       "schedule: cosine\ntimesteps: 500\nsampler: ddpm\nsteps: 20\neta: 0.5\n"
       "spacing: linspace\nguidance_scale: 3\nseed: 77\nstart: reference-inverted\n"
-      "strength: 0.6\ncandidates: 4\nselect: reference\nrate_candidates: 2\n"
+      "strength: 0.6\ncandidates: 4\nselect: reference\nrate_candidates: 2\nrate_fit: true\n"
       "transfer: reference-residual\nmode: "
       "add\ninjection_fraction: 0.3\n"
       "added_weight: 2\nstatements: 0.2\nbase_vector: 0.1\n",
@@ -50,6 +50,9 @@ TEST(DiffusionConfigTest, ReadsEveryKeyAndRefusesUnknownOnes) {
   EXPECT_EQ(sampler.rate_candidates(), 2);
   EXPECT_EQ(sampler_summary(sampler).at("rate_candidates"), 2);
   EXPECT_EQ(SamplerOptions().rate_candidates(), 0);  // all candidates
+  EXPECT_TRUE(sampler.rate_fit());
+  EXPECT_EQ(sampler_summary(sampler).at("rate_fit"), true);
+  EXPECT_FALSE(SamplerOptions().rate_fit());  // as sampled
   EXPECT_EQ(sampler.transfer(), "reference-residual");
   EXPECT_EQ(sampler_summary(sampler).at("transfer"), "reference-residual");
   EXPECT_EQ(SamplerOptions().transfer(), "none");  // the method
@@ -80,6 +83,7 @@ TEST(DiffusionConfigTest, BadValuesNameTheKey) {
       {"candidates: 1001\n", "sampling.candidates"},
       {"select: best\n", "sampling.select"},
       {"rate_candidates: -1\n", "sampling.rate_candidates"},
+      {"rate_fit: sometimes\n", "sampling.rate_fit"},
       {"candidates: 8\nselect: mean-beat\nrate_candidates: 4\n", "sampling.rate_candidates"}};
   for (const auto& [text, key] : bad_values) {
     const Json bad = config::parse_yaml(text, "test.yaml");

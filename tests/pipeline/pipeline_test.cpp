@@ -22,6 +22,7 @@
 #include "ecgtwin/pipeline/evaluate.hpp"
 #include "ecgtwin/pipeline/generate.hpp"
 #include "ecgtwin/pipeline/twin_model.hpp"
+#include "ecgtwin/signal/rate_fit.hpp"
 #include "ecgtwin/signal/simulator.hpp"
 #include "ecgtwin/signal/simulator_cohort.hpp"
 #include "ecgtwin/train/checkpoint.hpp"
@@ -493,6 +494,95 @@ TEST_F(PipelineTest, TransferredSelectTakesTheMedoidAfterTheTransfer) {
   } catch (const InputError& error) {
     EXPECT_NE(std::string(error.what()).find("sampling.select"), std::string::npos) << error.what();
   }
+}
+
+// fit_rates on simulated records: row r is brought to the rate of target r / K (or of the one
+// target), exactly as signal::fit_heart_rate brings it; a row without a target rate stays.
+TEST(FitRates, BringsEachRowToItsTargetsRate) {
+  const double fs = 102.4;
+  const std::vector<double> rates = {72, 128};
+  const std::int64_t k = 2;
+  std::vector<torch::Tensor> rows;
+  for (std::size_t i = 0; i < rates.size(); ++i) {
+    for (std::int64_t c = 0; c < k; ++c) {
+      const signal::Person person = signal::draw_person(63, static_cast<std::int64_t>(i) * k + c);
+      signal::SimCondition condition = signal::parse_condition(i == 0 ? "sinus" : "tachy");
+      condition.heart_rate = rates[i];
+      const auto ecg = signal::render(person, condition, {fs, 10, false, 20, 5});
+      rows.push_back(
+          torch::from_blob(const_cast<float*>(ecg.signal.data()), {12, ecg.samples}).clone());
+    }
+  }
+  const torch::Tensor signals = torch::stack(rows).contiguous();
+  const torch::Tensor targets = torch::tensor({76.0, 120.0}, torch::kDouble);
+  torch::Tensor fitted = signals.clone();
+  EXPECT_EQ(pipeline::fit_rates(fitted, targets, k, fs), 4);
+  for (std::int64_t r = 0; r < 4; ++r) {
+    torch::Tensor expected = signals[r].clone();
+    ASSERT_TRUE(signal::fit_heart_rate(expected.data_ptr<float>(), 12, 1024, fs,
+                                       targets[r / k].item<double>())
+                    .changed);
+    EXPECT_TRUE(torch::equal(fitted[r], expected)) << "row " << r;
+  }
+  // One target for all rows: the 128-bpm rows are beyond the 15 % a fit may change and stay;
+  // a missing rate leaves its rows as they were.
+  torch::Tensor one = signals.clone();
+  EXPECT_EQ(pipeline::fit_rates(one, torch::tensor({76.0}, torch::kDouble), k, fs), 2);
+  EXPECT_TRUE(torch::equal(one.slice(0, 0, 2), fitted.slice(0, 0, 2)));
+  EXPECT_TRUE(torch::equal(one.slice(0, 2, 4), signals.slice(0, 2, 4)));
+  torch::Tensor none = signals.clone();
+  EXPECT_EQ(pipeline::fit_rates(none, torch::tensor({std::nan(""), 120.0}, torch::kDouble), k, fs),
+            2);
+  EXPECT_TRUE(torch::equal(none.slice(0, 0, 2), signals.slice(0, 0, 2)));
+  EXPECT_TRUE(torch::equal(none.slice(0, 2, 4), fitted.slice(0, 2, 4)));
+}
+
+// rate_fit in generate: every candidate is brought to the twin's target rate and every
+// rendering of the reference to the reference's rate (fit_rates) before the transfer and the
+// choice, so the twin is the one computed by hand from the fitted samples. (The test's
+// networks are trained for a few steps and their samples hold no regular beats, so here the
+// fit may leave them as sampled; FitRates above checks the fitting itself.)
+TEST_F(PipelineTest, RateFitBringsEverySampleToItsTargetRateBeforeTheChoice) {
+  OneReference one(root(), *cache_);
+  const std::int64_t k = 3;
+  const auto noise = one.model.initial_noise(7, k);
+  diffusion::SamplerOptions sampler;
+  sampler.steps(5);
+  const double fs = one.model.sampling_rate();
+  const auto shift = static_cast<std::int64_t>(std::lround(0.020 * fs));
+  const auto reference_beat =
+      eval::beat_template(one.signals.contiguous().data_ptr<float>(), 12, 1024, fs);
+  ASSERT_TRUE(reference_beat);
+  const double target = one.targets.demographics.heart_rate[0].item<double>();
+  const double own = one.reference.reports.demographics.heart_rate[0].item<double>();
+  const auto [samples, renderings] = sample_each(one, sampler, noise, k);
+  for (std::int64_t c = 0; c < k; ++c) {
+    signal::fit_heart_rate(samples[c].data_ptr<float>(), 12, 1024, fs, target);
+    signal::fit_heart_rate(renderings[c].data_ptr<float>(), 12, 1024, fs, own);
+  }
+  // Without a transfer: the medoid of the fitted candidates.
+  auto options = sampler;
+  options.candidates(k).rate_fit(true);
+  std::vector<std::int64_t> chosen;
+  auto twin = one.model.generate(one.base, one.targets, options, noise, nullptr, &chosen);
+  const std::int64_t medoid =
+      eval::template_medoid(samples.data_ptr<float>(), k, 12, 1024, fs, shift);
+  EXPECT_EQ(chosen, std::vector<std::int64_t>{medoid});
+  EXPECT_TRUE(torch::allclose(twin[0], samples[medoid], 1e-4, 1e-5));
+  // With the transfer done on every fitted candidate against its fitted rendering.
+  for (std::int64_t c = 0; c < k; ++c) {
+    const auto self_beat =
+        eval::beat_template(renderings[c].contiguous().data_ptr<float>(), 12, 1024, fs);
+    ASSERT_TRUE(self_beat);
+    eval::transfer_beat_difference(samples[c].data_ptr<float>(), 12, 1024, fs, *reference_beat,
+                                   *self_beat, shift);
+  }
+  const std::int64_t transferred_medoid =
+      eval::template_medoid(samples.data_ptr<float>(), k, 12, 1024, fs, shift);
+  options.select("transferred").transfer("reference-residual");
+  twin = one.model.generate(one.base, one.targets, options, noise, &one.reference, &chosen);
+  EXPECT_EQ(chosen, std::vector<std::int64_t>{transferred_medoid});
+  EXPECT_TRUE(torch::allclose(twin[0], samples[transferred_medoid], 1e-4, 1e-5));
 }
 
 // rate_candidates: the twin is the medoid of the candidates whose measured heart rate is

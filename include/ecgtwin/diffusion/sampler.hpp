@@ -50,6 +50,11 @@ struct SamplerOptions {
   // each twin whose measured heart rate is nearest the twin's target rate (all of them where
   // no target rate is given): the twin keeps to the rate it is asked for. 0: all candidates.
   TORCH_ARG(int64_t, rate_candidates) = 0;
+  // true: every sample the model renders for a target heart rate (the twins' candidates and,
+  // for a transfer, the renderings of the reference) has its time axis scaled so that its
+  // measured rate is the target's (signal::fit_heart_rate, at most 15 % of change; read by
+  // pipeline::TwinModel), before the twin is chosen and the transfer is done. false: as sampled.
+  TORCH_ARG(bool, rate_fit) = false;
   // What is done to each twin after it is sampled (read by pipeline::TwinModel for generate,
   // evaluate and diagnose; edit leaves it aside): "none" (the method) or "reference-residual"
   // (the model also renders the reference under its own conditions from the twin's noise, and

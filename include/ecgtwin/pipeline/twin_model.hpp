@@ -22,6 +22,13 @@ namespace ecgtwin::pipeline {
 
 namespace fs = std::filesystem;
 
+// signal::fit_heart_rate on every row of [B * K, leads, samples] float CPU signals at fs Hz
+// (sampling.rate_fit): row r brought to heart_rates[r / K] bpm, or to heart_rates[0] when it
+// holds one value; a row whose target rate is not positive and finite stays as it is.
+// Returns the number of rows changed.
+std::int64_t fit_rates(torch::Tensor& signals, const torch::Tensor& heart_rates,
+                       std::int64_t candidates, double fs);
+
 // The conditions of a batch of ECGs in the form the networks take.
 train::Reports make_reports(const std::vector<data::Condition>& conditions);
 
@@ -147,7 +154,7 @@ class TwinModel {
  private:
   TwinModel() = default;
   // generate()'s K decoded samples per twin ([B * K, 12, samples] on the CPU), before any
-  // selection or transfer.
+  // selection or transfer; with sampling.rate_fit each brought to its target's heart rate.
   torch::Tensor sample_candidates(const torch::Tensor& base_vectors, const train::Reports& targets,
                                   const diffusion::SamplerOptions& options,
                                   const torch::Tensor& initial_noise,

@@ -1,0 +1,137 @@
+// Scaling an ECG's time axis to a target heart rate: against sinusoids of known period and
+// simulated records of known rate.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "ecgtwin/signal/heart_rate.hpp"
+#include "ecgtwin/signal/rate_fit.hpp"
+#include "ecgtwin/signal/simulator.hpp"
+#include "ecgtwin/util/error.hpp"
+
+namespace ecgtwin::signal {
+namespace {
+
+constexpr double kPi = 3.14159265358979323846;
+
+// Least-squares fit of a sin + b cos at `period` samples over x[first .. last): returns the
+// amplitude and the root mean square of what the fit leaves.
+std::pair<double, double> sinusoid_fit(const float* x, std::int64_t first, std::int64_t last,
+                                       double period) {
+  double ss = 0, sc = 0, cc = 0, xs = 0, xc = 0;
+  for (std::int64_t n = first; n < last; ++n) {
+    const double s = std::sin(2 * kPi * double(n) / period),
+                 c = std::cos(2 * kPi * double(n) / period);
+    ss += s * s;
+    sc += s * c;
+    cc += c * c;
+    xs += x[n] * s;
+    xc += x[n] * c;
+  }
+  const double det = ss * cc - sc * sc;
+  const double a = (xs * cc - xc * sc) / det, b = (xc * ss - xs * sc) / det;
+  double residual = 0;
+  for (std::int64_t n = first; n < last; ++n) {
+    const double r = x[n] - a * std::sin(2 * kPi * double(n) / period) -
+                     b * std::cos(2 * kPi * double(n) / period);
+    residual += r * r;
+  }
+  return {std::hypot(a, b), std::sqrt(residual / double(last - first))};
+}
+
+// A sinusoid of period 64 samples, scaled by `factor`, is a sinusoid of period 64 * factor
+// with the same amplitude on every lead, from the first sample to the last: the periodic
+// continuation leaves no edge.
+TEST(TimeScale, ScalesTheTimeAxisOfASinusoidOnEveryLead) {
+  const std::int64_t leads = 3, samples = 1024;
+  std::vector<float> x(static_cast<std::size_t>(leads * samples));
+  for (std::int64_t lead = 0; lead < leads; ++lead)
+    for (std::int64_t n = 0; n < samples; ++n)
+      x[static_cast<std::size_t>(lead * samples + n)] =
+          static_cast<float>((1 + lead) * std::sin(2 * kPi * double(n) / 64.0 + lead));
+  for (const double factor : {1.125, 0.9, 1.0}) {
+    const auto y = time_scale(x.data(), leads, samples, factor, 64, 64);
+    ASSERT_EQ(y.size(), x.size());
+    for (std::int64_t lead = 0; lead < leads; ++lead) {
+      const auto [amplitude, residual] =
+          sinusoid_fit(y.data() + lead * samples, 0, samples, 64.0 * factor);
+      EXPECT_NEAR(amplitude, 1.0 + lead, 2e-3 * (1 + lead))
+          << "factor " << factor << " lead " << lead;
+      EXPECT_LT(residual, 2e-3 * (1 + lead)) << "factor " << factor << " lead " << lead;
+    }
+  }
+  EXPECT_THROW(time_scale(x.data(), leads, samples, 0.0, 64, 64), InputError);
+  EXPECT_THROW(time_scale(x.data(), leads, samples, NAN, 64, 64), InputError);
+  EXPECT_THROW(time_scale(x.data(), leads, samples, 1.1, 0, 64), InputError);
+}
+
+// Simulated records of known rate brought 8 % faster and 7 % slower: every interval is scaled
+// by the factor, so the measured rate lands on the target up to the beats that the scaling
+// moves into or out of the 10 s (the median RR is taken over other intervals, which vary by
+// the record's RR variability) and one sample of RR interval; the beats keep their size.
+TEST(FitHeartRate, BringsSimulatedRecordsToTheTargetRate) {
+  struct Case {
+    const char* rhythm;
+    double bpm;
+  };
+  for (const double fs : {102.4, 500.0}) {
+    for (const Case c : {Case{"sinus", 72}, Case{"tachy", 128}, Case{"brady", 52}}) {
+      const Person person = draw_person(61, static_cast<std::uint64_t>(c.bpm));
+      SimCondition condition = parse_condition(c.rhythm);
+      condition.heart_rate = c.bpm;
+      const SimEcg ecg = render(person, condition, {fs, 10, false, 20, 3});
+      const auto before = measure_heart_rate(ecg.signal.data(), 12, ecg.samples, fs);
+      ASSERT_TRUE(before.has_value());
+      const float size_before = *std::max_element(ecg.signal.begin(), ecg.signal.end()) -
+                                *std::min_element(ecg.signal.begin(), ecg.signal.end());
+      for (const double change : {1.08, 0.93}) {
+        std::vector<float> signal = ecg.signal;
+        const double target = *before * change;
+        const RateFit fit = fit_heart_rate(signal.data(), 12, ecg.samples, fs, target);
+        ASSERT_TRUE(fit.changed) << c.rhythm << " at " << fs << " Hz, target " << target;
+        EXPECT_NEAR(fit.factor, *before / target, 1e-12);
+        const auto after = measure_heart_rate(signal.data(), 12, ecg.samples, fs);
+        ASSERT_TRUE(after.has_value());
+        const double rr_samples = 60.0 * fs / target;
+        EXPECT_NEAR(*after, target, 0.015 * target + target / (rr_samples - 1))
+            << c.rhythm << " at " << fs << " Hz, from " << *before;
+        EXPECT_LT(std::abs(*after - target), std::abs(*before - target) / 4)
+            << c.rhythm << " at " << fs << " Hz, from " << *before;
+        const float size_after = *std::max_element(signal.begin(), signal.end()) -
+                                 *std::min_element(signal.begin(), signal.end());
+        EXPECT_NEAR(size_after, size_before, 0.05 * size_before)
+            << c.rhythm << " at " << fs << " Hz";
+      }
+    }
+  }
+}
+
+// A rate too far from the target, or a signal without beats, is left exactly as it was.
+TEST(FitHeartRate, LeavesWhatItCannotFitUnchanged) {
+  const Person person = draw_person(62, 1);
+  SimCondition condition = parse_condition("sinus");
+  condition.heart_rate = 70;
+  const SimEcg ecg = render(person, condition, {102.4, 10, false, 20, 4});
+  const auto before = measure_heart_rate(ecg.signal.data(), 12, ecg.samples, 102.4);
+  ASSERT_TRUE(before.has_value());
+  std::vector<float> signal = ecg.signal;
+  const RateFit far = fit_heart_rate(signal.data(), 12, ecg.samples, 102.4, *before * 1.3);
+  EXPECT_FALSE(far.changed);
+  EXPECT_EQ(far.factor, 1.0);
+  EXPECT_EQ(signal, ecg.signal);
+  RateFitOptions wide;
+  wide.max_change = 0.5;
+  EXPECT_TRUE(fit_heart_rate(signal.data(), 12, ecg.samples, 102.4, *before * 1.3, wide).changed);
+  std::vector<float> flat(static_cast<std::size_t>(12 * ecg.samples), 0.0f);
+  const RateFit none = fit_heart_rate(flat.data(), 12, ecg.samples, 102.4, 70);
+  EXPECT_FALSE(none.changed);
+  EXPECT_FALSE(none.before_bpm.has_value());
+  EXPECT_TRUE(std::all_of(flat.begin(), flat.end(), [](float v) { return v == 0.0f; }));
+  EXPECT_THROW(fit_heart_rate(signal.data(), 12, ecg.samples, 102.4, NAN), InputError);
+  EXPECT_THROW(fit_heart_rate(signal.data(), 12, ecg.samples, 102.4, 0.0), InputError);
+}
+
+}  // namespace
+}  // namespace ecgtwin::signal

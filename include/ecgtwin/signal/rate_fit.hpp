@@ -6,9 +6,11 @@
 
 namespace ecgtwin::signal {
 
-// y[n] = x(n / factor) for n = 0 .. samples - 1 on every lead of a row-major [leads x samples]
-// signal: factor > 1 slows the signal down (longer intervals), factor < 1 speeds it up. The
-// signal is resampled with libsoxr (resample_leads). What the result needs of x before its
+// y[n] = x(n / factor + s) for n = 0 .. samples - 1 on every lead of a row-major
+// [leads x samples] signal: factor > 1 slows the signal down (longer intervals), factor < 1
+// speeds it up. The signal is resampled with libsoxr (resample_leads), and the output starts
+// at the resampled sample nearest x's first: s is one sub-sample offset, |s| <= 0.5 / factor
+// samples, the same for every n and every lead. What the result needs of x before its
 // start and after its end is x continued periodically: x(t) = x(t + period_start) before the
 // start and x(t) = x(t - period_end) after the end (periods in samples, for an ECG its first
 // and last RR interval), so that the edges carry beats, not zeros. Throws InputError when

@@ -411,6 +411,19 @@ CandidatesByHand sample_each(OneReference& one, const diffusion::SamplerOptions&
   return {torch::cat(own, 0).contiguous(), torch::cat(self, 0).contiguous()};
 }
 
+// The transfer "reference-residual" done by hand, in place, on each of the k samples, against
+// the average beat of its own rendering of the reference; `changed` gets which it changed.
+void transfer_each(CandidatesByHand& candidates, const std::vector<float>& reference_beat,
+                   std::int64_t k, double fs, std::int64_t shift, std::vector<bool>* changed) {
+  for (std::int64_t c = 0; c < k; ++c) {
+    const auto self_beat =
+        eval::beat_template(candidates.renderings[c].contiguous().data_ptr<float>(), 12, 1024, fs);
+    ASSERT_TRUE(self_beat);
+    changed->push_back(eval::transfer_beat_difference(candidates.samples[c].data_ptr<float>(), 12,
+                                                      1024, fs, reference_beat, *self_beat, shift));
+  }
+}
+
 // select "mean-beat": the twin is the medoid of its candidates with every beat moved onto the
 // candidates' mean beat; with transfer "reference-residual" the reference is rendered from
 // every candidate's noise and the mean of those renderings' beats is what it is compared with.
@@ -466,15 +479,10 @@ TEST_F(PipelineTest, TransferredSelectTakesTheMedoidAfterTheTransfer) {
   const auto reference_beat =
       eval::beat_template(one.signals.contiguous().data_ptr<float>(), 12, 1024, fs);
   ASSERT_TRUE(reference_beat);
-  const auto [samples, renderings] = sample_each(one, sampler, noise, k);
+  auto candidates = sample_each(one, sampler, noise, k);
+  const torch::Tensor& samples = candidates.samples;
   std::vector<bool> changed;
-  for (std::int64_t c = 0; c < k; ++c) {
-    const auto self_beat =
-        eval::beat_template(renderings[c].contiguous().data_ptr<float>(), 12, 1024, fs);
-    ASSERT_TRUE(self_beat);
-    changed.push_back(eval::transfer_beat_difference(samples[c].data_ptr<float>(), 12, 1024, fs,
-                                                     *reference_beat, *self_beat, shift));
-  }
+  ASSERT_NO_FATAL_FAILURE(transfer_each(candidates, *reference_beat, k, fs, shift, &changed));
   const std::int64_t medoid =
       eval::template_medoid(samples.data_ptr<float>(), k, 12, 1024, fs, shift);
   auto options = sampler;
@@ -555,10 +563,11 @@ TEST_F(PipelineTest, RateFitBringsEverySampleToItsTargetRateBeforeTheChoice) {
   ASSERT_TRUE(reference_beat);
   const double target = one.targets.demographics.heart_rate[0].item<double>();
   const double own = one.reference.reports.demographics.heart_rate[0].item<double>();
-  const auto [samples, renderings] = sample_each(one, sampler, noise, k);
+  auto candidates = sample_each(one, sampler, noise, k);
+  const torch::Tensor& samples = candidates.samples;
   for (std::int64_t c = 0; c < k; ++c) {
     signal::fit_heart_rate(samples[c].data_ptr<float>(), 12, 1024, fs, target);
-    signal::fit_heart_rate(renderings[c].data_ptr<float>(), 12, 1024, fs, own);
+    signal::fit_heart_rate(candidates.renderings[c].data_ptr<float>(), 12, 1024, fs, own);
   }
   // Without a transfer: the medoid of the fitted candidates.
   auto options = sampler;
@@ -570,13 +579,8 @@ TEST_F(PipelineTest, RateFitBringsEverySampleToItsTargetRateBeforeTheChoice) {
   EXPECT_EQ(chosen, std::vector<std::int64_t>{medoid});
   EXPECT_TRUE(torch::allclose(twin[0], samples[medoid], 1e-4, 1e-5));
   // With the transfer done on every fitted candidate against its fitted rendering.
-  for (std::int64_t c = 0; c < k; ++c) {
-    const auto self_beat =
-        eval::beat_template(renderings[c].contiguous().data_ptr<float>(), 12, 1024, fs);
-    ASSERT_TRUE(self_beat);
-    eval::transfer_beat_difference(samples[c].data_ptr<float>(), 12, 1024, fs, *reference_beat,
-                                   *self_beat, shift);
-  }
+  std::vector<bool> changed;
+  ASSERT_NO_FATAL_FAILURE(transfer_each(candidates, *reference_beat, k, fs, shift, &changed));
   const std::int64_t transferred_medoid =
       eval::template_medoid(samples.data_ptr<float>(), k, 12, 1024, fs, shift);
   options.select("transferred").transfer("reference-residual");

@@ -7,6 +7,7 @@
 
 #include "ecgtwin/signal/filter.hpp"
 #include "ecgtwin/util/error.hpp"
+#include "test_support.hpp"
 
 namespace ecgtwin::signal {
 namespace {
@@ -31,18 +32,7 @@ std::vector<float> sine(double f, double fs, std::int64_t n, double amplitude = 
 // Amplitude of a sinusoid of known frequency over [from, to): least squares on sin and cos.
 double amplitude_at(const std::vector<float>& x, double f, double fs, std::int64_t from,
                     std::int64_t to) {
-  double ss = 0, cc = 0, sc = 0, xs = 0, xc = 0;
-  for (std::int64_t i = from; i < to; ++i) {
-    const double s = std::sin(2 * kPi * f * i / fs), c = std::cos(2 * kPi * f * i / fs);
-    ss += s * s;
-    cc += c * c;
-    sc += s * c;
-    xs += x[i] * s;
-    xc += x[i] * c;
-  }
-  const double det = ss * cc - sc * sc;
-  const double a = (xs * cc - xc * sc) / det, b = (xc * ss - xs * sc) / det;
-  return std::hypot(a, b);
+  return test::fit_sinusoid(x.data(), from, to, fs / f).amplitude;
 }
 
 TEST(Butterworth, DesignedMagnitudeMatchesClosedForm) {

@@ -10,36 +10,12 @@
 #include "ecgtwin/signal/rate_fit.hpp"
 #include "ecgtwin/signal/simulator.hpp"
 #include "ecgtwin/util/error.hpp"
+#include "test_support.hpp"
 
 namespace ecgtwin::signal {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
-
-// Least-squares fit of a sin + b cos at `period` samples over x[first .. last): returns the
-// amplitude and the root mean square of what the fit leaves.
-std::pair<double, double> sinusoid_fit(const float* x, std::int64_t first, std::int64_t last,
-                                       double period) {
-  double ss = 0, sc = 0, cc = 0, xs = 0, xc = 0;
-  for (std::int64_t n = first; n < last; ++n) {
-    const double s = std::sin(2 * kPi * double(n) / period),
-                 c = std::cos(2 * kPi * double(n) / period);
-    ss += s * s;
-    sc += s * c;
-    cc += c * c;
-    xs += x[n] * s;
-    xc += x[n] * c;
-  }
-  const double det = ss * cc - sc * sc;
-  const double a = (xs * cc - xc * sc) / det, b = (xc * ss - xs * sc) / det;
-  double residual = 0;
-  for (std::int64_t n = first; n < last; ++n) {
-    const double r = x[n] - a * std::sin(2 * kPi * double(n) / period) -
-                     b * std::cos(2 * kPi * double(n) / period);
-    residual += r * r;
-  }
-  return {std::hypot(a, b), std::sqrt(residual / double(last - first))};
-}
 
 // A sinusoid of period 64 samples, scaled by `factor`, is a sinusoid of period 64 * factor
 // with the same amplitude on every lead, from the first sample to the last: the periodic
@@ -56,7 +32,7 @@ TEST(TimeScale, ScalesTheTimeAxisOfASinusoidOnEveryLead) {
     ASSERT_EQ(y.size(), x.size());
     for (std::int64_t lead = 0; lead < leads; ++lead) {
       const auto [amplitude, residual] =
-          sinusoid_fit(y.data() + lead * samples, 0, samples, 64.0 * factor);
+          test::fit_sinusoid(y.data() + lead * samples, 0, samples, 64.0 * factor);
       EXPECT_NEAR(amplitude, 1.0 + lead, 2e-3 * (1 + lead))
           << "factor " << factor << " lead " << lead;
       EXPECT_LT(residual, 2e-3 * (1 + lead)) << "factor " << factor << " lead " << lead;

@@ -3,9 +3,31 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cmath>
 #include <cstdlib>
 
 namespace ecgtwin::test {
+
+SinusoidFit fit_sinusoid(const float* x, std::int64_t from, std::int64_t to, double period) {
+  const double w = 2 * 3.14159265358979323846 / period;
+  double ss = 0, cc = 0, sc = 0, xs = 0, xc = 0;
+  for (std::int64_t n = from; n < to; ++n) {
+    const double s = std::sin(w * double(n)), c = std::cos(w * double(n));
+    ss += s * s;
+    cc += c * c;
+    sc += s * c;
+    xs += x[n] * s;
+    xc += x[n] * c;
+  }
+  const double det = ss * cc - sc * sc;
+  const double a = (xs * cc - xc * sc) / det, b = (xc * ss - xs * sc) / det;
+  double residual = 0;
+  for (std::int64_t n = from; n < to; ++n) {
+    const double r = x[n] - a * std::sin(w * double(n)) - b * std::cos(w * double(n));
+    residual += r * r;
+  }
+  return {std::hypot(a, b), std::sqrt(residual / double(to - from))};
+}
 
 std::filesystem::path shared_data() {
   const char* env = std::getenv("ECGTWIN_SHARED_DATA");

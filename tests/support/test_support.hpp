@@ -3,6 +3,7 @@
 // folders, and running the built program.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <string>
 
@@ -14,6 +15,13 @@ std::filesystem::path shared_data();
 std::filesystem::path source_dir();
 // The built program ($ECGTWIN_BIN, else the one this build made).
 std::filesystem::path program();
+// Least-squares fit of a sin(2 pi n / period) + b cos(2 pi n / period) to x[from .. to).
+struct SinusoidFit {
+  double amplitude = 0;     // hypot(a, b)
+  double residual_rms = 0;  // root mean square of what the fit leaves
+};
+SinusoidFit fit_sinusoid(const float* x, std::int64_t from, std::int64_t to, double period);
+
 // A fresh temporary folder, removed when the object goes away.
 class TempDir {
  public:

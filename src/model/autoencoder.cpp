@@ -209,8 +209,15 @@ torch::Tensor AutoencoderImpl::sample(const Posterior& posterior, std::optional<
   const auto cpu = posterior.mu.options().device(torch::kCPU);
   torch::Tensor noise = generator ? torch::randn(posterior.mu.sizes(), *generator, cpu)
                                   : torch::randn(posterior.mu.sizes(), cpu);
-  noise = noise.to(posterior.mu.device());
-  return options_.scaling_factor() * (posterior.mu + torch::exp(0.5 * posterior.logvar) * noise);
+  return sample_with(posterior, noise);
+}
+
+torch::Tensor AutoencoderImpl::sample_with(const Posterior& posterior,
+                                           const torch::Tensor& noise) const {
+  TORCH_CHECK(noise.sizes() == posterior.mu.sizes(), "Autoencoder::sample_with: noise of shape ",
+              noise.sizes(), " for a posterior of shape ", posterior.mu.sizes());
+  return options_.scaling_factor() *
+         (posterior.mu + torch::exp(0.5 * posterior.logvar) * noise.to(posterior.mu.device()));
 }
 
 torch::Tensor AutoencoderImpl::sample(const Posterior& posterior, uint64_t seed) const {
@@ -232,6 +239,13 @@ torch::Tensor AutoencoderImpl::decode(const torch::Tensor& scaled_latent) {
 AutoencoderOutput AutoencoderImpl::forward(const torch::Tensor& x, std::optional<at::Generator> generator) {
   Posterior posterior = encode(x);
   torch::Tensor reconstruction = decode(sample(posterior, std::move(generator)));
+  return {reconstruction, posterior};
+}
+
+AutoencoderOutput AutoencoderImpl::forward_with(const torch::Tensor& x,
+                                                const torch::Tensor& noise) {
+  Posterior posterior = encode(x);
+  torch::Tensor reconstruction = decode(sample_with(posterior, noise));
   return {reconstruction, posterior};
 }
 

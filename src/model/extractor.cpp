@@ -95,9 +95,14 @@ ConditionTokens ExtractorImpl::drop_conditions(const ConditionTokens& conditions
 }
 
 torch::Tensor ExtractorImpl::sample_condition_drop(int64_t batch, std::optional<at::Generator> generator) const {
+  return draw_condition_drop(batch, std::move(generator)).to(null_token_.device());
+}
+
+torch::Tensor ExtractorImpl::draw_condition_drop(int64_t batch,
+                                                 std::optional<at::Generator> generator) const {
   const auto cpu = torch::TensorOptions().dtype(torch::kFloat32);
   const torch::Tensor u = generator ? torch::rand({batch}, *generator, cpu) : torch::rand({batch}, cpu);
-  return u.lt(options_.condition_dropout()).to(null_token_.device());
+  return u.lt(options_.condition_dropout());
 }
 
 torch::Tensor info_nce(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& logit_scale) {

@@ -59,7 +59,17 @@ torch::Device StatementEncoderImpl::device() const {
   return torch::kCPU;
 }
 
-StatementBatch StatementEncoderImpl::forward(const std::vector<std::vector<std::string>>& reports) {
+StatementInputs StatementInputs::to(const torch::Device& device, bool non_blocking) const {
+  StatementInputs out;
+  out.mask = mask.to(mask.options().device(device), non_blocking);
+  out.slots = slots.to(slots.options().device(device), non_blocking);
+  for (const auto& [name, tensor] : lookup)
+    out.lookup[name] = tensor.to(tensor.options().device(device), non_blocking);
+  return out;
+}
+
+StatementInputs StatementEncoderImpl::inputs(
+    const std::vector<std::vector<std::string>>& reports) const {
   const auto batch = static_cast<int64_t>(reports.size());
   int64_t slots = 1;
   std::vector<std::string> flat;
@@ -73,16 +83,35 @@ StatementBatch StatementEncoderImpl::forward(const std::vector<std::vector<std::
     const int64_t count = std::min<int64_t>(static_cast<int64_t>(reports[b].size()), max_statements_);
     for (int64_t s = 0; s < count; ++s) positions.push_back(b * slots + s);
   }
-  const torch::Device dev = device();
+  StatementInputs out;
+  out.slots = torch::tensor(positions, torch::kInt64);
   torch::Tensor mask = torch::zeros({batch * slots}, torch::kBool);
-  torch::Tensor index = torch::tensor(positions, torch::kInt64);
-  if (!positions.empty()) mask.index_fill_(0, index, true);
+  if (!positions.empty()) mask.index_fill_(0, out.slots, true);
+  out.mask = mask.view({batch, slots});
+  out.lookup = lookup(flat);
+  return out;
+}
+
+StatementBatch StatementEncoderImpl::forward(const std::vector<std::vector<std::string>>& reports) {
+  return embed(inputs(reports));
+}
+
+StatementBatch StatementEncoderImpl::embed(const StatementInputs& in) {
+  const torch::Device dev = device();
+  const StatementInputs on_device = in.to(dev);
+  const int64_t batch = on_device.mask.size(0), slots = on_device.mask.size(1);
   torch::Tensor embeddings = torch::zeros({batch * slots, embedding_dim()}, torch::dtype(torch::kFloat32).device(dev));
-  if (!flat.empty()) {
-    const torch::Tensor rows = embed_normalized(flat);
-    embeddings = embeddings.to(rows.dtype()).index_copy(0, index.to(dev), rows);
+  if (on_device.slots.numel() > 0) {
+    const torch::Tensor rows = embed_lookup(on_device.lookup);
+    embeddings = embeddings.to(rows.dtype()).index_copy(0, on_device.slots, rows);
   }
-  return {embeddings.view({batch, slots, embedding_dim()}), mask.view({batch, slots}).to(dev)};
+  return {embeddings.view({batch, slots, embedding_dim()}), on_device.mask};
+}
+
+torch::Tensor StatementEncoderImpl::embed_normalized(const std::vector<std::string>& statements) {
+  std::map<std::string, torch::Tensor> on_device;
+  for (const auto& [name, tensor] : lookup(statements)) on_device[name] = tensor.to(device());
+  return embed_lookup(on_device);
 }
 
 // --- vocabulary -------------------------------------------------------------------------
@@ -154,7 +183,8 @@ int64_t LearnedStatementEncoderImpl::word_bucket(const std::string& word) const 
   return static_cast<int64_t>(fnv1a_64(word) % static_cast<uint64_t>(options_.hash_buckets()));
 }
 
-torch::Tensor LearnedStatementEncoderImpl::embed_normalized(const std::vector<std::string>& statements) {
+std::map<std::string, torch::Tensor> LearnedStatementEncoderImpl::lookup(
+    const std::vector<std::string>& statements) const {
   std::vector<int64_t> buckets;
   std::vector<int64_t> offsets;
   std::vector<int64_t> known_rows;
@@ -172,13 +202,21 @@ torch::Tensor LearnedStatementEncoderImpl::embed_normalized(const std::vector<st
       known_ids.push_back(it->second);
     }
   }
-  const torch::Device dev = device();
-  const auto as_tensor = [&](const std::vector<int64_t>& v) { return torch::tensor(v, torch::kInt64).to(dev); };
-  torch::Tensor out = word_embedding_->forward(as_tensor(buckets), as_tensor(offsets));
-  if (!known_rows.empty()) {
-    const torch::Tensor rows = as_tensor(known_rows);
-    out = out.index_add(0, rows, statement_embedding_->forward(as_tensor(known_ids)));
-  }
+  const auto as_tensor = [](const std::vector<int64_t>& v) {
+    return torch::tensor(v, torch::kInt64);
+  };
+  return {{"buckets", as_tensor(buckets)},
+          {"offsets", as_tensor(offsets)},
+          {"known_rows", as_tensor(known_rows)},
+          {"known_ids", as_tensor(known_ids)}};
+}
+
+torch::Tensor LearnedStatementEncoderImpl::embed_lookup(
+    const std::map<std::string, torch::Tensor>& lookup) {
+  torch::Tensor out = word_embedding_->forward(lookup.at("buckets"), lookup.at("offsets"));
+  const torch::Tensor& rows = lookup.at("known_rows");
+  if (rows.numel() > 0)
+    out = out.index_add(0, rows, statement_embedding_->forward(lookup.at("known_ids")));
   return out;
 }
 
@@ -240,7 +278,8 @@ void PrecomputedStatementEncoderImpl::index_statements() {
   }
 }
 
-torch::Tensor PrecomputedStatementEncoderImpl::embed_normalized(const std::vector<std::string>& statements) {
+std::map<std::string, torch::Tensor> PrecomputedStatementEncoderImpl::lookup(
+    const std::vector<std::string>& statements) const {
   std::vector<int64_t> ids;
   ids.reserve(statements.size());
   for (const auto& statement : statements) {
@@ -249,7 +288,12 @@ torch::Tensor PrecomputedStatementEncoderImpl::embed_normalized(const std::vecto
       throw InputError("statement \"" + statement + "\"", "has no precomputed embedding");
     ids.push_back(it->second);
   }
-  return embeddings_.index_select(0, torch::tensor(ids, torch::kInt64).to(embeddings_.device()));
+  return {{"ids", torch::tensor(ids, torch::kInt64)}};
+}
+
+torch::Tensor PrecomputedStatementEncoderImpl::embed_lookup(
+    const std::map<std::string, torch::Tensor>& lookup) {
+  return embeddings_.index_select(0, lookup.at("ids"));
 }
 
 nlohmann::json PrecomputedStatementEncoderImpl::vocabulary_json() const {

@@ -6,11 +6,18 @@
 #include <spdlog/spdlog.h>
 #include <torch/optim/adamw.h>
 
+#include <c10/core/DeviceGuard.h>
+
 #include <chrono>
-#include <csignal>
 #include <cmath>
+#include <condition_variable>
+#include <csignal>
+#include <deque>
+#include <exception>
 #include <fstream>
+#include <mutex>
 #include <numeric>
+#include <thread>
 
 #include "ecgtwin/model/device.hpp"
 #include "ecgtwin/train/checkpoint.hpp"
@@ -96,6 +103,82 @@ void set_lr(torch::optim::AdamW& optimizer, double lr) {
     static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
 }
 
+// Hands out the shards the loop takes, in its order: made `depth` ahead on a thread of its
+// own, or with depth 0 on the caller's thread when taken. An exception thrown while making a
+// shard is thrown again when that shard is taken, and nothing is made after it.
+class Prefetcher {
+ public:
+  using Make = std::function<HostBatch(std::int64_t)>;
+  Prefetcher(Make make, std::int64_t count, std::int64_t depth)
+      : make_(std::move(make)), count_(count), depth_(depth) {
+    if (depth_ > 0 && count_ > 0) worker_ = std::thread([this] { run(); });
+  }
+  Prefetcher(const Prefetcher&) = delete;
+  Prefetcher& operator=(const Prefetcher&) = delete;
+  ~Prefetcher() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    space_.notify_all();
+    if (worker_.joinable()) worker_.join();
+  }
+
+  HostBatch next() {
+    if (taken_ >= count_) throw Error("training loop: asked for more shards than it planned");
+    if (depth_ == 0) return make_(taken_++);
+    std::unique_lock<std::mutex> lock(mutex_);
+    ready_.wait(lock, [&] { return !queue_.empty(); });
+    Item item = std::move(queue_.front());
+    queue_.pop_front();
+    ++taken_;
+    lock.unlock();
+    space_.notify_one();
+    if (item.error) std::rethrow_exception(item.error);
+    return std::move(item.batch);
+  }
+
+ private:
+  struct Item {
+    HostBatch batch;
+    std::exception_ptr error;
+  };
+
+  void run() {
+    for (std::int64_t i = 0; i < count_; ++i) {
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        space_.wait(lock,
+                    [&] { return stop_ || static_cast<std::int64_t>(queue_.size()) < depth_; });
+        if (stop_) return;
+      }
+      Item item;
+      try {
+        item.batch = make_(i);
+      } catch (...) {
+        item.error = std::current_exception();
+      }
+      const bool failed = static_cast<bool>(item.error);
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        queue_.push_back(std::move(item));
+      }
+      ready_.notify_one();
+      if (failed) return;
+    }
+  }
+
+  Make make_;
+  std::int64_t count_;
+  std::int64_t depth_;
+  std::int64_t taken_ = 0;
+  std::mutex mutex_;
+  std::condition_variable ready_, space_;
+  std::deque<Item> queue_;
+  bool stop_ = false;
+  std::thread worker_;
+};
+
 }  // namespace
 
 TrainResult run_training(TrainingTask& task, const TrainOptions& options,
@@ -158,7 +241,6 @@ TrainResult run_training(TrainingTask& task, const TrainOptions& options,
   }
 
   LrSchedule schedule{options.lr, options.warmup_steps, options.steps, options.min_lr_ratio};
-  BatchOrder order(task.dataset_size(), options.seed);
   const bool autocast = device.is_cuda() && options.bf16;
   std::string last_good = options.resume && start_step > 0 ? checkpoint_path.string() : "none";
 
@@ -223,6 +305,33 @@ TrainResult run_training(TrainingTask& task, const TrainOptions& options,
     metric_count = 0;
   };
 
+  // The shards of the remaining steps in the loop's order. Each is a pure function of
+  // (seed, step, micro, shard), so preparing it ahead changes nothing in the result.
+  const std::int64_t step_parts = options.accumulation * local_shards;
+  const std::int64_t prefetch =
+      options.prefetch >= 0 ? options.prefetch : (device.is_cuda() ? 2 : 0);
+  auto make_shard =
+      [&, order = BatchOrder(task.dataset_size(), options.seed)](std::int64_t item) mutable {
+        HostBatch batch;
+        batch.step = start_step + item / step_parts;
+        const std::int64_t micro = (item % step_parts) / local_shards;
+        const std::int64_t shard = first_shard + item % local_shards;
+        const std::int64_t first =
+            (batch.step * options.accumulation + micro) * options.batch_size + shard * shard_rows;
+        batch.indices = order.indices(first, shard_rows);
+        auto generator = step_generator(options.seed, batch.step, micro, shard);
+        task.prepare(batch, generator);
+        if (device.is_cuda()) {
+          // Pinned pages, so that the step's copy to the device does not wait for it.
+          c10::OptionalDeviceGuard guard;
+          guard.reset_device(device);
+          for (auto& [name, tensor] : batch.tensors)
+            if (tensor.device().is_cpu() && !tensor.is_pinned()) tensor = tensor.pin_memory();
+        }
+        return batch;
+      };
+  Prefetcher prepared(make_shard, (options.steps - start_step) * step_parts, prefetch);
+
   const std::int64_t log_every = std::max<std::int64_t>(1, options.log_every);
   std::unique_ptr<util::Progress> progress;
   if (dist.is_main())
@@ -234,19 +343,16 @@ TrainResult run_training(TrainingTask& task, const TrainOptions& options,
     clear_gradients(parameters);
     torch::Tensor step_loss = torch::zeros({}, torch::TensorOptions().device(device));
     std::vector<std::int64_t> step_batch;
-    const double parts_per_step = static_cast<double>(options.accumulation * local_shards);
-    for (std::int64_t part = 0; part < options.accumulation * local_shards; ++part) {
-      const std::int64_t micro = part / local_shards;
-      const std::int64_t shard = first_shard + part % local_shards;
-      const std::int64_t first =
-          (step * options.accumulation + micro) * options.batch_size + shard * shard_rows;
-      auto indices = order.indices(first, shard_rows);
-      auto generator = step_generator(options.seed, step, micro, shard);
+    const double parts_per_step = static_cast<double>(step_parts);
+    for (std::int64_t part = 0; part < step_parts; ++part) {
+      HostBatch batch = prepared.next();
+      for (auto& [name, tensor] : batch.tensors)
+        tensor = tensor.to(tensor.options().device(device), /*non_blocking=*/true);
       std::map<std::string, torch::Tensor> metrics;
       torch::Tensor loss;
       {
         set_cuda_autocast(autocast);
-        loss = task.loss(indices, step, generator, metrics);
+        loss = task.loss(batch, metrics);
         set_cuda_autocast(false);
         if (autocast) at::autocast::clear_cache();
       }
@@ -257,7 +363,7 @@ TrainResult run_training(TrainingTask& task, const TrainOptions& options,
         metric_sums[name] = metric_sums.count(name) ? metric_sums[name] + v : v;
       }
       ++metric_count;
-      step_batch.insert(step_batch.end(), indices.begin(), indices.end());
+      step_batch.insert(step_batch.end(), batch.indices.begin(), batch.indices.end());
     }
     if (dist.distributed()) {
       // Every rank reduces the same list: a parameter without a gradient here gets zeros.

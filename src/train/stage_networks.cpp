@@ -52,6 +52,7 @@ StageConfig read_stage_config(const nlohmann::json& root, const std::string& sta
   o.seed = static_cast<std::uint64_t>(s.get_in("seed", std::int64_t{0}, 0, std::int64_t{1} << 62));
   o.bf16 = s.get("bf16", o.bf16);
   o.device = s.get("device", o.device);
+  o.prefetch = s.get_in("prefetch", o.prefetch, std::int64_t{-1}, std::int64_t{1024});
   o.resume = s.get("resume", false);
   o.pause_after_step = s.get_in("pause_after_step", std::int64_t{0}, 0, std::int64_t{1} << 40);
   o.halt_after_step = s.get_in("halt_after_step", std::int64_t{0}, 0, std::int64_t{1} << 40);
@@ -125,6 +126,36 @@ Reports cache_reports(const data::Cache& cache, const std::vector<std::int64_t>&
   return out;
 }
 
+PreparedReports prepare_reports(const model::StatementEncoderImpl& encoder,
+                                const Reports& reports) {
+  return {encoder.inputs(reports.statements), reports.demographics};
+}
+
+void put_reports(std::map<std::string, torch::Tensor>& tensors, const std::string& name,
+                 const PreparedReports& reports) {
+  tensors[name + ".mask"] = reports.statements.mask;
+  tensors[name + ".slots"] = reports.statements.slots;
+  for (const auto& [key, tensor] : reports.statements.lookup)
+    tensors[name + ".lookup." + key] = tensor;
+  tensors[name + ".heart_rate"] = reports.demographics.heart_rate;
+  tensors[name + ".age"] = reports.demographics.age;
+  tensors[name + ".sex"] = reports.demographics.sex;
+}
+
+PreparedReports take_reports(const std::map<std::string, torch::Tensor>& tensors,
+                             const std::string& name) {
+  PreparedReports out;
+  out.statements.mask = tensors.at(name + ".mask");
+  out.statements.slots = tensors.at(name + ".slots");
+  const std::string lookup = name + ".lookup.";
+  for (auto it = tensors.lower_bound(lookup);
+       it != tensors.end() && it->first.compare(0, lookup.size(), lookup) == 0; ++it)
+    out.statements.lookup[it->first.substr(lookup.size())] = it->second;
+  out.demographics = {tensors.at(name + ".heart_rate"), tensors.at(name + ".age"),
+                      tensors.at(name + ".sex")};
+  return out;
+}
+
 torch::Tensor cache_signals(const data::Cache& cache, const std::vector<std::int64_t>& rows) {
   const std::int64_t leads = cache.leads(), samples = cache.samples();
   auto out = torch::empty({static_cast<std::int64_t>(rows.size()), leads, samples}, torch::kFloat);
@@ -147,7 +178,13 @@ ExtractorStageImpl::ExtractorStageImpl(const model::ModelOptions& options,
 
 torch::Tensor ExtractorStageImpl::base_vectors(const torch::Tensor& latent, const Reports& reports,
                                                const torch::Tensor& drop) {
-  auto batch = statements->forward(reports.statements);
+  return base_vectors(latent, prepare_reports(*statements, reports), drop);
+}
+
+torch::Tensor ExtractorStageImpl::base_vectors(const torch::Tensor& latent,
+                                               const PreparedReports& reports,
+                                               const torch::Tensor& drop) {
+  auto batch = statements->embed(reports.statements);
   const torch::Device device = latent.device();
   torch::Tensor no_statement = batch.mask.to(device).any(1).logical_not();
   torch::Tensor dropped = drop.defined() ? drop.to(device).logical_or(no_statement) : no_statement;
@@ -171,8 +208,14 @@ DiffusionStageImpl::DiffusionStageImpl(const model::ModelOptions& options,
 model::DenoiserConditions DiffusionStageImpl::conditions(const torch::Tensor& base_vector,
                                                          const Reports& reports,
                                                          const torch::Tensor& reference_latent) {
+  return conditions(base_vector, prepare_reports(*statements, reports), reference_latent);
+}
+
+model::DenoiserConditions DiffusionStageImpl::conditions(const torch::Tensor& base_vector,
+                                                         const PreparedReports& reports,
+                                                         const torch::Tensor& reference_latent) {
   const torch::Device device = base_vector.device();
-  auto batch = statements->forward(reports.statements);
+  auto batch = statements->embed(reports.statements);
   auto tokens = condition->forward(batch.embeddings.to(device), batch.mask.to(device),
                                    reports.demographics.to(device));
   // A report without statements gets the null token, so that it still has one real token.
@@ -225,7 +268,11 @@ torch::Tensor EvaluatorStageImpl::ecg_features(const torch::Tensor& signals) {
 }
 
 torch::Tensor EvaluatorStageImpl::text_features(const std::vector<std::vector<std::string>>& reports) {
-  auto batch = statements->forward(reports);
+  return text_features(statements->inputs(reports));
+}
+
+torch::Tensor EvaluatorStageImpl::text_features(const model::StatementInputs& inputs) {
+  auto batch = statements->embed(inputs);
   const torch::Device device = evaluator->logit_scale().device();
   return evaluator->text_features(batch.embeddings.to(device), batch.mask.to(device));
 }

@@ -78,11 +78,19 @@ class AutoencoderTask : public TrainingTask {
   std::string stage() const override { return "autoencoder"; }
   torch::nn::Module& model() override { return *net_; }
   std::int64_t dataset_size() const override { return static_cast<std::int64_t>(rows_.size()); }
-  torch::Tensor loss(const std::vector<std::int64_t>& indices, std::int64_t step, at::Generator& generator,
+  void prepare(HostBatch& batch, at::Generator& generator) override {
+    batch.tensors["x"] = cache_signals(cache_, pick(rows_, batch.indices));
+    const auto& o = net_->options();
+    batch.tensors["noise"] = torch::randn(
+        {static_cast<std::int64_t>(batch.indices.size()), o.latent_channels(), o.latent_length()},
+        generator, torch::kFloat);
+  }
+  torch::Tensor loss(const HostBatch& batch,
                      std::map<std::string, torch::Tensor>& metrics) override {
-    auto x = cache_signals(cache_, pick(rows_, indices)).to(device_of(*net_));
-    auto out = net_->forward(x, generator);
-    const double warm = kl_warmup_ > 0 ? std::min(1.0, double(step + 1) / double(kl_warmup_)) : 1.0;
+    const auto& x = batch.tensors.at("x");
+    auto out = net_->forward_with(x, batch.tensors.at("noise"));
+    const double warm =
+        kl_warmup_ > 0 ? std::min(1.0, double(batch.step + 1) / double(kl_warmup_)) : 1.0;
     auto l = model::autoencoder_loss(out.reconstruction, x, out.posterior, kl_weight_ * warm);
     metrics["reconstruction"] = l.reconstruction.detach();
     metrics["kl"] = l.kl.detach();
@@ -130,12 +138,10 @@ class ExtractorTask : public TrainingTask {
   std::int64_t dataset_size() const override { return static_cast<std::int64_t>(patients_.size()); }
   nlohmann::json extra_meta() const override { return {{"vocabulary", vocabulary_}}; }
 
-  torch::Tensor loss(const std::vector<std::int64_t>& indices, std::int64_t, at::Generator& generator,
-                     std::map<std::string, torch::Tensor>& metrics) override {
-    const torch::Device device = device_of(*net_);
+  void prepare(HostBatch& batch, at::Generator& generator) override {
     std::vector<std::int64_t> rows_a, rows_b;
     std::vector<bool> augmented;
-    for (std::int64_t p : indices) {
+    for (std::int64_t p : batch.indices) {
       const auto& group = patients_.at(static_cast<std::size_t>(p));
       const auto n = static_cast<std::int64_t>(group.size());
       std::int64_t a = torch::randint(n, {1}, generator, torch::kLong).item<std::int64_t>();
@@ -148,19 +154,31 @@ class ExtractorTask : public TrainingTask {
       rows_b.push_back(group[static_cast<std::size_t>(b)]);
       augmented.push_back(augment_ == "all" || n == 1);
     }
-    auto latent_a = view_latents(rows_a, augmented, generator).to(device);
-    auto latent_b = view_latents(rows_b, augmented, generator).to(device);
-    const auto batch = static_cast<std::int64_t>(indices.size());
-    auto drop_a = net_->extractor->sample_condition_drop(batch, generator);
-    auto drop_b = net_->extractor->sample_condition_drop(batch, generator);
-    auto va = net_->base_vectors(latent_a, cache_reports(cache_, rows_a), drop_a);
-    auto vb = net_->base_vectors(latent_b, cache_reports(cache_, rows_b), drop_b);
+    put_view(batch, "a", rows_a, augmented, generator);
+    put_view(batch, "b", rows_b, augmented, generator);
+    const auto size = static_cast<std::int64_t>(batch.indices.size());
+    batch.tensors["a.drop"] = net_->extractor->draw_condition_drop(size, generator);
+    batch.tensors["b.drop"] = net_->extractor->draw_condition_drop(size, generator);
+    put_reports(batch.tensors, "a",
+                prepare_reports(*net_->statements, cache_reports(cache_, rows_a)));
+    put_reports(batch.tensors, "b",
+                prepare_reports(*net_->statements, cache_reports(cache_, rows_b)));
+  }
+
+  torch::Tensor loss(const HostBatch& batch,
+                     std::map<std::string, torch::Tensor>& metrics) override {
+    const torch::Device device = device_of(*net_);
+    const auto size = static_cast<std::int64_t>(batch.indices.size());
+    auto va = net_->base_vectors(view_latents(batch, "a"), take_reports(batch.tensors, "a"),
+                                 batch.tensors.at("a.drop"));
+    auto vb = net_->base_vectors(view_latents(batch, "b"), take_reports(batch.tensors, "b"),
+                                 batch.tensors.at("b.drop"));
     auto loss = model::info_nce(va, vb, net_->extractor->logit_scale());
     {
       torch::NoGradGuard no_grad;
       auto similarity = torch::nn::functional::normalize(va, torch::nn::functional::NormalizeFuncOptions().dim(1))
                             .matmul(torch::nn::functional::normalize(vb, torch::nn::functional::NormalizeFuncOptions().dim(1)).t());
-      auto target = torch::arange(batch, torch::TensorOptions().dtype(torch::kLong).device(device));
+      auto target = torch::arange(size, torch::TensorOptions().dtype(torch::kLong).device(device));
       metrics["pair_accuracy"] = similarity.argmax(1).eq(target).to(torch::kFloat).mean();
       metrics["temperature"] = net_->extractor->logit_scale().exp().reciprocal().detach();
     }
@@ -168,25 +186,42 @@ class ExtractorTask : public TrainingTask {
   }
 
  private:
-  torch::Tensor view_latents(const std::vector<std::int64_t>& rows, const std::vector<bool>& augmented,
-                             at::Generator& generator) {
-    std::vector<torch::Tensor> out(rows.size());
-    std::vector<std::int64_t> to_augment;
-    std::vector<std::size_t> where;
+  // One view of the pairs: the stored latents of its rows ("<view>.latent", zero rows where a
+  // row is augmented) and, for augmented rows, the augmented signals and their places, to be
+  // encoded by the frozen autoencoder on the device.
+  void put_view(HostBatch& batch, const std::string& view, const std::vector<std::int64_t>& rows,
+                const std::vector<bool>& augmented, at::Generator& generator) const {
+    std::vector<std::int64_t> stored(rows.size(), 0), to_augment, where;
     for (std::size_t i = 0; i < rows.size(); ++i) {
       if (augmented[i]) {
         to_augment.push_back(rows[i]);
-        where.push_back(i);
+        where.push_back(static_cast<std::int64_t>(i));
       } else {
-        out[i] = latents_[latent_row_[static_cast<std::size_t>(rows[i])]];
+        stored[i] = latent_row_[static_cast<std::size_t>(rows[i])];
       }
     }
+    auto latent = to_augment.size() == rows.size()
+                      ? torch::Tensor()
+                      : latents_.index_select(0, torch::tensor(stored, torch::kLong));
     if (!to_augment.empty()) {
-      auto signals = augment_signals(cache_signals(cache_, to_augment), cache_.sampling_rate(), generator);
-      auto latents = encode_latents(*autoencoder_, signals).to(torch::kCPU);
-      for (std::size_t k = 0; k < where.size(); ++k) out[where[k]] = latents[static_cast<std::int64_t>(k)];
+      const auto places = torch::tensor(where, torch::kLong);
+      if (latent.defined()) latent.index_fill_(0, places, 0.0);
+      batch.tensors[view + ".augmented"] =
+          augment_signals(cache_signals(cache_, to_augment), cache_.sampling_rate(), generator);
+      batch.tensors[view + ".augmented_at"] = places;
     }
-    return torch::stack(out, 0);
+    if (latent.defined()) batch.tensors[view + ".latent"] = latent;
+  }
+
+  torch::Tensor view_latents(const HostBatch& batch, const std::string& view) {
+    const auto& t = batch.tensors;
+    auto augmented = t.find(view + ".augmented");
+    if (augmented == t.end()) return t.at(view + ".latent");
+    auto encoded = encode_latents(*autoencoder_, augmented->second);
+    auto stored = t.find(view + ".latent");
+    if (stored == t.end()) return encoded;  // every row augmented, in order
+    return stored->second.index_copy(0, t.at(view + ".augmented_at"),
+                                     encoded.to(stored->second.dtype()));
   }
 
   const data::Cache& cache_;
@@ -249,13 +284,10 @@ class DiffusionTask : public TrainingTask {
     return {{"vocabulary", vocabulary_}, {"signal_space", signal_space_}};
   }
 
-  torch::Tensor loss(const std::vector<std::int64_t>& indices, std::int64_t, at::Generator& generator,
-                     std::map<std::string, torch::Tensor>& metrics) override {
-    const torch::Device device = device_of(*net_);
-    if (schedule_.device() != device) schedule_ = schedule_.to(device);
-    const auto batch = static_cast<std::int64_t>(indices.size());
+  void prepare(HostBatch& batch, at::Generator& generator) override {
+    const auto size = static_cast<std::int64_t>(batch.indices.size());
     std::vector<std::int64_t> rows, positions, reference_positions;
-    for (std::int64_t i : indices) {
+    for (std::int64_t i : batch.indices) {
       const std::int64_t position = order_.at(static_cast<std::size_t>(i));
       const std::int64_t row = rows_.at(static_cast<std::size_t>(position));
       positions.push_back(position);
@@ -270,25 +302,39 @@ class DiffusionTask : public TrainingTask {
       }
       reference_positions.push_back(position_.at(reference));
     }
-    auto index = torch::tensor(positions, torch::kLong);
-    auto x0 = x0_.index_select(0, index).to(device);
+    auto& t = batch.tensors;
+    t["x0"] = x0_.index_select(0, torch::tensor(positions, torch::kLong));
     const auto reference_index = torch::tensor(reference_positions, torch::kLong);
-    auto base = base_.index_select(0, reference_index).to(device);
+    t["base"] = base_.index_select(0, reference_index);
     // With reference tokens the denoiser also reads the reference record's own latent.
-    torch::Tensor reference;
-    if (net_->reads_reference()) reference = x0_.index_select(0, reference_index).to(device);
-    auto conditions = net_->conditions(base, cache_reports(cache_, rows), reference);
+    if (net_->reads_reference()) t["reference"] = x0_.index_select(0, reference_index);
+    put_reports(t, "target", prepare_reports(*net_->statements, cache_reports(cache_, rows)));
     if (config_.guidance_training) {
-      auto drop = diffusion::draw_condition_drop(batch, config_.dropout, torch::kCPU, generator);
-      drop.statements = drop.statements.to(device);
-      drop.base_vector = drop.base_vector.to(device);
-      conditions = diffusion::apply_condition_drop(conditions, drop, net_->null_conditions());
+      auto drop = diffusion::draw_condition_drop(size, config_.dropout, torch::kCPU, generator);
+      t["drop.statements"] = drop.statements;
+      t["drop.base_vector"] = drop.base_vector;
     }
     // t from 1 .. T-1 and epsilon drawn on the CPU, so a seed gives the same run on every device.
-    auto t = torch::randint(1, schedule_.timesteps(), {batch}, generator, torch::kLong).to(device);
-    auto noise = torch::randn(x0.sizes(), generator, torch::kFloat).to(device);
-    auto noisy = diffusion::add_noise(schedule_, x0, noise, t);
-    auto predicted = net_->denoiser->forward(noisy, t, conditions);
+    t["t"] = torch::randint(1, schedule_.timesteps(), {size}, generator, torch::kLong);
+    t["noise"] = torch::randn(t.at("x0").sizes(), generator, torch::kFloat);
+  }
+
+  torch::Tensor loss(const HostBatch& batch,
+                     std::map<std::string, torch::Tensor>& metrics) override {
+    const torch::Device device = device_of(*net_);
+    if (schedule_.device() != device) schedule_ = schedule_.to(device);
+    const auto& t = batch.tensors;
+    auto reference = t.find("reference");
+    auto conditions = net_->conditions(t.at("base"), take_reports(t, "target"),
+                                       reference == t.end() ? torch::Tensor() : reference->second);
+    if (config_.guidance_training) {
+      diffusion::ConditionDrop drop{t.at("drop.statements"), t.at("drop.base_vector")};
+      conditions = diffusion::apply_condition_drop(conditions, drop, net_->null_conditions());
+    }
+    const auto& x0 = t.at("x0");
+    const auto& noise = t.at("noise");
+    auto noisy = diffusion::add_noise(schedule_, x0, noise, t.at("t"));
+    auto predicted = net_->denoiser->forward(noisy, t.at("t"), conditions);
     auto loss = torch::mse_loss(predicted.to(torch::kFloat), noise);
     metrics["mse"] = loss.detach();
     return loss;
@@ -321,12 +367,16 @@ class EvaluatorTask : public TrainingTask {
   torch::nn::Module& model() override { return *net_; }
   std::int64_t dataset_size() const override { return static_cast<std::int64_t>(rows_.size()); }
   nlohmann::json extra_meta() const override { return {{"vocabulary", vocabulary_}}; }
-  torch::Tensor loss(const std::vector<std::int64_t>& indices, std::int64_t, at::Generator& generator,
-                     std::map<std::string, torch::Tensor>&) override {
-    auto rows = pick(rows_, indices);
-    auto x = augment_signals(cache_signals(cache_, rows), cache_.sampling_rate(), generator).to(device_of(*net_));
-    auto ecg = net_->ecg_features(x);
-    auto text = net_->text_features(reports_of(cache_, rows));
+  void prepare(HostBatch& batch, at::Generator& generator) override {
+    auto rows = pick(rows_, batch.indices);
+    batch.tensors["x"] =
+        augment_signals(cache_signals(cache_, rows), cache_.sampling_rate(), generator);
+    put_reports(batch.tensors, "reports",
+                prepare_reports(*net_->statements, cache_reports(cache_, rows)));
+  }
+  torch::Tensor loss(const HostBatch& batch, std::map<std::string, torch::Tensor>&) override {
+    auto ecg = net_->ecg_features(batch.tensors.at("x"));
+    auto text = net_->text_features(take_reports(batch.tensors, "reports").statements);
     return net_->evaluator->clip_loss(ecg, text);
   }
 
@@ -358,12 +408,14 @@ class ClassifierTask : public TrainingTask {
   torch::nn::Module& model() override { return *net_; }
   std::int64_t dataset_size() const override { return static_cast<std::int64_t>(rows_.size()); }
   nlohmann::json extra_meta() const override { return {{"classes", classes_}}; }
-  torch::Tensor loss(const std::vector<std::int64_t>& indices, std::int64_t, at::Generator& generator,
-                     std::map<std::string, torch::Tensor>&) override {
-    const torch::Device device = device_of(*net_);
-    auto x = augment_signals(cache_signals(cache_, pick(rows_, indices)), cache_.sampling_rate(), generator).to(device);
-    auto y = labels_.index_select(0, torch::tensor(indices, torch::kLong)).to(device);
-    return torch::binary_cross_entropy_with_logits(net_->forward(x), y);
+  void prepare(HostBatch& batch, at::Generator& generator) override {
+    batch.tensors["x"] = augment_signals(cache_signals(cache_, pick(rows_, batch.indices)),
+                                         cache_.sampling_rate(), generator);
+    batch.tensors["y"] = labels_.index_select(0, torch::tensor(batch.indices, torch::kLong));
+  }
+  torch::Tensor loss(const HostBatch& batch, std::map<std::string, torch::Tensor>&) override {
+    return torch::binary_cross_entropy_with_logits(net_->forward(batch.tensors.at("x")),
+                                                   batch.tensors.at("y"));
   }
 
  private:

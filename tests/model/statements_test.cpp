@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -132,6 +133,41 @@ TEST_F(StatementsTest, LearnedEncoderSaveLoadRoundTripIsExact) {
   EXPECT_TRUE(torch::equal(before.mask, after.mask));
   EXPECT_EQ(restored->vocabulary().statements, encoder->vocabulary().statements);
   EXPECT_EQ(restored->vocabulary_json(), encoder->vocabulary_json());
+}
+
+TEST_F(StatementsTest, InputsAreHostIndicesThatEmbedTurnsIntoTheSameBatchAsForward) {
+  LearnedStatementEncoder encoder(small(), StatementVocabulary::build(training_reports()));
+  const std::vector<std::vector<std::string>> reports = {
+      {"Sinus Rhythm.", "left axis deviation"}, {"sinus rhythm"}, {}};
+  const StatementInputs inputs = encoder->inputs(reports);
+  EXPECT_TRUE(inputs.mask.device().is_cpu());
+  EXPECT_TRUE(torch::equal(inputs.mask,
+                           torch::tensor({true, true, true, false, false, false}).view({3, 2})));
+  EXPECT_TRUE(torch::equal(inputs.slots, torch::tensor({0, 1, 2}, torch::kInt64)));
+  // Statement rows by the vocabulary's first-seen order; every statement here is known.
+  const auto& statements = encoder->vocabulary().statements;
+  const auto row = [&](const std::string& s) {
+    return static_cast<int64_t>(std::find(statements.begin(), statements.end(), s) -
+                                statements.begin());
+  };
+  EXPECT_TRUE(torch::equal(
+      inputs.lookup.at("known_ids"),
+      torch::tensor({row("sinus rhythm"), row("left axis deviation"), row("sinus rhythm")})));
+  EXPECT_TRUE(
+      torch::equal(inputs.lookup.at("known_rows"), torch::tensor({0, 1, 2}, torch::kInt64)));
+  for (const auto& [name, tensor] : inputs.lookup) EXPECT_TRUE(tensor.device().is_cpu()) << name;
+
+  torch::NoGradGuard no_grad;
+  const auto direct = encoder->forward(reports);
+  const auto embedded = encoder->embed(inputs);
+  EXPECT_TRUE(torch::equal(direct.embeddings, embedded.embeddings));
+  EXPECT_TRUE(torch::equal(direct.mask, embedded.mask));
+  // The indices do not depend on the weights: embedding them after a change of weights gives
+  // the new weights' batch.
+  for (auto& p : encoder->parameters()) p.mul_(2.0);
+  EXPECT_TRUE(
+      torch::allclose(encoder->embed(inputs).embeddings, direct.embeddings * 2.0, 1e-6, 1e-6));
+  EXPECT_THROW(encoder->inputs({{"Wolff Parkinson White"}}), InputError);
 }
 
 TEST_F(StatementsTest, PrecomputedEncoderLooksUpNormalisedRows) {

@@ -998,6 +998,51 @@ TEST_F(PipelineTest, DiffusionTrainingIsDeterministic) {
   EXPECT_TRUE(differs) << "the balanced order must change what the denoiser is trained on";
 }
 
+// train.<stage>.prefetch: each stage's shards prepared ahead on a background thread give the
+// weights of shards prepared in turn, bit for bit, with the extractor's augmented views, the
+// denoiser's condition dropout and its reference tokens.
+TEST_F(PipelineTest, EveryStageTrainsTheSameWeightsWithItsShardsPreparedAhead) {
+  const auto weights_of = [](const std::filesystem::path& folder, const std::string& stage) {
+    const auto file = folder / (stage + ".pt");
+    torch::OrderedDict<std::string, torch::Tensor> parameters;
+    if (stage == "autoencoder")
+      parameters = train::load_autoencoder(file, torch::kCPU).network->named_parameters(true);
+    if (stage == "extractor")
+      parameters = train::load_extractor(file, torch::kCPU).network->named_parameters(true);
+    if (stage == "diffusion")
+      parameters = train::load_diffusion(file, torch::kCPU).network->named_parameters(true);
+    if (stage == "evaluator")
+      parameters = train::load_evaluator(file, torch::kCPU).network->named_parameters(true);
+    if (stage == "classifier")
+      parameters = train::load_classifier(file, torch::kCPU).network->named_parameters(true);
+    return parameters;
+  };
+  std::vector<std::unique_ptr<test::TempDir>> runs;
+  for (int depth : {0, 2}) {
+    runs.push_back(std::make_unique<test::TempDir>());
+    const auto folder = runs.back()->path();
+    nlohmann::json config = *config_;
+    config["train"]["extractor"]["augment"] = "all";
+    config["diffusion"]["guidance"] = true;
+    config["model"]["reference"] = {{"tokens", true}, {"patch_size", 4}};
+    for (const char* stage : {"autoencoder", "extractor", "diffusion", "evaluator", "classifier"})
+      config["train"][stage]["prefetch"] = depth;
+    train::train_autoencoder(*cache_, config, folder);
+    train::train_extractor(*cache_, config, folder);
+    train::train_diffusion(*cache_, config, folder);
+    train::train_evaluator(*cache_, config, folder);
+    train::train_classifier(*cache_, config, folder);
+  }
+  for (const std::string stage :
+       {"autoencoder", "extractor", "diffusion", "evaluator", "classifier"}) {
+    const auto in_turn = weights_of(runs[0]->path(), stage);
+    auto ahead = weights_of(runs[1]->path(), stage);
+    ASSERT_GT(in_turn.size(), 0u) << stage;
+    for (const auto& item : in_turn)
+      EXPECT_TRUE(torch::equal(item.value(), ahead[item.key()])) << stage << ": " << item.key();
+  }
+}
+
 // model.reference.tokens: the denoiser reads the reference's latent as tokens after the
 // statement slots. With the same base vector, conditions and noise, another reference gives
 // another twin; a twin without its reference is refused; personalisation reads it too.

@@ -135,13 +135,16 @@ class MlpTask : public TrainingTask {
   std::string stage() const override { return "mlp"; }
   torch::nn::Module& model() override { return *net_; }
   int64_t dataset_size() const override { return 64; }
-  torch::Tensor loss(const std::vector<int64_t>& indices, int64_t step, at::Generator& gen,
-                     std::map<std::string, torch::Tensor>& metrics) override {
-    seen.emplace_back(step, indices);
-    auto idx = torch::tensor(indices);
+  void prepare(HostBatch& batch, at::Generator& gen) override {
+    auto idx = torch::tensor(batch.indices);
     auto x = x_.index_select(0, idx);
-    x = x + 0.2 * torch::randn(x.sizes(), gen);
-    auto loss = torch::mse_loss(net_->forward(x), y_.index_select(0, idx));
+    batch.tensors["x"] = x + 0.2 * torch::randn(x.sizes(), gen);
+    batch.tensors["y"] = y_.index_select(0, idx);
+  }
+  torch::Tensor loss(const HostBatch& batch,
+                     std::map<std::string, torch::Tensor>& metrics) override {
+    seen.emplace_back(batch.step, batch.indices);
+    auto loss = torch::mse_loss(net_->forward(batch.tensors.at("x")), batch.tensors.at("y"));
     metrics["mse"] = loss.detach();
     return loss;
   }

@@ -4,6 +4,9 @@
 #include <torch/torch.h>
 
 #include <fstream>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include "ecgtwin/train/checkpoint.hpp"
 #include "ecgtwin/train/ema.hpp"
@@ -33,19 +36,34 @@ class RegressionTask : public TrainingTask {
   std::string stage() const override { return "regression"; }
   torch::nn::Module& model() override { return *net_; }
   int64_t dataset_size() const override { return 64; }
-  torch::Tensor loss(const std::vector<int64_t>& indices, int64_t step, at::Generator& gen,
-                     std::map<std::string, torch::Tensor>& metrics) override {
-    auto idx = torch::tensor(indices);
+  void prepare(HostBatch& batch, at::Generator& gen) override {
+    {
+      std::lock_guard<std::mutex> lock(threads_mutex_);
+      prepare_threads.insert(std::this_thread::get_id());
+    }
+    if (batch.step == fail_prepare_at_step)
+      throw InputError("sample " + std::to_string(batch.indices.front()),
+                       "cannot be read (a test failure)");
+    auto idx = torch::tensor(batch.indices);
     auto x = x_.index_select(0, idx);
-    x = x + 0.01 * torch::randn(x.sizes(), gen);
-    auto loss = torch::mse_loss(net_->linear(x), y_.index_select(0, idx));
+    batch.tensors["x"] = x + 0.01 * torch::randn(x.sizes(), gen);
+    batch.tensors["y"] = y_.index_select(0, idx);
+  }
+  torch::Tensor loss(const HostBatch& batch,
+                     std::map<std::string, torch::Tensor>& metrics) override {
+    auto loss = torch::mse_loss(net_->linear(batch.tensors.at("x")), batch.tensors.at("y"));
     metrics["mse"] = loss.detach();
-    if (step == nan_at_step_) loss = loss * std::numeric_limits<float>::quiet_NaN();
+    if (batch.step == nan_at_step_) loss = loss * std::numeric_limits<float>::quiet_NaN();
     return loss;
   }
   std::shared_ptr<Regression> net_;
   torch::Tensor x_, w_, y_;
   int64_t nan_at_step_;
+  int64_t fail_prepare_at_step = -1;
+  std::set<std::thread::id> prepare_threads;
+
+ private:
+  std::mutex threads_mutex_;
 };
 
 TrainOptions small_options() {
@@ -149,6 +167,70 @@ TEST(TrainingLoop, ResumeContinuesExactly) {
   auto b = weights(*second.net_);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
+}
+
+std::string read_text(const std::filesystem::path& file) {
+  std::ifstream in(file);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(TrainingLoop, PrefetchedShardsGiveTheSameRunAsShardsPreparedInTurn) {
+  test::TempDir in_turn, ahead, resumed_dir;
+  auto options = small_options();
+  options.prefetch = 0;
+  RegressionTask reference;
+  run_training(reference, options, in_turn.path(), {});
+  EXPECT_EQ(reference.prepare_threads, std::set<std::thread::id>{std::this_thread::get_id()});
+
+  auto prefetched = options;
+  prefetched.prefetch = 3;
+  RegressionTask task;
+  run_training(task, prefetched, ahead.path(), {});
+  ASSERT_EQ(task.prepare_threads.size(), 1u);
+  EXPECT_NE(*task.prepare_threads.begin(), std::this_thread::get_id())
+      << "prepare() ran on the loop's thread";
+  auto a = weights(*reference.net_);
+  auto b = weights(*task.net_);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i;
+  EXPECT_EQ(read_text(in_turn / "regression_metrics.jsonl"),
+            read_text(ahead / "regression_metrics.jsonl"));
+
+  // Paused with shards prepared ahead (those past the pause are dropped), resumed with another
+  // depth.
+  auto first_half = prefetched;
+  first_half.pause_after_step = 20;
+  {
+    RegressionTask first;
+    run_training(first, first_half, resumed_dir.path(), {});
+  }
+  auto second_half = options;
+  second_half.prefetch = 1;
+  second_half.resume = true;
+  RegressionTask second;
+  run_training(second, second_half, resumed_dir.path(), {});
+  auto c = weights(*second.net_);
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], c[i])) << "parameter " << i;
+}
+
+TEST(TrainingLoop, AShardThatCannotBePreparedStopsTheRunWithItsOwnError) {
+  for (int64_t depth : {0, 2}) {
+    test::TempDir dir;
+    RegressionTask task;
+    task.fail_prepare_at_step = 12;
+    auto options = small_options();
+    options.checkpoint_every = 10;
+    options.prefetch = depth;
+    try {
+      run_training(task, options, dir.path(), {});
+      FAIL() << "the failed shard was not reported (prefetch " << depth << ")";
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find("cannot be read"), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(read_checkpoint_meta(dir / "checkpoints" / "regression.ckpt").step, 10)
+        << "prefetch " << depth;
+    EXPECT_FALSE(std::filesystem::exists(dir / "regression.pt"));
+  }
 }
 
 TEST(Checkpoint, CorruptAndMismatchedAreRefused) {

@@ -128,6 +128,9 @@ class AutoencoderImpl : public torch::nn::Module {
   torch::Tensor sample(const Posterior& posterior,
                        std::optional<at::Generator> generator = std::nullopt) const;
   torch::Tensor sample(const Posterior& posterior, uint64_t seed) const;
+  // The draw with the standard normal `noise` [B, latent, latent_length] given (moved to the
+  // posterior's device when elsewhere).
+  torch::Tensor sample_with(const Posterior& posterior, const torch::Tensor& noise) const;
   // scaling_factor * mu: the deterministic latent the diffusion stage is trained on.
   torch::Tensor encode_latent(const torch::Tensor& x);
   // Scaled latent [B, latent, latent_length] -> signal [B, leads, length].
@@ -135,6 +138,8 @@ class AutoencoderImpl : public torch::nn::Module {
   // encode -> sample -> decode.
   AutoencoderOutput forward(const torch::Tensor& x,
                             std::optional<at::Generator> generator = std::nullopt);
+  // encode -> sample_with(noise) -> decode.
+  AutoencoderOutput forward_with(const torch::Tensor& x, const torch::Tensor& noise);
 
   const AutoencoderOptions& options() const { return options_; }
   // A factor measured on the training data (1 / std of mu) instead of the configured one.

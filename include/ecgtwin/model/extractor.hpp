@@ -77,6 +77,9 @@ class ExtractorImpl : public torch::nn::Module {
   ConditionTokens drop_conditions(const ConditionTokens& conditions, const torch::Tensor& drop) const;
   // A [B] bool draw with P(true) = condition_dropout, from `generator` (or the global one).
   torch::Tensor sample_condition_drop(int64_t batch, std::optional<at::Generator> generator = std::nullopt) const;
+  // The same draw left on the CPU (no parameter is read: safe beside training).
+  torch::Tensor draw_condition_drop(int64_t batch,
+                                    std::optional<at::Generator> generator = std::nullopt) const;
 
   ConditionEncoder& condition_encoder() { return condition_encoder_; }
   // log(1 / temperature), learnable (CLIP).

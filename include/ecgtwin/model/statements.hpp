@@ -10,6 +10,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -34,15 +35,39 @@ struct StatementBatch {
   torch::Tensor mask;        // [B, S] bool, true = real statement
 };
 
+// The statements of a batch of reports as index tensors: the host half of
+// StatementEncoder::forward (embed() is the rest), which a training loop prepares ahead of the step
+// (on the CPU, then copied to the device without waiting).
+struct StatementInputs {
+  torch::Tensor mask;   // [B, S] bool, true = real statement
+  torch::Tensor slots;  // [N] int64: the slot b * S + s of each statement, in report order
+  std::map<std::string, torch::Tensor> lookup;  // the encoder's own indices of the N statements
+
+  StatementInputs to(const torch::Device& device, bool non_blocking = false) const;
+};
+
 // The interface every statement encoder offers. Reports longer than max_statements keep
 // their first max_statements statements; S is at least 1 so that a batch of empty reports
 // still has a (fully masked) token axis.
 class StatementEncoderImpl : public torch::nn::Module {
  public:
   explicit StatementEncoderImpl(int64_t max_statements) : max_statements_(max_statements) {}
+  // embed(inputs(reports)).
   StatementBatch forward(const std::vector<std::vector<std::string>>& reports);
+  // The index tensors of `reports`, on the CPU; reads the vocabulary only, never the
+  // weights, so it may run on another thread while the encoder trains. InputError for a
+  // statement the encoder cannot embed.
+  StatementInputs inputs(const std::vector<std::vector<std::string>>& reports) const;
+  // Embeddings and mask on the encoder's device (inputs elsewhere are copied there).
+  StatementBatch embed(const StatementInputs& inputs);
   // Embeddings [N, E] of already normalised statements; InputError for one it cannot embed.
-  virtual torch::Tensor embed_normalized(const std::vector<std::string>& statements) = 0;
+  torch::Tensor embed_normalized(const std::vector<std::string>& statements);
+  // The encoder's indices of already normalised statements (CPU tensors); InputError for one
+  // it cannot embed.
+  virtual std::map<std::string, torch::Tensor> lookup(
+      const std::vector<std::string>& statements) const = 0;
+  // Embeddings [N, E] from lookup()'s tensors on the encoder's device.
+  virtual torch::Tensor embed_lookup(const std::map<std::string, torch::Tensor>& lookup) = 0;
   virtual int64_t embedding_dim() const = 0;
   // "learned" or "precomputed".
   virtual std::string kind() const = 0;
@@ -85,7 +110,9 @@ class LearnedStatementEncoderImpl : public StatementEncoderImpl {
  public:
   LearnedStatementEncoderImpl(const LearnedStatementEncoderOptions& options, StatementVocabulary vocabulary);
 
-  torch::Tensor embed_normalized(const std::vector<std::string>& statements) override;
+  std::map<std::string, torch::Tensor> lookup(
+      const std::vector<std::string>& statements) const override;
+  torch::Tensor embed_lookup(const std::map<std::string, torch::Tensor>& lookup) override;
   int64_t embedding_dim() const override { return options_.embedding_dim(); }
   std::string kind() const override { return "learned"; }
   nlohmann::json vocabulary_json() const override;
@@ -113,7 +140,9 @@ class PrecomputedStatementEncoderImpl : public StatementEncoderImpl {
   PrecomputedStatementEncoderImpl(std::vector<std::string> statements, torch::Tensor embeddings,
                                   int64_t max_statements = 25);
 
-  torch::Tensor embed_normalized(const std::vector<std::string>& statements) override;
+  std::map<std::string, torch::Tensor> lookup(
+      const std::vector<std::string>& statements) const override;
+  torch::Tensor embed_lookup(const std::map<std::string, torch::Tensor>& lookup) override;
   int64_t embedding_dim() const override { return embeddings_.size(1); }
   std::string kind() const override { return "precomputed"; }
   nlohmann::json vocabulary_json() const override;

@@ -6,7 +6,9 @@
 // Exact resume: every random draw of optimiser step s, micro-batch m comes from a generator
 // seeded with (seed, s, m), and the batch of (s, m) is a pure function of (seed, s, m) too,
 // so a run resumed from the checkpoint of step N continues with the same numbers as a run
-// that never stopped.
+// that never stopped. The same property lets a background thread prepare the host half of
+// the coming shards (TrainingTask::prepare: reading, every random draw, and on CUDA pinning)
+// while the device trains on earlier ones (TrainOptions::prefetch), with the same result.
 //
 // Data parallel (distributed.hpp; launched with torchrun's environment variables): the
 // global micro-batch of `batch_size` rows is cut into `shards` contiguous shards of equal
@@ -60,6 +62,11 @@ struct TrainOptions {
                                       // --resume continues the same schedule (time-sliced jobs)
   std::int64_t halt_after_step = 0;   // testing: SIGKILL this process after that step's checkpoint
   std::string device = "auto";
+  // Micro-batch shards prepared ahead of the step on a background thread (read, drawn and,
+  // on CUDA, pinned, so that the step copies them without waiting); 0: each prepared on the
+  // loop's own thread when its turn comes; -1: 2 on CUDA, 0 on the CPU. The result does not
+  // depend on it.
+  std::int64_t prefetch = -1;
 };
 
 // Which samples micro-batch (step, micro) uses: consecutive slices of an endless stream of
@@ -82,18 +89,31 @@ class BatchOrder {
 at::Generator step_generator(std::uint64_t seed, std::int64_t step, std::int64_t micro,
                              std::int64_t shard = 0);
 
-// One stage's model, data and loss.
+// One micro-batch shard: which samples, at which step, and the tensors its loss reads.
+struct HostBatch {
+  std::int64_t step = 0;
+  std::vector<std::int64_t> indices;
+  // Filled by TrainingTask::prepare on the CPU; the loop moves them to the model's device
+  // (from pinned memory, without waiting, on CUDA) before TrainingTask::loss reads them.
+  std::map<std::string, torch::Tensor> tensors;
+};
+
+// One stage's model, data and loss, in two halves: prepare() on the host, which may run on
+// the prefetch thread ahead of the step, and loss() on the model's device.
 class TrainingTask {
  public:
   virtual ~TrainingTask() = default;
   virtual std::string stage() const = 0;
   virtual torch::nn::Module& model() = 0;
   virtual std::int64_t dataset_size() const = 0;
-  // The loss of one micro-batch shard (a scalar on the model's device, the mean over its
-  // rows). Named scalars in `metrics` are averaged and logged. `step` allows step-dependent
+  // Reads batch.indices' samples and makes every random draw of the shard from `generator`,
+  // into batch.tensors (CPU). It must not read the model's weights nor the global generator:
+  // it runs beside the training of earlier steps.
+  virtual void prepare(HostBatch& batch, at::Generator& generator) = 0;
+  // The loss of the prepared shard (a scalar on the model's device, the mean over its rows).
+  // Named scalars in `metrics` are averaged and logged. batch.step allows step-dependent
   // weights (KL warm-up).
-  virtual torch::Tensor loss(const std::vector<std::int64_t>& indices, std::int64_t step,
-                             at::Generator& generator,
+  virtual torch::Tensor loss(const HostBatch& batch,
                              std::map<std::string, torch::Tensor>& metrics) = 0;
   // Stage-specific meta data saved with checkpoints and the final model.
   virtual nlohmann::json extra_meta() const { return nlohmann::json::object(); }

@@ -85,6 +85,19 @@ struct Reports {
 Reports slice_reports(const Reports& reports, std::int64_t start, std::int64_t end);
 // Statements, heart rate, age and sex of cache rows.
 Reports cache_reports(const data::Cache& cache, const std::vector<std::int64_t>& rows);
+// Reports made ready for a statement encoder on the host (StatementEncoder::inputs), with
+// their demographics: what a training step's prepare() puts into its batch.
+struct PreparedReports {
+  model::StatementInputs statements;
+  model::Demographics demographics;
+};
+PreparedReports prepare_reports(const model::StatementEncoderImpl& encoder, const Reports& reports);
+// Prepared reports stored in a batch's tensors under `name` ("name.mask", "name.age", ...)
+// and read back.
+void put_reports(std::map<std::string, torch::Tensor>& tensors, const std::string& name,
+                 const PreparedReports& reports);
+PreparedReports take_reports(const std::map<std::string, torch::Tensor>& tensors,
+                             const std::string& name);
 // Rows [12 x samples] of the cache as a [B, 12, samples] float tensor (CPU).
 torch::Tensor cache_signals(const data::Cache& cache, const std::vector<std::int64_t>& rows);
 // Row indices of one split.
@@ -99,6 +112,8 @@ class ExtractorStageImpl : public torch::nn::Module {
   // latent: [B, C, L] scaled VAE latents -> base vectors [B, hidden]. Rows without any
   // statement, and rows where `drop` is true, see the null condition token.
   torch::Tensor base_vectors(const torch::Tensor& latent, const Reports& reports,
+                             const torch::Tensor& drop = {});
+  torch::Tensor base_vectors(const torch::Tensor& latent, const PreparedReports& reports,
                              const torch::Tensor& drop = {});
 
   std::shared_ptr<model::StatementEncoderImpl> statements;
@@ -115,6 +130,9 @@ class DiffusionStageImpl : public torch::nn::Module {
   // [B, C, L] (scaled latents, or signals for the signal-space denoiser), whose tokens follow
   // the statement tokens; InputError when they are missing.
   model::DenoiserConditions conditions(const torch::Tensor& base_vector, const Reports& reports,
+                                       const torch::Tensor& reference = {});
+  model::DenoiserConditions conditions(const torch::Tensor& base_vector,
+                                       const PreparedReports& reports,
                                        const torch::Tensor& reference = {});
   // The null condition (batch 1): one learned null token, zero base vector, no reference.
   model::DenoiserConditions null_conditions();
@@ -134,6 +152,7 @@ class EvaluatorStageImpl : public torch::nn::Module {
                      std::shared_ptr<model::StatementEncoderImpl> statements);
   torch::Tensor ecg_features(const torch::Tensor& signals);  // [B, 12, L] -> [B, D]
   torch::Tensor text_features(const std::vector<std::vector<std::string>>& reports);
+  torch::Tensor text_features(const model::StatementInputs& statements);
 
   std::shared_ptr<model::StatementEncoderImpl> statements;
   model::EvaluatorNet evaluator{nullptr};

@@ -164,4 +164,17 @@ MultilabelScores multilabel_scores(const torch::Tensor& predicted, const torch::
   return out;
 }
 
+Interval wilson_interval(int64_t successes, int64_t trials, double z) {
+  if (trials < 1 || successes < 0 || successes > trials)
+    throw InputError("wilson_interval", "expected 0 <= successes <= trials and trials >= 1, got " +
+                                            std::to_string(successes) + " of " +
+                                            std::to_string(trials));
+  const double n = static_cast<double>(trials);
+  const double p = static_cast<double>(successes) / n;
+  const double z2 = z * z;
+  const double centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+  const double half = z * std::sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n);
+  return {std::max(0.0, centre - half), std::min(1.0, centre + half)};
+}
+
 }  // namespace ecgtwin::eval

@@ -464,6 +464,12 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     auto rate = [](std::int64_t count, double sum) { return count ? nlohmann::json(sum / double(count)) : nlohmann::json(nullptr); };
     m["ground_truth_win_rate"] = rate(twin_tally.compared, double(twin_tally.wins));
     m["ground_truth_compared"] = twin_tally.compared;
+    // Wilson's 95 % interval, taking the pairs as independent draws. Pairs of one person are
+    // not, so the uncertainty is at least this wide.
+    if (twin_tally.compared > 0) {
+      const eval::Interval interval = eval::wilson_interval(twin_tally.wins, twin_tally.compared);
+      m["ground_truth_win_rate_ci95"] = {interval.lower, interval.upper};
+    }
     // The share of other persons whose ground truth is farther from the twin than its own.
     m["ground_truth_pairwise_win_rate"] = rate(twin_tally.compared, twin_tally.pairwise_sum);
     m["ground_truth_distance_mv"] = rate(twin_tally.compared, twin_tally.own_sum);
@@ -582,8 +588,13 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
      << "| silhouette by patient | " << fmt(m["silhouette_twins"]) << " | " << fmt(m["silhouette_real"]) << " |\n";
   if (m.contains("ground_truth_win_rate"))
     md << "| nearer own ground-truth twin than any other person's | "
-       << fmt(m["ground_truth_win_rate"]) << " | " << fmt(m["ground_truth_win_rate_real_target"])
-       << " (real target); " << fmt(m["ground_truth_win_rate_reference"]) << " (reference copied); "
+       << fmt(m["ground_truth_win_rate"])
+       << (m.contains("ground_truth_win_rate_ci95")
+               ? " (95 % interval " + fmt(m["ground_truth_win_rate_ci95"][0]) + " - " +
+                     fmt(m["ground_truth_win_rate_ci95"][1]) + ", pairs taken as independent)"
+               : std::string())
+       << " | " << fmt(m["ground_truth_win_rate_real_target"]) << " (real target); "
+       << fmt(m["ground_truth_win_rate_reference"]) << " (reference copied); "
        << fmt(m["ground_truth_win_rate_reconstructed_target"])
        << " (real target through the autoencoder); " << fmt(m["ground_truth_win_rate_ideal_twin"])
        << " (ideal twin) |\n"

@@ -1,5 +1,7 @@
 #include "ecgtwin/eval/metrics.hpp"
 
+#include "ecgtwin/util/error.hpp"
+
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -98,6 +100,39 @@ TEST(MultilabelScores, HandComputedCase) {
   EXPECT_NEAR(s.macro_f1, (1.0 + 2.0 / 3.0 + 0.0) / 3.0, 1e-12);
   EXPECT_DOUBLE_EQ(multilabel_scores(labels, labels).macro_f1, 1.0);
   EXPECT_THROW(multilabel_scores(predicted, labels.slice(0, 0, 2)), c10::Error);
+}
+
+}  // namespace
+}  // namespace ecgtwin::eval
+
+namespace ecgtwin::eval {
+namespace {
+
+// The four examples of Newcombe (1998), Statistics in Medicine 17:857-872, Table I, method 3
+// (the score interval without continuity correction), to the four decimals printed there.
+TEST(WilsonInterval, NewcombesExamples) {
+  const struct {
+    int64_t successes, trials;
+    double lower, upper;
+  } cases[] = {{81, 263, 0.2553, 0.3662},
+               {15, 148, 0.0624, 0.1605},
+               {0, 20, 0.0, 0.1611},
+               {1, 29, 0.0061, 0.1718}};
+  for (const auto& c : cases) {
+    const Interval got = wilson_interval(c.successes, c.trials);
+    EXPECT_NEAR(got.lower, c.lower, 5e-5) << c.successes << " of " << c.trials;
+    EXPECT_NEAR(got.upper, c.upper, 5e-5) << c.successes << " of " << c.trials;
+  }
+  // All successes mirror no success; a wider quantile gives a wider interval.
+  const Interval all = wilson_interval(20, 20);
+  EXPECT_NEAR(all.lower, 1.0 - 0.1611, 5e-5);
+  EXPECT_DOUBLE_EQ(all.upper, 1.0);
+  const Interval wide = wilson_interval(81, 263, 2.5758293035489);
+  EXPECT_LT(wide.lower, 0.2553);
+  EXPECT_GT(wide.upper, 0.3662);
+  EXPECT_THROW(wilson_interval(3, 2), InputError);
+  EXPECT_THROW(wilson_interval(0, 0), InputError);
+  EXPECT_THROW(wilson_interval(-1, 5), InputError);
 }
 
 }  // namespace

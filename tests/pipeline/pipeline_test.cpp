@@ -15,6 +15,7 @@
 #include "ecgtwin/data/cache.hpp"
 #include "ecgtwin/data/record_io.hpp"
 #include "ecgtwin/diffusion/schedule.hpp"
+#include "ecgtwin/eval/metrics.hpp"
 #include "ecgtwin/eval/templates.hpp"
 #include "ecgtwin/io/npy.hpp"
 #include "ecgtwin/pipeline/diagnose.hpp"
@@ -813,6 +814,12 @@ TEST_F(PipelineTest, EvaluateWritesEveryMetricWithTheGroundTruth) {
   EXPECT_EQ(rows, m.at("pairs").get<std::int64_t>());
   EXPECT_EQ(compared, m.at("ground_truth_compared").get<std::int64_t>());
   EXPECT_DOUBLE_EQ(double(wins) / double(compared), m.at("ground_truth_win_rate").get<double>());
+  const eval::Interval interval = eval::wilson_interval(wins, compared);
+  ASSERT_EQ(m.at("ground_truth_win_rate_ci95").size(), 2u);
+  EXPECT_DOUBLE_EQ(m.at("ground_truth_win_rate_ci95")[0].get<double>(), interval.lower);
+  EXPECT_DOUBLE_EQ(m.at("ground_truth_win_rate_ci95")[1].get<double>(), interval.upper);
+  EXPECT_LE(interval.lower, m.at("ground_truth_win_rate").get<double>());
+  EXPECT_GE(interval.upper, m.at("ground_truth_win_rate").get<double>());
   EXPECT_NEAR(ideal_wins / double(rows), m.at("ground_truth_win_rate_ideal_twin").get<double>(),
               1e-12);
   EXPECT_LE(m.at("ground_truth_win_rate_ideal_twin").get<double>(), 1.0);

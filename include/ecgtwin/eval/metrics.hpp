@@ -55,4 +55,13 @@ struct MultilabelScores {
 };
 MultilabelScores multilabel_scores(const torch::Tensor& predicted, const torch::Tensor& labels);
 
+// Wilson's score interval for a proportion of `successes` in `trials` independent trials
+// (Wilson 1927; Newcombe 1998, method 3), at the normal quantile `z` (1.96: 95 %).
+// {lower, upper}; InputError for trials < 1 or successes outside 0 .. trials.
+struct Interval {
+  double lower = 0;
+  double upper = 0;
+};
+Interval wilson_interval(int64_t successes, int64_t trials, double z = 1.959963984540054);
+
 }  // namespace ecgtwin::eval

@@ -331,6 +331,9 @@ TrainResult run_training(TrainingTask& task, const TrainOptions& options,
         return batch;
       };
   Prefetcher prepared(make_shard, (options.steps - start_step) * step_parts, prefetch);
+  if (dist.is_main() && prefetch > 0)
+    spdlog::info("{}: {} micro-batch shard(s) prepared ahead on a background thread{}",
+                 task.stage(), prefetch, device.is_cuda() ? ", pinned" : "");
 
   const std::int64_t log_every = std::max<std::int64_t>(1, options.log_every);
   std::unique_ptr<util::Progress> progress;

@@ -956,6 +956,19 @@ TEST_F(PipelineTest, UnknownTrainKeysAndMissingStagesAreRefused) {
   nlohmann::json bad = *config_;
   bad["train"]["diffusion"]["stepz"] = 3;
   EXPECT_THROW(train::read_stage_config(bad, "diffusion"), InputError);
+  // train.<stage>.prefetch: -1 (2 on CUDA, 0 on the CPU) unless set; below -1 is refused by key.
+  EXPECT_EQ(train::read_stage_config(*config_, "extractor").options.prefetch, -1);
+  nlohmann::json ahead = *config_;
+  ahead["train"]["extractor"]["prefetch"] = 3;
+  EXPECT_EQ(train::read_stage_config(ahead, "extractor").options.prefetch, 3);
+  ahead["train"]["extractor"]["prefetch"] = -5;
+  try {
+    train::read_stage_config(ahead, "extractor");
+    ADD_FAILURE() << "prefetch -5 accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("train.extractor.prefetch"), std::string::npos)
+        << e.what();
+  }
   test::TempDir empty;
   EXPECT_THROW(train::train_diffusion(*cache_, *config_, empty.path()), InputError);
   EXPECT_THROW(pipeline::TwinModel::load(empty.path(), torch::kCPU), InputError);

@@ -59,12 +59,24 @@ torch::Device StatementEncoderImpl::device() const {
   return torch::kCPU;
 }
 
+namespace {
+
+// An encoder's lookup tensors on `device`.
+std::map<std::string, torch::Tensor> lookup_on(const std::map<std::string, torch::Tensor>& lookup,
+                                               const torch::Device& device, bool non_blocking) {
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& [name, tensor] : lookup)
+    out[name] = tensor.to(tensor.options().device(device), non_blocking);
+  return out;
+}
+
+}  // namespace
+
 StatementInputs StatementInputs::to(const torch::Device& device, bool non_blocking) const {
   StatementInputs out;
   out.mask = mask.to(mask.options().device(device), non_blocking);
   out.slots = slots.to(slots.options().device(device), non_blocking);
-  for (const auto& [name, tensor] : lookup)
-    out.lookup[name] = tensor.to(tensor.options().device(device), non_blocking);
+  out.lookup = lookup_on(lookup, device, non_blocking);
   return out;
 }
 
@@ -109,9 +121,7 @@ StatementBatch StatementEncoderImpl::embed(const StatementInputs& in) {
 }
 
 torch::Tensor StatementEncoderImpl::embed_normalized(const std::vector<std::string>& statements) {
-  std::map<std::string, torch::Tensor> on_device;
-  for (const auto& [name, tensor] : lookup(statements)) on_device[name] = tensor.to(device());
-  return embed_lookup(on_device);
+  return embed_lookup(lookup_on(lookup(statements), device(), /*non_blocking=*/false));
 }
 
 // --- vocabulary -------------------------------------------------------------------------

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <fstream>
 #include <map>
+#include <optional>
 
 #include "ecgtwin/config/tree.hpp"
 #include "ecgtwin/data/cache.hpp"
@@ -159,7 +160,10 @@ struct OneReference {
         base(model.base_vectors(signals, train::cache_reports(cache, {0}))),
         reference{signals, base, train::cache_reports(cache, {0})},
         targets(pipeline::make_reports({{{"sinus rhythm"}, 70, 50.0, data::Sex::kFemale}})),
-        noise(model.initial_noise(7).unsqueeze(0)) {}
+        noise(model.initial_noise(7).unsqueeze(0)),
+        fs(model.sampling_rate()),
+        shift(static_cast<std::int64_t>(std::lround(0.020 * fs))),
+        reference_beat(eval::beat_template(signals.contiguous().data_ptr<float>(), 12, 1024, fs)) {}
   // The epsilon objective on the reference under its own statements and `base_vector`, at
   // 64 fixed draws of t and noise.
   double objective(const torch::Tensor& base_vector) {
@@ -185,6 +189,11 @@ struct OneReference {
   pipeline::ReferenceStart reference;
   train::Reports targets;
   torch::Tensor noise;
+  // The cache's rate, 20 ms of shift in samples (as evaluate compares beats) and the
+  // reference's average beat.
+  double fs;
+  std::int64_t shift;
+  std::optional<std::vector<float>> reference_beat;
 };
 
 // Twins started from the reference. At t = 0 alone, the noised reference is
@@ -260,8 +269,8 @@ TEST_F(PipelineTest, CandidatesGiveTheMedoidOfEachTwinsOwnSamples) {
   ASSERT_EQ(chosen.size(), 2u);
   ASSERT_EQ(twins.sizes(), (std::vector<std::int64_t>{2, 12, 1024}));
   sampler.candidates(1);
-  const double fs = one.model.sampling_rate();
-  const auto shift = static_cast<std::int64_t>(std::lround(0.020 * fs));
+  const double fs = one.fs;
+  const std::int64_t shift = one.shift;
   for (std::int64_t i = 0; i < 2; ++i) {
     const auto target = train::slice_reports(two_targets, i, i + 1);
     std::vector<torch::Tensor> own;
@@ -287,8 +296,7 @@ TEST_F(PipelineTest, CandidatesGiveTheMedoidOfEachTwinsOwnSamples) {
   // select "reference": each twin is the sample whose average beat is nearest the reference's.
   auto nearest = sampler;
   nearest.candidates(k).select("reference");
-  const auto reference_beat =
-      eval::beat_template(one.signals.contiguous().data_ptr<float>(), 12, 1024, fs);
+  const auto& reference_beat = one.reference_beat;
   ASSERT_TRUE(reference_beat);
   const auto by_reference =
       one.model.generate(bases, two_targets, nearest, noises, &one.reference, &chosen);
@@ -341,10 +349,9 @@ TEST_F(PipelineTest, ReferenceResidualTransferAddsWhatTheModelMissesOfTheReferen
   ASSERT_EQ(applied.size(), 1u);
   ASSERT_EQ(twin.sizes(), sampled.sizes());
   // The same steps by hand.
-  const double fs = one.model.sampling_rate();
-  const auto shift = static_cast<std::int64_t>(std::lround(0.020 * fs));
-  const auto reference_beat =
-      eval::beat_template(one.signals.contiguous().data_ptr<float>(), 12, 1024, fs);
+  const double fs = one.fs;
+  const std::int64_t shift = one.shift;
+  const auto& reference_beat = one.reference_beat;
   const auto self_beat = eval::beat_template(self.data_ptr<float>(), 12, 1024, fs);
   ASSERT_TRUE(reference_beat && self_beat);
   auto expected = sampled.clone().contiguous();
@@ -435,8 +442,8 @@ TEST_F(PipelineTest, MeanBeatMovesTheMedoidOntoTheCandidatesMeanBeat) {
   diffusion::SamplerOptions sampler;
   sampler.steps(5);
   const auto [samples, renderings] = sample_each(one, sampler, noise, k);
-  const double fs = one.model.sampling_rate();
-  const auto shift = static_cast<std::int64_t>(std::lround(0.020 * fs));
+  const double fs = one.fs;
+  const std::int64_t shift = one.shift;
   const auto c = eval::template_consensus(samples.data_ptr<float>(), k, 12, 1024, fs, shift);
   ASSERT_FALSE(c.mean_beat.empty());
   auto expected = samples[c.medoid].clone().contiguous();
@@ -451,8 +458,7 @@ TEST_F(PipelineTest, MeanBeatMovesTheMedoidOntoTheCandidatesMeanBeat) {
   // The candidates differ, so the mean beat is not the medoid's.
   EXPECT_GT(eval::template_distance(c.mean_beat, c.medoid_beat, 12, shift), 1e-4);
   // With the transfer: the reference's difference from its renderings' mean beat on top.
-  const auto reference_beat =
-      eval::beat_template(one.signals.contiguous().data_ptr<float>(), 12, 1024, fs);
+  const auto& reference_beat = one.reference_beat;
   const auto rendered =
       eval::template_consensus(renderings.data_ptr<float>(), k, 12, 1024, fs, shift);
   ASSERT_TRUE(reference_beat);
@@ -475,10 +481,9 @@ TEST_F(PipelineTest, TransferredSelectTakesTheMedoidAfterTheTransfer) {
   const auto noise = one.model.initial_noise(7, k);
   diffusion::SamplerOptions sampler;
   sampler.steps(5);
-  const double fs = one.model.sampling_rate();
-  const auto shift = static_cast<std::int64_t>(std::lround(0.020 * fs));
-  const auto reference_beat =
-      eval::beat_template(one.signals.contiguous().data_ptr<float>(), 12, 1024, fs);
+  const double fs = one.fs;
+  const std::int64_t shift = one.shift;
+  const auto& reference_beat = one.reference_beat;
   ASSERT_TRUE(reference_beat);
   auto candidates = sample_each(one, sampler, noise, k);
   const torch::Tensor& samples = candidates.samples;
@@ -557,10 +562,9 @@ TEST_F(PipelineTest, RateFitBringsEverySampleToItsTargetRateBeforeTheChoice) {
   const auto noise = one.model.initial_noise(7, k);
   diffusion::SamplerOptions sampler;
   sampler.steps(5);
-  const double fs = one.model.sampling_rate();
-  const auto shift = static_cast<std::int64_t>(std::lround(0.020 * fs));
-  const auto reference_beat =
-      eval::beat_template(one.signals.contiguous().data_ptr<float>(), 12, 1024, fs);
+  const double fs = one.fs;
+  const std::int64_t shift = one.shift;
+  const auto& reference_beat = one.reference_beat;
   ASSERT_TRUE(reference_beat);
   const double target = one.targets.demographics.heart_rate[0].item<double>();
   const double own = one.reference.reports.demographics.heart_rate[0].item<double>();
@@ -598,8 +602,8 @@ TEST_F(PipelineTest, RateCandidatesChooseAmongTheCandidatesNearestTheTargetRate)
   const auto noise = one.model.initial_noise(7, k);
   diffusion::SamplerOptions sampler;
   sampler.steps(5);
-  const double fs = one.model.sampling_rate();
-  const auto shift = static_cast<std::int64_t>(std::lround(0.020 * fs));
+  const double fs = one.fs;
+  const std::int64_t shift = one.shift;
   const double target = one.targets.demographics.heart_rate[0].item<double>();
   ASSERT_TRUE(std::isfinite(target) && target > 0);
   const auto samples = sample_each(one, sampler, noise, k).samples;

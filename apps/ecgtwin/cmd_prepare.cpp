@@ -9,6 +9,7 @@
 #include "ecgtwin/config/tree.hpp"
 #include "ecgtwin/data/cache.hpp"
 #include "ecgtwin/util/error.hpp"
+#include "record_flags.hpp"
 
 namespace ecgtwin::app {
 namespace {
@@ -24,6 +25,7 @@ struct PrepareCommand {
   double seconds = 10;
   std::int64_t seed = 0;
   std::int64_t threads = 2;
+  RecordFormatFlags record;
 };
 
 data::PrepareOptions resolve(const PrepareCommand& c) {
@@ -34,6 +36,8 @@ data::PrepareOptions resolve(const PrepareCommand& c) {
   if (given("--seconds")) flags.push_back({"prepare.seconds", c.seconds});
   if (given("--seed")) flags.push_back({"prepare.seed", c.seed});
   if (given("--threads")) flags.push_back({"prepare.threads", c.threads});
+  if (given("--fs")) flags.push_back({"prepare.fs", c.record.fs});
+  if (given("--units")) flags.push_back({"prepare.units", c.record.units});
   config::Json tree = resolve_config(c.config, flags);
   config::Section root(tree, "");
   config::Section s = root.child("prepare");
@@ -61,6 +65,9 @@ data::PrepareOptions resolve(const PrepareCommand& c) {
   o.shard_size = s.get_in("shard_size", o.shard_size, std::int64_t{1}, std::int64_t{1} << 24);
   o.threads =
       static_cast<int>(s.get_in("threads", std::int64_t{2}, std::int64_t{1}, std::int64_t{256}));
+  // The rate of NPY/CSV records that have no manifest fs value and no sidecar JSON.
+  if (s.has("fs")) o.sampling_rate = s.get_in("fs", 500.0, 1e-3, 1e6);
+  o.units = s.choice("units", "mV", {"mV", "uV", "V"});
   s.finish();
   root.finish();
   return o;
@@ -111,6 +118,14 @@ Registrar registrar(
       app.add_option("--seed", c->seed, "seed of the patient split (default: 0; key prepare.seed)");
       app.add_option("--threads", c->threads,
                      "records read and preprocessed in parallel (default: 2; key prepare.threads)");
+      app.add_option("--fs", c->record.fs,
+                     "sampling rate of NPY and CSV records, Hz, where the manifest's fs column "
+                     "has none (default: the file's sidecar JSON or CSV time column; key "
+                     "prepare.fs)")
+          ->check(CLI::PositiveNumber);
+      app.add_option("--units", c->record.units,
+                     "units of the samples of NPY and CSV records: mV, uV or V (default: mV; "
+                     "key prepare.units)");
       return [c]() { return run(*c); };
     });
 

@@ -260,6 +260,7 @@ DatasetIndex index_manifest(const fs::path& manifest) {
   const auto c_age = table.find_column("age");
   const auto c_sex = table.find_column("sex");
   const auto c_date = table.find_column("recording_date");
+  const auto c_fs = table.find_column("fs");
   DatasetIndex index;
   index.kind = "manifest";
   index.root = manifest.parent_path();
@@ -280,6 +281,12 @@ DatasetIndex index_manifest(const fs::path& manifest) {
     std::string sex = trim(field(table, row, c_sex));
     if (!sex.empty()) e.sex = parse_sex(sex);
     e.recording_date = trim(field(table, row, c_date));
+    if (const std::string rate = trim(field(table, row, c_fs)); !rate.empty()) {
+      e.sampling_rate = parse_number(rate);
+      if (!e.sampling_rate || !(*e.sampling_rate > 0))
+        throw InputError(manifest.string() + " row " + std::to_string(r + 2) + " column fs",
+                         "expected a sampling rate in Hz (a positive number), got '" + rate + "'");
+    }
     index.entries.push_back(std::move(e));
   }
   return index;

@@ -23,23 +23,27 @@ nlohmann::json optional_json(const std::optional<double>& v) {
 }
 
 nlohmann::json options_json(const PrepareOptions& o) {
-  return {{"dataset", o.dataset},
-          {"input", fs::absolute(o.input).lexically_normal().string()},
-          {"fs_source", o.ptbxl.fs_source},
-          {"min_likelihood", o.ptbxl.min_likelihood},
-          {"seconds", o.preprocess.seconds},
-          {"samples", o.preprocess.samples},
-          {"stride_seconds", o.preprocess.stride_seconds},
-          {"min_seconds", o.preprocess.min_seconds},
-          {"estimate_heart_rate", o.preprocess.estimate_heart_rate},
-          {"validation_fraction", o.split.validation_fraction},
-          {"test_fraction", o.split.test_fraction},
-          {"seed", o.split.seed},
-          {"by_strat_fold", o.split.by_strat_fold},
-          {"both_orders", o.pairs.both_orders},
-          {"skip_same_condition", o.pairs.skip_same_condition},
-          {"shard_size", o.shard_size},
-          {"format", 1}};
+  nlohmann::json j = {{"dataset", o.dataset},
+                      {"input", fs::absolute(o.input).lexically_normal().string()},
+                      {"fs_source", o.ptbxl.fs_source},
+                      {"min_likelihood", o.ptbxl.min_likelihood},
+                      {"seconds", o.preprocess.seconds},
+                      {"samples", o.preprocess.samples},
+                      {"stride_seconds", o.preprocess.stride_seconds},
+                      {"min_seconds", o.preprocess.min_seconds},
+                      {"estimate_heart_rate", o.preprocess.estimate_heart_rate},
+                      {"validation_fraction", o.split.validation_fraction},
+                      {"test_fraction", o.split.test_fraction},
+                      {"seed", o.split.seed},
+                      {"by_strat_fold", o.split.by_strat_fold},
+                      {"both_orders", o.pairs.both_orders},
+                      {"skip_same_condition", o.pairs.skip_same_condition},
+                      {"shard_size", o.shard_size},
+                      {"format", 1}};
+  // Only where set, so that caches prepared before these options keep their fingerprint.
+  if (o.sampling_rate) j["fs"] = *o.sampling_rate;
+  if (o.units != "mV") j["units"] = o.units;
+  return j;
 }
 
 std::string shard_name(std::int64_t shard) {
@@ -156,7 +160,11 @@ PrepareSummary prepare_cache(const PrepareOptions& options) {
       for (std::size_t i; (i = next++) < end;) {
         Outcome& out = outcomes[i - begin];
         try {
-          Record record = load_record(entries[i].path);
+          LoadOptions load;
+          load.sampling_rate =
+              entries[i].sampling_rate ? entries[i].sampling_rate : options.sampling_rate;
+          load.units = options.units;
+          Record record = load_record(entries[i].path, load);
           if (entries[i].heart_rate) record.heart_rate = entries[i].heart_rate;
           out.prepared = preprocess_record(record, options.preprocess);
         } catch (const InputError& e) {

@@ -175,6 +175,71 @@ TEST(Cache, RerunReusesAnUpToDateCache) {
   EXPECT_FALSE(prepare_cache(reseeded).up_to_date);
 }
 
+// NPY records store no sampling rate: without a sidecar JSON it comes from the manifest's fs
+// column or, for rows without one, from PrepareOptions::sampling_rate (prepare --fs).
+TEST(Cache, NpyRecordsWithoutSidecarTakeTheirRateFromTheManifestOrTheOptions) {
+  test::TempDir dir;
+  fs::create_directories(dir / "with");
+  save_record(simulated("a", "sinus", 10, 1), dir / "with" / "a.npy", RecordFormat::kNpy);
+  save_record(simulated("b", "afib", 10, 2), dir / "with" / "b.npy", RecordFormat::kNpy);
+  fs::create_directories(dir / "bare");
+  for (const char* name : {"a", "b"})
+    fs::copy_file(dir / "with" / (std::string(name) + ".npy"),
+                  dir / "bare" / (std::string(name) + ".npy"));
+  const std::string rows = "a.npy,1,sinus rhythm,{a}\nb.npy,2,atrial fibrillation,{b}\n";
+  auto manifest = [&](const fs::path& folder, const std::string& a, const std::string& b) {
+    std::string text = "path,patient_id,report,fs\n" + rows;
+    text.replace(text.find("{a}"), 3, a);
+    text.replace(text.find("{b}"), 3, b);
+    std::ofstream(folder / "manifest.csv") << text;
+    return folder / "manifest.csv";
+  };
+  auto options = [&](const fs::path& input, const std::string& out) {
+    PrepareOptions o;
+    o.dataset = "manifest";
+    o.input = input;
+    o.out = dir / out;
+    o.split.validation_fraction = 0.0;
+    o.split.test_fraction = 0.0;
+    return o;
+  };
+  const auto shard = [&](const std::string& out) {
+    return util::read_file(dir / out / "shard_00000.npy");
+  };
+  // The rates from the sidecars written beside the records.
+  EXPECT_EQ(prepare_cache(options(manifest(dir / "with", "", ""), "sidecar")).records, 2);
+  // Without a sidecar and without a rate: skipped, with the reason.
+  PrepareOptions none = options(manifest(dir / "bare", "500", ""), "none");
+  PrepareSummary partial = prepare_cache(none);
+  EXPECT_EQ(partial.records, 1);
+  ASSERT_EQ(partial.skipped.size(), 1u);
+  EXPECT_NE(partial.skipped[0].reason.find("--fs"), std::string::npos) << partial.skipped[0].reason;
+  // The manifest's column for one, the options' rate for the other: the same cache.
+  PrepareOptions given = options(dir / "bare" / "manifest.csv", "given");
+  given.sampling_rate = 500;
+  EXPECT_EQ(prepare_cache(given).records, 2);
+  EXPECT_EQ(shard("given"), shard("sidecar"));
+  // The column comes before the options' rate.
+  PrepareOptions both = options(manifest(dir / "bare", "500", "500"), "both");
+  both.sampling_rate = 250;
+  EXPECT_EQ(prepare_cache(both).records, 2);
+  EXPECT_EQ(shard("both"), shard("sidecar"));
+  // Another rate is another cache.
+  PrepareOptions other = options(manifest(dir / "bare", "", ""), "other");
+  other.sampling_rate = 250;
+  EXPECT_EQ(prepare_cache(other).records, 2);
+  EXPECT_NE(shard("other"), shard("sidecar"));
+  // A column value that is not a rate names its row and column, and nothing is written.
+  PrepareOptions bad = options(manifest(dir / "bare", "500", "fast"), "bad");
+  try {
+    prepare_cache(bad);
+    ADD_FAILURE() << "an fs of 'fast' was accepted";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("row 3 column fs"), std::string::npos) << e.what();
+  }
+  EXPECT_FALSE(fs::exists(dir / "bad"));
+}
+
 TEST(Cache, BadInputLeavesNothing) {
   Fixture f;
   auto refused = [&](PrepareOptions o, const std::string& word) {

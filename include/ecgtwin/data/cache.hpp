@@ -32,6 +32,11 @@ struct PrepareOptions {
   PairOptions pairs;
   std::int64_t shard_size = 4096;  // rows per shard
   int threads = 2;
+  // NPY and CSV records, which store no sampling rate: the rate of those without a manifest
+  // fs value or a sidecar JSON (Hz; none: such a record is skipped as unreadable), and the
+  // units of their samples (mV, uV or V).
+  std::optional<double> sampling_rate;
+  std::string units = "mV";
 };
 
 struct SkippedRecord {

@@ -23,6 +23,7 @@ struct DatasetEntry {
   Sex sex = Sex::kUnknown;
   std::vector<std::string> statements;  // English report statements
   std::optional<double> heart_rate;     // bpm, when the index knows it
+  std::optional<double> sampling_rate;  // Hz, from a manifest's fs column (for NPY/CSV files)
   std::string recording_date;           // sortable text ("1984-11-09 09:17:34"); may be empty
   int strat_fold = 0;                   // PTB-XL stratified fold 1..10; 0 when unknown
 };
@@ -69,8 +70,10 @@ DatasetIndex index_ptbxl(const fs::path& root, const PtbxlOptions& options = {})
 DatasetIndex index_mimic(const fs::path& root);
 
 // Manifest CSV: path (relative to the manifest's folder), patient_id, report (statements
-// separated by '|'), and optional hr, age, sex, recording_date. The record id is the path
-// without its extension.
+// separated by '|'), and optional hr, age, sex, recording_date and fs (the sampling rate of
+// an NPY or CSV file in Hz; empty: the file's sidecar JSON or prepare's --fs). The record id
+// is the path without its extension. InputError naming the row and column for an fs that is
+// not a positive number.
 DatasetIndex index_manifest(const fs::path& manifest);
 
 // Dispatches on kind ("ptbxl", "mimic", "manifest").

@@ -67,7 +67,7 @@ data::PrepareOptions resolve(const PrepareCommand& c) {
       static_cast<int>(s.get_in("threads", std::int64_t{2}, std::int64_t{1}, std::int64_t{256}));
   // The rate of NPY/CSV records that have no manifest fs value and no sidecar JSON.
   if (s.has("fs")) o.sampling_rate = s.get_in("fs", 500.0, 1e-3, 1e6);
-  o.units = s.choice("units", "mV", {"mV", "uV", "V"});
+  o.units = s.choice("units", o.units, {"mV", "uV", "V"});
   s.finish();
   root.finish();
   return o;

@@ -42,7 +42,7 @@ nlohmann::json options_json(const PrepareOptions& o) {
                       {"format", 1}};
   // Only where set, so that caches prepared before these options keep their fingerprint.
   if (o.sampling_rate) j["fs"] = *o.sampling_rate;
-  if (o.units != "mV") j["units"] = o.units;
+  if (o.units != PrepareOptions{}.units) j["units"] = o.units;
   return j;
 }
 

@@ -31,6 +31,18 @@ Record simulated(const std::string& id, const std::string& condition, double sec
   return r;
 }
 
+// prepare_cache's options for a manifest: the cache in `out`, no test split.
+PrepareOptions manifest_options(const fs::path& manifest, const fs::path& out,
+                                double validation_fraction) {
+  PrepareOptions o;
+  o.dataset = "manifest";
+  o.input = manifest;
+  o.out = out;
+  o.split.validation_fraction = validation_fraction;
+  o.split.test_fraction = 0.0;
+  return o;
+}
+
 // Four readable records of three patients (one NPY, one 25 s long) and two bad ones.
 struct Fixture {
   test::TempDir dir;
@@ -53,13 +65,7 @@ struct Fixture {
                                "broken.hea,5,sinus rhythm,,,,\n";
   }
   PrepareOptions options(const std::string& out = "cache") const {
-    PrepareOptions o;
-    o.dataset = "manifest";
-    o.input = manifest;
-    o.out = dir / out;
-    o.split.validation_fraction = 0.34;
-    o.split.test_fraction = 0.0;
-    return o;
+    return manifest_options(manifest, dir / out, 0.34);
   }
 };
 
@@ -195,13 +201,7 @@ TEST(Cache, NpyRecordsWithoutSidecarTakeTheirRateFromTheManifestOrTheOptions) {
     return folder / "manifest.csv";
   };
   auto options = [&](const fs::path& input, const std::string& out) {
-    PrepareOptions o;
-    o.dataset = "manifest";
-    o.input = input;
-    o.out = dir / out;
-    o.split.validation_fraction = 0.0;
-    o.split.test_fraction = 0.0;
-    return o;
+    return manifest_options(input, dir / out, 0.0);
   };
   const auto shard = [&](const std::string& out) {
     return util::read_file(dir / out / "shard_00000.npy");

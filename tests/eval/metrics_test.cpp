@@ -102,12 +102,6 @@ TEST(MultilabelScores, HandComputedCase) {
   EXPECT_THROW(multilabel_scores(predicted, labels.slice(0, 0, 2)), c10::Error);
 }
 
-}  // namespace
-}  // namespace ecgtwin::eval
-
-namespace ecgtwin::eval {
-namespace {
-
 // The four examples of Newcombe (1998), Statistics in Medicine 17:857-872, Table I, method 3
 // (the score interval without continuity correction), to the four decimals printed there.
 TEST(WilsonInterval, NewcombesExamples) {

@@ -67,7 +67,13 @@ data::PrepareOptions resolve(const PrepareCommand& c) {
       static_cast<int>(s.get_in("threads", std::int64_t{2}, std::int64_t{1}, std::int64_t{256}));
   // The rate of NPY/CSV records that have no manifest fs value and no sidecar JSON.
   if (s.has("fs")) o.sampling_rate = s.get_in("fs", 500.0, 1e-3, 1e6);
-  o.units = s.choice("units", o.units, {"mV", "uV", "V"});
+  // Any spelling the loader reads, kept in its standard one (the cache's fingerprint).
+  const std::string units = s.get("units", o.units);
+  const auto standard = data::standard_units(units);
+  if (!standard)
+    throw InputError("config key " + s.key_path("units"),
+                     "expected mV, uV or V, got \"" + units + "\"");
+  o.units = *standard;
   s.finish();
   root.finish();
   return o;
@@ -125,7 +131,8 @@ Registrar registrar(
           ->check(CLI::PositiveNumber);
       app.add_option("--units", c->record.units,
                      "units of the samples of NPY and CSV records: mV, uV or V (default: mV; "
-                     "key prepare.units)");
+                     "key prepare.units)")
+          ->check(units_validator());
       return [c]() { return run(*c); };
     });
 

@@ -2,6 +2,15 @@
 
 namespace ecgtwin::app {
 
+CLI::Validator units_validator() {
+  return CLI::Validator(
+      [](std::string& units) {
+        return data::millivolts_per_unit(units) ? std::string()
+                                                : "expected mV, uV or V, got '" + units + "'";
+      },
+      "UNITS");
+}
+
 void add_record_format_flags(CLI::App& app, RecordFormatFlags& flags, const std::string& files) {
   app.add_option("--fs", flags.fs,
                  "sampling rate of " + files +
@@ -10,12 +19,7 @@ void add_record_format_flags(CLI::App& app, RecordFormatFlags& flags, const std:
       ->check(CLI::PositiveNumber);
   app.add_option("--units", flags.units,
                  "units of the samples of " + files + " in NPY or CSV: mV, uV or V (default: mV)")
-      ->check(CLI::Validator(
-          [](std::string& units) {
-            return data::millivolts_per_unit(units) ? std::string()
-                                                    : "expected mV, uV or V, got '" + units + "'";
-          },
-          "UNITS"));
+      ->check(units_validator());
 }
 
 data::LoadOptions load_options(const RecordFormatFlags& flags) {

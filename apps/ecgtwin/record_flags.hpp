@@ -14,6 +14,8 @@ struct RecordFormatFlags {
   std::string units = "mV";
 };
 
+// Checks a --units flag: the units data::millivolts_per_unit reads.
+CLI::Validator units_validator();
 // --fs HZ and --units mV|uV|V; `files` names what they apply to in the help text.
 void add_record_format_flags(CLI::App& app, RecordFormatFlags& flags, const std::string& files);
 // The load options the flags give (the rest as LoadOptions' defaults).

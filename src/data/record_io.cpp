@@ -319,6 +319,12 @@ std::optional<double> millivolts_per_unit(const std::string& units) {
   return std::nullopt;
 }
 
+std::optional<std::string> standard_units(const std::string& units) {
+  const auto scale = millivolts_per_unit(units);
+  if (!scale) return std::nullopt;
+  return *scale == 1.0 ? "mV" : *scale < 1.0 ? "uV" : "V";
+}
+
 Record load_record(const fs::path& path, const LoadOptions& options, LoadInfo* info) {
   LoadInfo local;
   LoadInfo& out = info ? *info : local;

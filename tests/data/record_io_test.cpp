@@ -63,6 +63,12 @@ TEST(LeadNames, UnitsAndSex) {
   EXPECT_EQ(millivolts_per_unit("\xCE\xBCV"), 1e-3);
   EXPECT_EQ(millivolts_per_unit("V"), 1e3);
   EXPECT_FALSE(millivolts_per_unit("mmHg").has_value());
+  EXPECT_EQ(standard_units("mv"), "mV");
+  EXPECT_EQ(standard_units("\xC2\xB5V"), "uV");
+  EXPECT_EQ(standard_units("microvolt"), "uV");
+  EXPECT_EQ(standard_units("volt"), "V");
+  EXPECT_EQ(standard_units("V"), "V");
+  EXPECT_FALSE(standard_units("mmHg").has_value());
   EXPECT_EQ(parse_sex("F"), Sex::kFemale);
   EXPECT_EQ(parse_sex("male"), Sex::kMale);
   EXPECT_EQ(parse_sex("0"), Sex::kMale);    // PTB-XL: 0 male

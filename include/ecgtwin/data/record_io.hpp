@@ -70,6 +70,9 @@ fs::path save_record(const Record& record, const fs::path& dir_or_path, RecordFo
 std::optional<std::string> standard_lead_name(const std::string& name, bool* inverted = nullptr);
 // Millivolts per unit ("mV" -> 1, "uV" -> 0.001, "V" -> 1000); nullopt when unknown.
 std::optional<double> millivolts_per_unit(const std::string& units);
+// The standard spelling ("mV", "uV" or "V") of any units millivolts_per_unit reads ("mv",
+// "\xC2\xB5V", "microvolt", "volt", ...); nullopt when unknown.
+std::optional<std::string> standard_units(const std::string& units);
 
 // Metadata as WFDB header comment lines and back (unknown lines go to record.comments).
 std::vector<std::string> metadata_comments(const Record& record);

@@ -43,25 +43,13 @@ TEST(Csv, LfEndingsBomAndBlankLines) {
 }
 
 TEST(Csv, ErrorsNameFileLineAndColumn) {
-  try {
-    parse_csv("a,b\n1,2\n\"x\ny\",2,3\n", "bad.csv");
-    FAIL();
-  } catch (const InputError& e) {
-    std::string m = e.what();
-    EXPECT_NE(m.find("bad.csv"), std::string::npos) << m;
-    EXPECT_NE(m.find("line 3"), std::string::npos) << m;
-    EXPECT_NE(m.find("3 fields, expected 2"), std::string::npos) << m;
-  }
+  EXPECT_TRUE(test::throws_input_error([] { parse_csv("a,b\n1,2\n\"x\ny\",2,3\n", "bad.csv"); },
+                                       {"bad.csv", "line 3", "3 fields, expected 2"}));
   EXPECT_THROW(parse_csv("a,b\n\"open,2\n", "t.csv"), InputError);
   EXPECT_THROW(parse_csv("a,b\n\"x\"y,2\n", "t.csv"), InputError);
   EXPECT_THROW(parse_csv("", "t.csv"), InputError);
   CsvTable table = parse_csv("a\n1\n", "t.csv");
-  try {
-    table.column("zz");
-    FAIL();
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("t.csv: no column 'zz'"), std::string::npos) << e.what();
-  }
+  EXPECT_TRUE(test::throws_input_error([&] { table.column("zz"); }, {"t.csv: no column 'zz'"}));
 }
 
 TEST(Csv, WriteThenParseRoundTrips) {
@@ -123,12 +111,8 @@ TEST(Csv, MatrixWithHeaderAndOneColumnNaN) {
   EXPECT_EQ(back[2], 2.0);
 
   util::write_file_atomic(dir / "bad.csv", "1,2\n3,x\n");
-  try {
-    read_matrix_csv(dir / "bad.csv", &rows, &columns, nullptr);
-    FAIL();
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("line 2, field 2"), std::string::npos) << e.what();
-  }
+  EXPECT_TRUE(test::throws_input_error(
+      [&] { read_matrix_csv(dir / "bad.csv", &rows, &columns, nullptr); }, {"line 2, field 2"}));
   util::write_file_atomic(dir / "ragged.csv", "1,2\n3\n");
   EXPECT_THROW(read_matrix_csv(dir / "ragged.csv", &rows, &columns, nullptr), InputError);
 }

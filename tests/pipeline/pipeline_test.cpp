@@ -52,18 +52,6 @@ train:
   classifier: {steps: 3, batch_size: 4, lr: 1.0e-3, log_every: 1, min_count: 2}
 )";
 
-// Runs `call` and checks that it throws InputError naming the config key `key`; `failure` is
-// the message should it return.
-template <class Call>
-void expect_refused(Call&& call, const std::string& key, const std::string& failure) {
-  try {
-    call();
-    ADD_FAILURE() << failure;
-  } catch (const InputError& error) {
-    EXPECT_NE(std::string(error.what()).find(key), std::string::npos) << error.what();
-  }
-}
-
 // One cohort, cache and model folder for every test of this file.
 class PipelineTest : public ::testing::Test {
  protected:
@@ -252,8 +240,9 @@ TEST_F(PipelineTest, ReferenceStartsBeginFromTheReference) {
   EXPECT_TRUE(torch::allclose(
       one.model.generate(bases, two_targets, inverted, noises, &one.reference),
       one.model.generate(bases, two_targets, inverted, noises, &repeated), 1e-4, 1e-5));
-  expect_refused([&] { one.model.generate(one.base, one.targets, inverted, one.noise); },
-                 "sampling.start", "a start from the reference without one was taken");
+  EXPECT_TRUE(test::throws_input_error(
+      [&] { one.model.generate(one.base, one.targets, inverted, one.noise); }, {"sampling.start"}))
+      << "a start from the reference without one";
 }
 
 // With candidates K, each twin is the medoid of K samples of its own conditions: twin i equals
@@ -320,12 +309,14 @@ TEST_F(PipelineTest, CandidatesGiveTheMedoidOfEachTwinsOwnSamples) {
     EXPECT_EQ(chosen[static_cast<std::size_t>(i)], expected);
     EXPECT_TRUE(torch::allclose(by_reference[i], samples[expected], 1e-4, 1e-4)) << "twin " << i;
   }
-  expect_refused([&] { one.model.generate(bases, two_targets, nearest, noises); },
-                 "sampling.select", "select reference was taken without a reference");
+  EXPECT_TRUE(test::throws_input_error(
+      [&] { one.model.generate(bases, two_targets, nearest, noises); }, {"sampling.select"}))
+      << "select reference without a reference";
   // Noise rows that are not K per twin are refused, naming the key.
-  expect_refused(
+  EXPECT_TRUE(test::throws_input_error(
       [&] { one.model.generate(bases, two_targets, sampler.candidates(k), noises.slice(0, 0, 5)); },
-      "sampling.candidates", "5 noise rows were taken for candidates 3");
+      {"sampling.candidates"}))
+      << "5 noise rows for candidates 3";
 }
 
 // transfer "reference-residual": the model also renders the reference under its own conditions
@@ -394,8 +385,10 @@ TEST_F(PipelineTest, ReferenceResidualTransferAddsWhatTheModelMissesOfTheReferen
   EXPECT_EQ(applied, std::vector<bool>{changed_adapted});
   one.model.generate(one.base, one.targets, sampler, one.noise, &one.reference, nullptr, &applied);
   EXPECT_EQ(applied, std::vector<bool>{false});  // no transfer
-  expect_refused([&] { one.model.generate(one.base, one.targets, transferred, one.noise); },
-                 "sampling.transfer", "transfer reference-residual was taken without a reference");
+  EXPECT_TRUE(test::throws_input_error(
+      [&] { one.model.generate(one.base, one.targets, transferred, one.noise); },
+      {"sampling.transfer"}))
+      << "transfer reference-residual without a reference";
 }
 
 // Each of the k candidates of one twin sampled by itself from its noise row: under the target
@@ -497,8 +490,10 @@ TEST_F(PipelineTest, TransferredSelectTakesTheMedoidAfterTheTransfer) {
   EXPECT_TRUE(torch::allclose(twin[0], samples[medoid], 1e-4, 1e-5));
   // Without a transfer there is nothing to choose after.
   options.transfer("none");
-  expect_refused([&] { one.model.generate(one.base, one.targets, options, noise, &one.reference); },
-                 "sampling.select", "select transferred was taken without a transfer");
+  EXPECT_TRUE(test::throws_input_error(
+      [&] { one.model.generate(one.base, one.targets, options, noise, &one.reference); },
+      {"sampling.select"}))
+      << "select transferred without a transfer";
 }
 
 // fit_rates on simulated records: row r is brought to the rate of target r / K (or of the one
@@ -617,8 +612,10 @@ TEST_F(PipelineTest, RateCandidatesChooseAmongTheCandidatesNearestTheTargetRate)
   EXPECT_EQ(chosen, std::vector<std::int64_t>{medoid});
   // mean-beat averages all the candidates: it takes no subset of them.
   options.rate_candidates(keep).select("mean-beat");
-  expect_refused([&] { one.model.generate(one.base, one.targets, options, noise); },
-                 "sampling.rate_candidates", "rate_candidates was taken with select mean-beat");
+  EXPECT_TRUE(
+      test::throws_input_error([&] { one.model.generate(one.base, one.targets, options, noise); },
+                               {"sampling.rate_candidates"}))
+      << "rate_candidates with select mean-beat";
 }
 
 // Personalisation fine-tunes the denoiser on the reference under its own conditions: its

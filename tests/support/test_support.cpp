@@ -1,5 +1,7 @@
 #include "test_support.hpp"
 
+#include "ecgtwin/util/error.hpp"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -7,6 +9,21 @@
 #include <cstdlib>
 
 namespace ecgtwin::test {
+
+::testing::AssertionResult throws_input_error(const std::function<void()>& call,
+                                              const std::vector<std::string>& parts) {
+  try {
+    call();
+  } catch (const InputError& error) {
+    const std::string message = error.what();
+    for (const auto& part : parts)
+      if (message.find(part) == std::string::npos)
+        return ::testing::AssertionFailure()
+               << "the InputError \"" << message << "\" does not say \"" << part << "\"";
+    return ::testing::AssertionSuccess();
+  }
+  return ::testing::AssertionFailure() << "no InputError was thrown";
+}
 
 SinusoidFit fit_sinusoid(const float* x, std::int64_t from, std::int64_t to, double period) {
   const double w = 2 * 3.14159265358979323846 / period;

@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <vector>
 
 namespace ecgtwin::test {
 
@@ -21,6 +23,12 @@ struct SinusoidFit {
   double residual_rms = 0;  // root mean square of what the fit leaves
 };
 SinusoidFit fit_sinusoid(const float* x, std::int64_t from, std::int64_t to, double period);
+
+// Whether call() throws an InputError whose message holds every one of parts; the message
+// says what was missing. Use as EXPECT_TRUE(throws_input_error(...)) so that a failure names
+// the test's own line. Other exceptions pass through.
+::testing::AssertionResult throws_input_error(const std::function<void()>& call,
+                                              const std::vector<std::string>& parts);
 
 // A fresh temporary folder, removed when the object goes away.
 class TempDir {

@@ -3,6 +3,7 @@
 
 #include "ecgtwin/train/stages.hpp"
 #include "ecgtwin/util/error.hpp"
+#include "test_support.hpp"
 
 namespace ecgtwin::train {
 namespace {
@@ -28,13 +29,8 @@ TEST(RateBalance, RareBinsAreRepeatedByTheirCountRatioToThePowerOfTheStrength) {
 }
 
 TEST(RateBalance, StrengthOutsideZeroToOneIsRefusedByKey) {
-  try {
-    rate_balanced_positions({70}, 1.5);
-    FAIL() << "a strength of 1.5 must be refused";
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("train.diffusion.rate_balance"), std::string::npos)
-        << e.what();
-  }
+  EXPECT_TRUE(test::throws_input_error([] { rate_balanced_positions({70}, 1.5); },
+                                       {"train.diffusion.rate_balance"}));
   EXPECT_THROW(rate_balanced_positions({70}, -0.1), InputError);
   EXPECT_THROW(rate_balanced_positions({70}, std::nan("")), InputError);
 }

@@ -197,12 +197,9 @@ TEST(TrainingShards, BatchMustSplitIntoTheShards) {
   MlpTask task;
   auto options = mlp_options();
   options.shards = 3;
-  try {
-    run_training(task, options, dir.path(), {});
-    FAIL() << "a batch of 16 rows was split into 3 shards";
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("train.mlp.batch_size"), std::string::npos) << e.what();
-  }
+  EXPECT_TRUE(test::throws_input_error([&] { run_training(task, options, dir.path(), {}); },
+                                       {"train.mlp.batch_size"}))
+      << "a batch of 16 rows split into 3 shards";
 }
 
 // ---- two processes over Gloo on loopback ------------------------------------------------

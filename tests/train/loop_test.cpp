@@ -221,12 +221,9 @@ TEST(TrainingLoop, AShardThatCannotBePreparedStopsTheRunWithItsOwnError) {
     auto options = small_options();
     options.checkpoint_every = 10;
     options.prefetch = depth;
-    try {
-      run_training(task, options, dir.path(), {});
-      FAIL() << "the failed shard was not reported (prefetch " << depth << ")";
-    } catch (const InputError& e) {
-      EXPECT_NE(std::string(e.what()).find("cannot be read"), std::string::npos) << e.what();
-    }
+    EXPECT_TRUE(test::throws_input_error([&] { run_training(task, options, dir.path(), {}); },
+                                         {"cannot be read"}))
+        << "the failed shard (prefetch " << depth << ")";
     EXPECT_EQ(read_checkpoint_meta(dir / "checkpoints" / "regression.ckpt").step, 10)
         << "prefetch " << depth;
     EXPECT_FALSE(std::filesystem::exists(dir / "regression.pt"));
@@ -247,23 +244,21 @@ TEST(Checkpoint, CorruptAndMismatchedAreRefused) {
   corrupt[corrupt.size() - 10] ^= 0x5a;
   util::write_file_atomic(dir / "corrupt.ckpt", corrupt);
   Regression same(4, 1);
-  try {
-    load_checkpoint(dir / "corrupt.ckpt", {&same, nullptr, nullptr}, "regression", torch::kCPU);
-    FAIL() << "corrupt checkpoint accepted";
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("checksum"), std::string::npos) << e.what();
-  }
+  EXPECT_TRUE(test::throws_input_error(
+      [&] {
+        load_checkpoint(dir / "corrupt.ckpt", {&same, nullptr, nullptr}, "regression", torch::kCPU);
+      },
+      {"checksum"}));
   // Truncated.
   util::write_file_atomic(dir / "short.ckpt", bytes.substr(0, bytes.size() / 2));
   EXPECT_THROW(load_checkpoint(dir / "short.ckpt", {&same, nullptr, nullptr}, "", torch::kCPU), InputError);
   // Another model shape.
   Regression wider(5, 1);
-  try {
-    load_checkpoint(path, {&wider, nullptr, nullptr}, "regression", torch::kCPU);
-    FAIL() << "mismatched checkpoint accepted";
-  } catch (const InputError& e) {
-    EXPECT_NE(std::string(e.what()).find("shape"), std::string::npos) << e.what();
-  }
+  EXPECT_TRUE(test::throws_input_error(
+      [&] {
+        load_checkpoint(path, {&wider, nullptr, nullptr}, "regression", torch::kCPU);
+      },
+      {"shape"}));
   // Another stage.
   EXPECT_THROW(load_checkpoint(path, {&same, nullptr, nullptr}, "diffusion", torch::kCPU), InputError);
   // The good one loads and gives the saved weights.

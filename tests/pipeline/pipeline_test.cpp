@@ -266,8 +266,6 @@ TEST_F(PipelineTest, CandidatesGiveTheMedoidOfEachTwinsOwnSamples) {
   ASSERT_EQ(chosen.size(), 2u);
   ASSERT_EQ(twins.sizes(), (std::vector<std::int64_t>{2, 12, 1024}));
   sampler.candidates(1);
-  const double fs = one.fs;
-  const std::int64_t shift = one.shift;
   for (std::int64_t i = 0; i < 2; ++i) {
     const auto target = train::slice_reports(two_targets, i, i + 1);
     std::vector<torch::Tensor> own;
@@ -276,7 +274,7 @@ TEST_F(PipelineTest, CandidatesGiveTheMedoidOfEachTwinsOwnSamples) {
                                        (i == 0 ? noise_7 : noise_8).slice(0, c, c + 1)));
     const auto samples = torch::cat(own, 0).contiguous();
     const std::int64_t medoid =
-        eval::template_medoid(samples.data_ptr<float>(), k, 12, 1024, fs, shift);
+        eval::template_medoid(samples.data_ptr<float>(), k, 12, 1024, one.fs, one.shift);
     EXPECT_EQ(chosen[static_cast<std::size_t>(i)], medoid);
     EXPECT_TRUE(torch::allclose(twins[i], samples[medoid], 1e-4, 1e-4))
         << "twin " << i << ", medoid " << medoid;
@@ -293,8 +291,7 @@ TEST_F(PipelineTest, CandidatesGiveTheMedoidOfEachTwinsOwnSamples) {
   // select "reference": each twin is the sample whose average beat is nearest the reference's.
   auto nearest = sampler;
   nearest.candidates(k).select("reference");
-  const auto& reference_beat = one.reference_beat;
-  ASSERT_TRUE(reference_beat);
+  ASSERT_TRUE(one.reference_beat);
   const auto by_reference =
       one.model.generate(bases, two_targets, nearest, noises, &one.reference, &chosen);
   for (std::int64_t i = 0; i < 2; ++i) {
@@ -304,8 +301,8 @@ TEST_F(PipelineTest, CandidatesGiveTheMedoidOfEachTwinsOwnSamples) {
                                        sampler.candidates(1),
                                        (i == 0 ? noise_7 : noise_8).slice(0, c, c + 1)));
     const auto samples = torch::cat(own, 0).contiguous();
-    const std::int64_t expected =
-        eval::template_nearest(samples.data_ptr<float>(), k, 12, 1024, fs, shift, *reference_beat);
+    const std::int64_t expected = eval::template_nearest(samples.data_ptr<float>(), k, 12, 1024,
+                                                         one.fs, one.shift, *one.reference_beat);
     EXPECT_EQ(chosen[static_cast<std::size_t>(i)], expected);
     EXPECT_TRUE(torch::allclose(by_reference[i], samples[expected], 1e-4, 1e-4)) << "twin " << i;
   }
@@ -340,14 +337,11 @@ TEST_F(PipelineTest, ReferenceResidualTransferAddsWhatTheModelMissesOfTheReferen
   ASSERT_EQ(applied.size(), 1u);
   ASSERT_EQ(twin.sizes(), sampled.sizes());
   // The same steps by hand.
-  const double fs = one.fs;
-  const std::int64_t shift = one.shift;
-  const auto& reference_beat = one.reference_beat;
-  const auto self_beat = eval::beat_template(self.data_ptr<float>(), 12, 1024, fs);
-  ASSERT_TRUE(reference_beat && self_beat);
+  const auto self_beat = eval::beat_template(self.data_ptr<float>(), 12, 1024, one.fs);
+  ASSERT_TRUE(one.reference_beat && self_beat);
   auto expected = sampled.clone().contiguous();
-  const bool changed = eval::transfer_beat_difference(expected.data_ptr<float>(), 12, 1024, fs,
-                                                      *reference_beat, *self_beat, shift);
+  const bool changed = eval::transfer_beat_difference(expected.data_ptr<float>(), 12, 1024, one.fs,
+                                                      *one.reference_beat, *self_beat, one.shift);
   EXPECT_TRUE(torch::allclose(twin, expected, 1e-4, 1e-5));
   EXPECT_EQ(changed, !torch::allclose(twin, sampled, 1e-4, 1e-5)) << "changed: " << changed;
   EXPECT_EQ(applied[0], changed);
@@ -355,13 +349,14 @@ TEST_F(PipelineTest, ReferenceResidualTransferAddsWhatTheModelMissesOfTheReferen
   // beat to the twin's, and tried at a half and a quarter where it would move the beats.
   auto scaled = transferred;
   scaled.transfer("reference-residual-scaled");
-  const auto twin_beat = eval::beat_template(sampled.contiguous().data_ptr<float>(), 12, 1024, fs);
+  const auto twin_beat =
+      eval::beat_template(sampled.contiguous().data_ptr<float>(), 12, 1024, one.fs);
   ASSERT_TRUE(twin_beat);
-  const auto gains = eval::segment_gains(*self_beat, *twin_beat, 12, fs, shift);
+  const auto gains = eval::segment_gains(*self_beat, *twin_beat, 12, one.fs, one.shift);
   auto expected_scaled = sampled.clone().contiguous();
-  const bool changed_scaled =
-      eval::transfer_beat_difference(expected_scaled.data_ptr<float>(), 12, 1024, fs,
-                                     *reference_beat, *self_beat, shift, &gains, {1.0, 0.5, 0.25});
+  const bool changed_scaled = eval::transfer_beat_difference(
+      expected_scaled.data_ptr<float>(), 12, 1024, one.fs, *one.reference_beat, *self_beat,
+      one.shift, &gains, {1.0, 0.5, 0.25});
   EXPECT_TRUE(torch::allclose(one.model.generate(one.base, one.targets, scaled, one.noise,
                                                  &one.reference, nullptr, &applied),
                               expected_scaled, 1e-4, 1e-5));
@@ -371,14 +366,14 @@ TEST_F(PipelineTest, ReferenceResidualTransferAddsWhatTheModelMissesOfTheReferen
   // stretched rendering.
   auto adapted = transferred;
   adapted.transfer("reference-residual-adapted");
-  const double stretch = eval::st_stretch(*self_beat, *twin_beat, 12, fs, shift);
-  const auto self_stretched = eval::stretch_st(*self_beat, 12, fs, stretch);
-  const auto adapted_gains = eval::segment_gains(self_stretched, *twin_beat, 12, fs, shift);
+  const double stretch = eval::st_stretch(*self_beat, *twin_beat, 12, one.fs, one.shift);
+  const auto self_stretched = eval::stretch_st(*self_beat, 12, one.fs, stretch);
+  const auto adapted_gains = eval::segment_gains(self_stretched, *twin_beat, 12, one.fs, one.shift);
   auto expected_adapted = sampled.clone().contiguous();
   const bool changed_adapted =
-      eval::transfer_beat_difference(expected_adapted.data_ptr<float>(), 12, 1024, fs,
-                                     eval::stretch_st(*reference_beat, 12, fs, stretch),
-                                     self_stretched, shift, &adapted_gains, {1.0, 0.5, 0.25});
+      eval::transfer_beat_difference(expected_adapted.data_ptr<float>(), 12, 1024, one.fs,
+                                     eval::stretch_st(*one.reference_beat, 12, one.fs, stretch),
+                                     self_stretched, one.shift, &adapted_gains, {1.0, 0.5, 0.25});
   EXPECT_TRUE(torch::allclose(one.model.generate(one.base, one.targets, adapted, one.noise,
                                                  &one.reference, nullptr, &applied),
                               expected_adapted, 1e-4, 1e-5));
@@ -430,13 +425,12 @@ TEST_F(PipelineTest, MeanBeatMovesTheMedoidOntoTheCandidatesMeanBeat) {
   diffusion::SamplerOptions sampler;
   sampler.steps(5);
   const auto [samples, renderings] = sample_each(one, sampler, noise, k);
-  const double fs = one.fs;
-  const std::int64_t shift = one.shift;
-  const auto c = eval::template_consensus(samples.data_ptr<float>(), k, 12, 1024, fs, shift);
+  const auto c =
+      eval::template_consensus(samples.data_ptr<float>(), k, 12, 1024, one.fs, one.shift);
   ASSERT_FALSE(c.mean_beat.empty());
   auto expected = samples[c.medoid].clone().contiguous();
-  eval::transfer_beat_difference(expected.data_ptr<float>(), 12, 1024, fs, c.mean_beat,
-                                 c.medoid_beat, shift);
+  eval::transfer_beat_difference(expected.data_ptr<float>(), 12, 1024, one.fs, c.mean_beat,
+                                 c.medoid_beat, one.shift);
   auto mean_beat = sampler;
   mean_beat.candidates(k).select("mean-beat");
   std::vector<std::int64_t> chosen;
@@ -444,15 +438,15 @@ TEST_F(PipelineTest, MeanBeatMovesTheMedoidOntoTheCandidatesMeanBeat) {
   EXPECT_EQ(chosen, std::vector<std::int64_t>{c.medoid});
   EXPECT_TRUE(torch::allclose(twin[0], expected, 1e-4, 1e-5));
   // The candidates differ, so the mean beat is not the medoid's.
-  EXPECT_GT(eval::template_distance(c.mean_beat, c.medoid_beat, 12, shift), 1e-4);
+  EXPECT_GT(eval::template_distance(c.mean_beat, c.medoid_beat, 12, one.shift), 1e-4);
   // With the transfer: the reference's difference from its renderings' mean beat on top.
-  const auto& reference_beat = one.reference_beat;
   const auto rendered =
-      eval::template_consensus(renderings.data_ptr<float>(), k, 12, 1024, fs, shift);
-  ASSERT_TRUE(reference_beat);
+      eval::template_consensus(renderings.data_ptr<float>(), k, 12, 1024, one.fs, one.shift);
+  ASSERT_TRUE(one.reference_beat);
   ASSERT_FALSE(rendered.mean_beat.empty());
-  const bool changed = eval::transfer_beat_difference(expected.data_ptr<float>(), 12, 1024, fs,
-                                                      *reference_beat, rendered.mean_beat, shift);
+  const bool changed =
+      eval::transfer_beat_difference(expected.data_ptr<float>(), 12, 1024, one.fs,
+                                     *one.reference_beat, rendered.mean_beat, one.shift);
   mean_beat.transfer("reference-residual");
   std::vector<bool> applied;
   const auto transferred = one.model.generate(one.base, one.targets, mean_beat, noise,
@@ -469,16 +463,14 @@ TEST_F(PipelineTest, TransferredSelectTakesTheMedoidAfterTheTransfer) {
   const auto noise = one.model.initial_noise(7, k);
   diffusion::SamplerOptions sampler;
   sampler.steps(5);
-  const double fs = one.fs;
-  const std::int64_t shift = one.shift;
-  const auto& reference_beat = one.reference_beat;
-  ASSERT_TRUE(reference_beat);
+  ASSERT_TRUE(one.reference_beat);
   auto candidates = sample_each(one, sampler, noise, k);
   const torch::Tensor& samples = candidates.samples;
   std::vector<bool> changed;
-  ASSERT_NO_FATAL_FAILURE(transfer_each(candidates, *reference_beat, k, fs, shift, &changed));
+  ASSERT_NO_FATAL_FAILURE(
+      transfer_each(candidates, *one.reference_beat, k, one.fs, one.shift, &changed));
   const std::int64_t medoid =
-      eval::template_medoid(samples.data_ptr<float>(), k, 12, 1024, fs, shift);
+      eval::template_medoid(samples.data_ptr<float>(), k, 12, 1024, one.fs, one.shift);
   auto options = sampler;
   options.candidates(k).select("transferred").transfer("reference-residual");
   std::vector<std::int64_t> chosen;
@@ -548,17 +540,14 @@ TEST_F(PipelineTest, RateFitBringsEverySampleToItsTargetRateBeforeTheChoice) {
   const auto noise = one.model.initial_noise(7, k);
   diffusion::SamplerOptions sampler;
   sampler.steps(5);
-  const double fs = one.fs;
-  const std::int64_t shift = one.shift;
-  const auto& reference_beat = one.reference_beat;
-  ASSERT_TRUE(reference_beat);
+  ASSERT_TRUE(one.reference_beat);
   const double target = one.targets.demographics.heart_rate[0].item<double>();
   const double own = one.reference.reports.demographics.heart_rate[0].item<double>();
   auto candidates = sample_each(one, sampler, noise, k);
   const torch::Tensor& samples = candidates.samples;
   for (std::int64_t c = 0; c < k; ++c) {
-    signal::fit_heart_rate(samples[c].data_ptr<float>(), 12, 1024, fs, target);
-    signal::fit_heart_rate(candidates.renderings[c].data_ptr<float>(), 12, 1024, fs, own);
+    signal::fit_heart_rate(samples[c].data_ptr<float>(), 12, 1024, one.fs, target);
+    signal::fit_heart_rate(candidates.renderings[c].data_ptr<float>(), 12, 1024, one.fs, own);
   }
   // Without a transfer: the medoid of the fitted candidates.
   auto options = sampler;
@@ -566,14 +555,15 @@ TEST_F(PipelineTest, RateFitBringsEverySampleToItsTargetRateBeforeTheChoice) {
   std::vector<std::int64_t> chosen;
   auto twin = one.model.generate(one.base, one.targets, options, noise, nullptr, &chosen);
   const std::int64_t medoid =
-      eval::template_medoid(samples.data_ptr<float>(), k, 12, 1024, fs, shift);
+      eval::template_medoid(samples.data_ptr<float>(), k, 12, 1024, one.fs, one.shift);
   EXPECT_EQ(chosen, std::vector<std::int64_t>{medoid});
   EXPECT_TRUE(torch::allclose(twin[0], samples[medoid], 1e-4, 1e-5));
   // With the transfer done on every fitted candidate against its fitted rendering.
   std::vector<bool> changed;
-  ASSERT_NO_FATAL_FAILURE(transfer_each(candidates, *reference_beat, k, fs, shift, &changed));
+  ASSERT_NO_FATAL_FAILURE(
+      transfer_each(candidates, *one.reference_beat, k, one.fs, one.shift, &changed));
   const std::int64_t transferred_medoid =
-      eval::template_medoid(samples.data_ptr<float>(), k, 12, 1024, fs, shift);
+      eval::template_medoid(samples.data_ptr<float>(), k, 12, 1024, one.fs, one.shift);
   options.select("transferred").transfer("reference-residual");
   twin = one.model.generate(one.base, one.targets, options, noise, &one.reference, &chosen);
   EXPECT_EQ(chosen, std::vector<std::int64_t>{transferred_medoid});
@@ -588,16 +578,15 @@ TEST_F(PipelineTest, RateCandidatesChooseAmongTheCandidatesNearestTheTargetRate)
   const auto noise = one.model.initial_noise(7, k);
   diffusion::SamplerOptions sampler;
   sampler.steps(5);
-  const double fs = one.fs;
-  const std::int64_t shift = one.shift;
   const double target = one.targets.demographics.heart_rate[0].item<double>();
   ASSERT_TRUE(std::isfinite(target) && target > 0);
   const auto samples = sample_each(one, sampler, noise, k).samples;
-  const auto kept = eval::rate_nearest(samples.data_ptr<float>(), k, 12, 1024, fs, target, keep);
+  const auto kept =
+      eval::rate_nearest(samples.data_ptr<float>(), k, 12, 1024, one.fs, target, keep);
   ASSERT_EQ(static_cast<std::int64_t>(kept.size()), keep);
   const auto subset = samples.index_select(0, torch::tensor(kept, torch::kLong)).contiguous();
   const std::int64_t expected = kept[static_cast<std::size_t>(
-      eval::template_medoid(subset.data_ptr<float>(), keep, 12, 1024, fs, shift))];
+      eval::template_medoid(subset.data_ptr<float>(), keep, 12, 1024, one.fs, one.shift))];
   auto options = sampler;
   options.candidates(k).rate_candidates(keep);
   std::vector<std::int64_t> chosen;
@@ -608,7 +597,7 @@ TEST_F(PipelineTest, RateCandidatesChooseAmongTheCandidatesNearestTheTargetRate)
   options.rate_candidates(k);
   one.model.generate(one.base, one.targets, options, noise, nullptr, &chosen);
   const std::int64_t medoid =
-      eval::template_medoid(samples.data_ptr<float>(), k, 12, 1024, fs, shift);
+      eval::template_medoid(samples.data_ptr<float>(), k, 12, 1024, one.fs, one.shift);
   EXPECT_EQ(chosen, std::vector<std::int64_t>{medoid});
   // mean-beat averages all the candidates: it takes no subset of them.
   options.rate_candidates(keep).select("mean-beat");

@@ -15,9 +15,11 @@ namespace {
 struct DiagnoseFlags {
   ConfigOptions config;
   SamplingFlags sampling;
-  std::string model, data, out, split = "test", device = "auto";
-  std::int64_t conditions = 0, twins = 4, finetune_steps = 30, finetune_batch = 32, max_patients = 0, seed = 0,
-               batch = 64;
+  DataSetFlags pairs;
+  TwinRunFlags run;
+  std::string out;
+  std::int64_t conditions = 0, twins = 4, finetune_steps = 30, finetune_batch = 32,
+               max_patients = 0;
   double finetune_lr = 1e-4, replay = 0.75;
 };
 
@@ -27,9 +29,8 @@ Registrar registrar(
     [](CLI::App& app) {
       auto f = std::make_shared<DiagnoseFlags>();
       add_config_options(app, f->config);
-      app.add_option("--model", f->model, "model folder (with classifier.pt from train-classifier)")->required();
-      app.add_option("--data", f->data, "prepared cache folder (ecgtwin prepare --out)")->required();
-      app.add_option("--split", f->split, "val or test (default: test)");
+      add_data_set_flags(app, f->pairs, "model folder (with classifier.pt from train-classifier)",
+                         "val or test");
       app.add_option("--conditions", f->conditions,
                      "target conditions per patient, one per classifier class in order of frequency (default: 0 = all)");
       app.add_option("--twins-per-condition", f->twins, "twins per patient and condition (default: 4)");
@@ -40,18 +41,15 @@ Registrar registrar(
                      "share of each fine-tuning batch drawn from the training split (default: 0.75)");
       app.add_option("--max-patients", f->max_patients, "at most N patients (default: 0 = all with two or more records)");
       add_sampling_flags(app, f->sampling, /*eta_and_guidance=*/true);
-      app.add_option("--seed", f->seed, "seed of the twins and of the fine-tuning batches (default: 0)");
-      app.add_option("--device", f->device, "cpu, cuda, cuda:N or auto (default: auto)");
-      app.add_option("--batch", f->batch, "twins sampled together (default: 64)");
+      add_twin_run_flags(app, f->run, "seed of the twins and of the fine-tuning batches");
       app.add_option("--out", f->out, "output folder: diagnosis.json, diagnosis.md, config.yaml")->required();
       return [f, &app]() {
         config::Json tree = resolve_config(f->config);
         pipeline::DiagnoseOptions o;
         o.sampler = sampler_from_flags(app, f->sampling, tree);
         o.personalise = personalise_from_flags(app, f->sampling, tree);
-        o.model = f->model;
-        o.data = f->data;
-        o.split = f->split;
+        f->pairs.set(o);
+        f->run.set(o);
         o.conditions = f->conditions;
         o.twins_per_condition = f->twins;
         o.finetune_steps = f->finetune_steps;
@@ -59,12 +57,9 @@ Registrar registrar(
         o.finetune_lr = f->finetune_lr;
         o.replay_fraction = f->replay;
         o.max_patients = f->max_patients;
-        o.seed = static_cast<std::uint64_t>(f->seed);
-        o.device = f->device;
-        o.batch = f->batch;
         o.out = f->out;
         auto result = pipeline::diagnose(o);
-        tree["diagnose"] = {{"model", f->model}, {"data", f->data}, {"split", f->split}, {"seed", f->seed}};
+        tree["diagnose"] = f->pairs.describe(f->run);
         config::write_file(tree, std::filesystem::path(f->out) / "config.yaml");
         std::printf(
             "accuracy %.3f -> %.3f with twins (%.3f reference only); macro-F1 %.3f -> %.3f (%.3f); %s patients, "

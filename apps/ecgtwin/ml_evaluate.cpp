@@ -14,8 +14,10 @@ namespace {
 struct EvaluateFlags {
   ConfigOptions config;
   SamplingFlags sampling;
-  std::string model, data, out, ground_truth, split = "test", device = "auto";
-  std::int64_t max_pairs = 0, seed = 0, batch = 64;
+  DataSetFlags pairs;
+  TwinRunFlags run;
+  std::string out, ground_truth;
+  std::int64_t max_pairs = 0;
   double template_shift_ms = 20;
   std::int64_t win_rate_persons = 20;
   std::string base_from = "reference";
@@ -24,11 +26,11 @@ struct EvaluateFlags {
 Registrar registrar("evaluate", "evaluate a twin model on the same-patient pairs of a prepared data set", [](CLI::App& app) {
   auto f = std::make_shared<EvaluateFlags>();
   add_config_options(app, f->config);
-  app.add_option("--model", f->model, "model folder (with evaluator.pt from train-evaluator)")->required();
-  app.add_option("--data", f->data, "prepared cache folder (ecgtwin prepare --out)")->required();
-  app.add_option("--ground-truth", f->ground_truth,
-                 "simulated cohort folder (ecgtwin simulate --out): also compare with the true twins");
-  app.add_option("--split", f->split, "train, val or test (default: test)");
+  add_data_set_flags(app, f->pairs, "model folder (with evaluator.pt from train-evaluator)",
+                     "train, val or test");
+  app.add_option(
+      "--ground-truth", f->ground_truth,
+      "simulated cohort folder (ecgtwin simulate --out): also compare with the true twins");
   app.add_option("--max-pairs", f->max_pairs, "evaluate at most N pairs (default: 0 = all)");
   app.add_option("--template-shift-ms", f->template_shift_ms,
                  "with --ground-truth: compare average beats over common shifts of up to this many ms "
@@ -41,29 +43,23 @@ Registrar registrar("evaluate", "evaluate a twin model on the same-patient pairs
                  "whose base vector conditions the twins: reference (the method; default) or target (the real "
                  "target's own: an upper bound for the extractor)");
   add_sampling_flags(app, f->sampling, /*eta_and_guidance=*/true);
-  app.add_option("--seed", f->seed, "seed of the twins' initial noise (default: 0)");
-  app.add_option("--device", f->device, "cpu, cuda, cuda:N or auto (default: auto)");
-  app.add_option("--batch", f->batch, "twins sampled together (default: 64)");
+  add_twin_run_flags(app, f->run, "seed of the twins' initial noise");
   app.add_option("--out", f->out, "output folder: metrics.json, pairs.jsonl, report.md, images/")->required();
   return [f, &app]() {
     config::Json tree = resolve_config(f->config);
     pipeline::EvaluateOptions o;
     o.sampler = sampler_from_flags(app, f->sampling, tree);
-    o.model = f->model;
-    o.data = f->data;
+    f->pairs.set(o);
+    f->run.set(o);
     o.ground_truth = f->ground_truth;
-    o.split = f->split;
     o.max_pairs = f->max_pairs;
     o.template_shift_ms = f->template_shift_ms;
     o.win_rate_persons = f->win_rate_persons;
     o.base_from = f->base_from;
     o.personalise = personalise_from_flags(app, f->sampling, tree);
-    o.seed = static_cast<std::uint64_t>(f->seed);
-    o.device = f->device;
-    o.batch = f->batch;
     o.out = f->out;
     auto metrics = pipeline::evaluate_twins(o);
-    tree["evaluate"] = {{"model", f->model}, {"data", f->data}, {"split", f->split}, {"seed", f->seed}};
+    tree["evaluate"] = f->pairs.describe(f->run);
     config::write_file(tree, std::filesystem::path(f->out) / "config.yaml");
     std::printf("%s\nreport: %s/report.md\n", metrics.dump(2).c_str(), f->out.c_str());
     return kExitOk;

@@ -16,10 +16,11 @@ struct GenerateFlags {
   ConfigOptions config;
   SamplingFlags sampling;
   RecordFormatFlags format;
-  std::string model, out, condition, conditions_file, sex, device = "auto";
+  TwinRunFlags run;
+  std::string model, out, condition, conditions_file, sex;
   std::vector<std::string> references;
   double hr = 0, age = -1;
-  std::int64_t samples = 1, batch = 64, seed = 0;
+  std::int64_t samples = 1;
   bool no_plots = false;
 };
 
@@ -39,9 +40,7 @@ Registrar registrar("generate", "generate digital twins of reference ECGs under 
       ->check(CLI::ExistingFile);
   app.add_option("--samples", f->samples, "twins per reference and condition (default: 1)");
   add_sampling_flags(app, f->sampling, /*eta_and_guidance=*/true);
-  app.add_option("--seed", f->seed, "seed of the twins' initial noise (default: 0)");
-  app.add_option("--device", f->device, "cpu, cuda, cuda:N or auto (default: auto)");
-  app.add_option("--batch", f->batch, "twins sampled together (default: 64)");
+  add_twin_run_flags(app, f->run, "seed of the twins' initial noise");
   app.add_flag("--no-plots", f->no_plots, "skip the PNG of each twin over its reference");
   app.add_option("--out", f->out, "output folder")->required();
   return [f, &app]() {
@@ -63,13 +62,14 @@ Registrar registrar("generate", "generate digital twins of reference ECGs under 
     }
     if (o.targets.empty()) throw InputError("--condition", "give a target with --condition and --hr, or --conditions FILE");
     o.samples = f->samples;
-    o.seed = static_cast<std::uint64_t>(f->seed);
-    o.device = f->device;
-    o.batch = f->batch;
+    f->run.set(o);
     o.plots = !f->no_plots;
     o.out = f->out;
     auto summary = pipeline::generate_twins(o);
-    tree["generate"] = {{"model", f->model}, {"references", f->references}, {"samples", f->samples}, {"seed", f->seed}};
+    tree["generate"] = {{"model", f->model},
+                        {"references", f->references},
+                        {"samples", f->samples},
+                        {"seed", f->run.seed}};
     if (f->format.fs > 0) tree["generate"]["fs"] = f->format.fs;
     tree["generate"]["units"] = f->format.units;
     config::write_file(tree, std::filesystem::path(f->out) / "config.yaml");

@@ -4,6 +4,23 @@
 
 namespace ecgtwin::app {
 
+void add_twin_run_flags(CLI::App& app, TwinRunFlags& flags, const std::string& seed_help) {
+  app.add_option("--seed", flags.seed, seed_help + " (default: 0)");
+  app.add_option("--device", flags.device, "cpu, cuda, cuda:N or auto (default: auto)");
+  app.add_option("--batch", flags.batch, "twins sampled together (default: 64)");
+}
+
+void add_data_set_flags(CLI::App& app, DataSetFlags& flags, const std::string& model_help,
+                        const std::string& split_help) {
+  app.add_option("--model", flags.model, model_help)->required();
+  app.add_option("--data", flags.data, "prepared cache folder (ecgtwin prepare --out)")->required();
+  app.add_option("--split", flags.split, split_help + " (default: test)");
+}
+
+config::Json DataSetFlags::describe(const TwinRunFlags& run) const {
+  return {{"model", model}, {"data", data}, {"split", split}, {"seed", run.seed}};
+}
+
 void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidance) {
   flags.eta_and_guidance = eta_and_guidance;
   app.add_option("--sampler", flags.sampler, "ddim or ddpm (default: ddim; key sampling.sampler)");

@@ -30,6 +30,38 @@ struct SamplingFlags {
   bool eta_and_guidance = false;  // the command offers --eta and --guidance
 };
 
+// --seed, --device and --batch of the commands that sample twins (generate, evaluate,
+// diagnose).
+struct TwinRunFlags {
+  std::int64_t seed = 0, batch = 64;
+  std::string device = "auto";
+  // Sets a command's options' seed, device and batch.
+  template <class Options>
+  void set(Options& options) const {
+    options.seed = static_cast<std::uint64_t>(seed);
+    options.device = device;
+    options.batch = batch;
+  }
+};
+void add_twin_run_flags(CLI::App& app, TwinRunFlags& flags, const std::string& seed_help);
+
+// --model, --data and --split of the commands that sample twins for a prepared data set's
+// same-patient pairs (evaluate, diagnose).
+struct DataSetFlags {
+  std::string model, data, split = "test";
+  // Sets a command's options' model, data and split.
+  template <class Options>
+  void set(Options& options) const {
+    options.model = model;
+    options.data = data;
+    options.split = split;
+  }
+  // What the resolved config written beside the outputs records of the run.
+  config::Json describe(const TwinRunFlags& run) const;
+};
+void add_data_set_flags(CLI::App& app, DataSetFlags& flags, const std::string& model_help,
+                        const std::string& split_help);
+
 // --sampler and --steps; with `eta_and_guidance` also --eta, --guidance, --start,
 // --strength, --candidates and the --personalise-* flags.
 void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidance);

@@ -1,6 +1,7 @@
 #pragma once
-// The sampling flags of the commands that generate twins (generate, evaluate, diagnose):
-// each flag the user gives overrides its key in the config's sampling section.
+// The flags of the commands that generate twins (generate, evaluate, diagnose): the sampling
+// flags, each of which the user gives overrides its key in the config's sampling section, and
+// the run and data-set flags they share.
 #include <CLI/CLI.hpp>
 
 #include <cstdint>

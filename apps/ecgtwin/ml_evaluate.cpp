@@ -39,9 +39,11 @@ Registrar registrar("evaluate", "evaluate a twin model on the same-patient pairs
                  "with --ground-truth: also give the win rates for a cohort of N persons, each "
                  "twin against N - 1 "
                  "others drawn at random from the split's, in expectation (default: 20)");
-  app.add_option("--base-from", f->base_from,
-                 "whose base vector conditions the twins: reference (the method; default) or target (the real "
-                 "target's own: an upper bound for the extractor)");
+  app.add_option(
+      "--base-from", f->base_from,
+      "whose base vector conditions the twins: reference (the method; default), target (the real "
+      "target's own: an upper bound for the extractor) or none (no particular person: what the "
+      "conditions alone give; a model trained with diffusion.dropout.base_vector above 0)");
   add_sampling_flags(app, f->sampling, /*eta_and_guidance=*/true);
   add_twin_run_flags(app, f->run, "seed of the twins' initial noise");
   app.add_option("--out", f->out, "output folder: metrics.json, pairs.jsonl, report.md, images/")->required();

@@ -28,14 +28,20 @@ Registrar registrar("generate", "generate digital twins of reference ECGs under 
   auto f = std::make_shared<GenerateFlags>();
   add_config_options(app, f->config);
   app.add_option("--model", f->model, "model folder (written by the train-* commands)")->required();
-  app.add_option("--reference", f->references,
-                 "reference ECG: a record (.hea/.npy/.csv), a folder of records or a manifest CSV (repeatable)")
-      ->required();
+  app.add_option(
+      "--reference", f->references,
+      "reference ECG: a record (.hea/.npy/.csv), a folder of records or a manifest CSV "
+      "(repeatable); "
+      "without it, ECGs of no particular person under each condition (OUT/population/), from a "
+      "model "
+      "trained with --set diffusion.guidance=true --set diffusion.dropout.base_vector=0.1");
   add_record_format_flags(app, f->format, "reference records");
   app.add_option("--condition", f->condition, "target statements separated by '|', e.g. \"sinus rhythm|left bundle branch block\"");
   app.add_option("--hr", f->hr, "target heart rate in bpm (with --condition)");
-  app.add_option("--age", f->age, "target age in years (default: the reference's)");
-  app.add_option("--sex", f->sex, "target sex, F or M (default: the reference's)");
+  app.add_option("--age", f->age,
+                 "target age in years (default: the reference's; unknown without one)");
+  app.add_option("--sex", f->sex,
+                 "target sex, F or M (default: the reference's; unknown without one)");
   app.add_option("--conditions", f->conditions_file, "YAML/JSON list of targets {statements, hr, age?, sex?, name?}")
       ->check(CLI::ExistingFile);
   app.add_option("--samples", f->samples, "twins per reference and condition (default: 1)");
@@ -73,7 +79,12 @@ Registrar registrar("generate", "generate digital twins of reference ECGs under 
     if (f->format.fs > 0) tree["generate"]["fs"] = f->format.fs;
     tree["generate"]["units"] = f->format.units;
     config::write_file(tree, std::filesystem::path(f->out) / "config.yaml");
-    std::printf("%lld twins in %s (summary.json)\n", static_cast<long long>(summary.twins), f->out.c_str());
+    if (o.references.empty())
+      std::printf("%lld ECGs of no particular person in %s (summary.json)\n",
+                  static_cast<long long>(summary.twins), f->out.c_str());
+    else
+      std::printf("%lld twins in %s (summary.json)\n", static_cast<long long>(summary.twins),
+                  f->out.c_str());
     if (!summary.failures.empty()) {
       std::fprintf(stderr, "%zu reference(s) could not be used:\n", summary.failures.size());
       for (const auto& [ref, why] : summary.failures) std::fprintf(stderr, "  %s: %s\n", ref.c_str(), why.c_str());

@@ -82,8 +82,19 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
   if (options.win_rate_persons < 2)
     throw InputError("--win-rate-persons",
                      "expected 2 or more persons, got " + std::to_string(options.win_rate_persons));
-  if (options.base_from != "reference" && options.base_from != "target")
-    throw InputError("--base-from", "expected reference or target, got '" + options.base_from + "'");
+  if (options.base_from != "reference" && options.base_from != "target" &&
+      options.base_from != "none")
+    throw InputError("--base-from",
+                     "expected reference, target or none, got '" + options.base_from + "'");
+  if (options.base_from == "none") {
+    // Twins of no particular person: what the conditions alone give, against which the base
+    // vector's share of the person is read. Refused before anything is written where the
+    // model never learned it.
+    twin_model.null_base_vectors(1, "--base-from");
+    if (options.personalise.steps > 0)
+      throw InputError("--base-from",
+                       "'none' conditions on no person: it takes no personalisation");
+  }
   const double fs = twin_model.sampling_rate();
   if (cache.samples() != samples)
     throw InputError(options.data.string(), "cache windows have " + std::to_string(cache.samples()) +
@@ -172,7 +183,10 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     // base_from "target": the twin is conditioned on the real target's own base vector (an
     // upper bound on what the reference's base vector can carry); the metrics still compare
     // with the reference's.
+    // base_from "none": the null base vector of no particular person (a lower bound).
     if (options.base_from == "target") condition_base = real_base.slice(0, start, end);
+    if (options.base_from == "none")
+      condition_base = twin_model.null_base_vectors(end - start, "--base-from");
     std::vector<bool> transferred_here;
     twin_parts.push_back(twin_model.generate(condition_base, targets, sampler, torch::cat(noise, 0),
                                              &reference, nullptr, &transferred_here));

@@ -71,6 +71,110 @@ std::vector<Reference> references_of(const std::vector<fs::path>& inputs) {
   return out;
 }
 
+// Writes one generated ECG as DIR/<id>.{hea,dat,npy,json} and, with `plot`, DIR/<id>.png over
+// `overlay` (when given); returns its summary entry (files, seed, target and measured rate).
+nlohmann::json write_generated(const data::Record& ecg, const float* x, const fs::path& dir,
+                               const TwinTarget& target, std::int64_t sample, std::uint64_t seed,
+                               const std::string& title, const data::Record* overlay, bool plot,
+                               util::OutputGuard& guard) {
+  guard.create_directory(dir);
+  auto header = data::save_record(ecg, dir / (ecg.id + ".hea"), data::RecordFormat::kWfdb);
+  guard.add_file(header);
+  guard.add_file(dir / (ecg.id + ".dat"));
+  auto npy = data::save_record(ecg, dir / (ecg.id + ".npy"), data::RecordFormat::kNpy);
+  guard.add_file(npy);
+  guard.add_file(dir / (ecg.id + ".json"));
+  const std::int64_t leads = ecg.leads();
+  auto measured = signal::measure_heart_rate(x, leads, ecg.samples(), ecg.sampling_rate);
+  nlohmann::json json = {
+      {"target", target.name},
+      {"sample", sample},
+      {"seed", seed},
+      {"wfdb", header.string()},
+      {"npy", npy.string()},
+      {"target_hr", target.heart_rate},
+      {"measured_hr", measured ? nlohmann::json(*measured) : nlohmann::json(nullptr)}};
+  if (plot) {
+    const fs::path png = dir / (ecg.id + ".png");
+    auto main_input = data::plot_input(ecg, overlay != nullptr ? "twin" : "generated");
+    main_input.title = title;
+    if (overlay != nullptr) {
+      auto overlay_input = data::plot_input(*overlay, "reference");
+      io::plot_ecg12(main_input, &overlay_input, {}, png);
+    } else {
+      io::plot_ecg12(main_input, nullptr, {}, png);
+    }
+    guard.add_file(png);
+    json["plot"] = png.string();
+  }
+  return json;
+}
+
+// generate_twins without a reference: options.samples ECGs of no particular person per target,
+// conditioned on the null base vector (the model's samples_without_person() checked by the
+// caller), into OUT/population/<target name>/ecg_<k>.*.
+void generate_population(const GenerateOptions& options, TwinModel& twin_model,
+                         util::OutputGuard& guard, GenerateSummary& summary) {
+  const std::int64_t leads = twin_model.leads(), samples = twin_model.samples();
+  const double fs = twin_model.sampling_rate();
+  struct Job {
+    std::size_t target;
+    std::int64_t sample;
+    std::uint64_t seed;
+  };
+  std::vector<Job> jobs;
+  const std::uint64_t population_seed = util::derive_seed(options.seed, "population");
+  for (std::size_t t = 0; t < options.targets.size(); ++t)
+    for (std::int64_t k = 0; k < options.samples; ++k)
+      jobs.push_back({t, k,
+                      util::derive_seed(
+                          population_seed,
+                          static_cast<std::uint64_t>(t * 1000003 + static_cast<std::size_t>(k)))});
+  util::Progress progress("generate", static_cast<std::int64_t>(jobs.size()), "ECG");
+  nlohmann::json ecgs = nlohmann::json::array();
+  for (std::size_t start = 0; start < jobs.size();
+       start += static_cast<std::size_t>(options.batch)) {
+    const std::size_t end = std::min(jobs.size(), start + static_cast<std::size_t>(options.batch));
+    std::vector<data::Condition> conditions;
+    std::vector<torch::Tensor> noise;
+    for (std::size_t j = start; j < end; ++j) {
+      const auto& t = options.targets[jobs[j].target];
+      conditions.push_back({t.statements, t.heart_rate, t.age, t.sex});
+      noise.push_back(twin_model.initial_noise(jobs[j].seed, options.sampler.candidates()));
+    }
+    const auto count = static_cast<std::int64_t>(end - start);
+    diffusion::SamplerOptions sampler = options.sampler;
+    sampler.seed(jobs[start].seed);
+    std::vector<std::int64_t> chosen;
+    auto generated =
+        twin_model
+            .generate(twin_model.null_base_vectors(count, "--reference"), make_reports(conditions),
+                      sampler, torch::cat(noise, 0), nullptr, &chosen)
+            .contiguous();
+    for (std::size_t j = start; j < end; ++j) {
+      const auto& job = jobs[j];
+      const auto& target = options.targets[job.target];
+      const float* x =
+          generated.data_ptr<float>() + static_cast<std::int64_t>(j - start) * leads * samples;
+      data::Record ecg = window_record(x, leads, samples, fs, "ecg_" + std::to_string(job.sample));
+      ecg.age = target.age;
+      ecg.sex = target.sex;
+      ecg.statements = target.statements;
+      ecg.heart_rate = target.heart_rate;
+      nlohmann::json json = write_generated(
+          ecg, x, options.out / "population" / target.name, target, job.sample, job.seed,
+          target.name + " (no particular person, ECG " + std::to_string(job.sample) + ")", nullptr,
+          options.plots, guard);
+      if (sampler.candidates() > 1) json["candidate"] = chosen[j - start];
+      ecgs.push_back(json);
+      ++summary.twins;
+      progress.advance(1);
+    }
+  }
+  progress.finish();
+  summary.json["population"] = {{"ecgs", ecgs}};
+}
+
 }  // namespace
 
 data::PreparedWindow reference_window(data::Record& record, const TwinModel& model) {
@@ -138,29 +242,12 @@ std::vector<fs::path> resolve_references(const fs::path& reference) {
   return {reference};
 }
 
-GenerateSummary generate_twins(const GenerateOptions& options) {
-  if (options.targets.empty()) throw InputError("--condition", "no target condition given");
-  if (options.samples < 1) throw InputError("--samples", "expected at least 1");
-  const torch::Device device = model::resolve_device(options.device);
-  TwinModel twin_model = TwinModel::load(options.model, device);
+namespace {
+
+void generate_from_references(const GenerateOptions& options, TwinModel& twin_model,
+                              util::OutputGuard& guard, GenerateSummary& summary) {
   const std::int64_t leads = twin_model.leads(), samples = twin_model.samples();
   const double fs = twin_model.sampling_rate();
-
-  util::OutputGuard guard;
-  guard.create_directory(options.out);
-  GenerateSummary summary;
-  summary.json = {{"model", options.model.string()},
-                  {"sampler", diffusion::sampler_summary(options.sampler)},
-                  {"personalise", personalise_summary(options.personalise)},
-                  {"seed", options.seed},
-                  {"samples_per_condition", options.samples},
-                  {"sampling_rate", fs},
-                  {"references", nlohmann::json::array()},
-                  {"failures", nlohmann::json::array()}};
-  auto& conditions_json = summary.json["conditions"] = nlohmann::json::array();
-  for (const auto& t : options.targets)
-    conditions_json.push_back({{"name", t.name}, {"statements", t.statements}, {"hr", t.heart_rate}});
-
   auto references = references_of(options.references);
   util::Progress progress("generate", static_cast<std::int64_t>(references.size() * options.targets.size()) * options.samples,
                           "twin");
@@ -261,37 +348,16 @@ GenerateSummary generate_twins(const GenerateOptions& options) {
         twin.sex = targets[j - start].sex;
         twin.statements = target.statements;
         twin.heart_rate = target.heart_rate;
-        const fs::path dir = options.out / reference_id / target.name;
-        guard.create_directory(dir);
-        auto header = data::save_record(twin, dir / (twin.id + ".hea"), data::RecordFormat::kWfdb);
-        guard.add_file(header);
-        guard.add_file(dir / (twin.id + ".dat"));
-        auto npy = data::save_record(twin, dir / (twin.id + ".npy"), data::RecordFormat::kNpy);
-        guard.add_file(npy);
-        guard.add_file(dir / (twin.id + ".json"));
-        auto measured = signal::measure_heart_rate(x, leads, samples, fs);
-        nlohmann::json twin_json = {{"target", target.name},
-                                    {"sample", job.sample},
-                                    {"seed", job.seed},
-                                    {"wfdb", header.string()},
-                                    {"npy", npy.string()},
-                                    {"target_hr", target.heart_rate},
-                                    {"measured_hr", measured ? nlohmann::json(*measured) : nlohmann::json(nullptr)}};
+        nlohmann::json twin_json = write_generated(
+            twin, x, options.out / reference_id / target.name, target, job.sample, job.seed,
+            reference_id + " -> " + target.name + " (twin " + std::to_string(job.sample) + ")",
+            &reference_window, options.plots, guard);
         // Which of the seed's candidates (sampling.candidates) the twin is: 0 is the seed's own
         // noise.
         if (sampler.candidates() > 1) twin_json["candidate"] = chosen[j - start];
         // Whether the reference's difference reached the twin (sampling.transfer); false where
         // it would have changed the twin's beats.
         if (sampler.transfer() != "none") twin_json["transferred"] = bool(transferred[j - start]);
-        if (options.plots) {
-          const fs::path png = dir / (twin.id + ".png");
-          auto main_input = data::plot_input(twin, "twin");
-          main_input.title = reference_id + " -> " + target.name + " (twin " + std::to_string(job.sample) + ")";
-          auto overlay = data::plot_input(reference_window, "reference");
-          io::plot_ecg12(main_input, &overlay, {}, png);
-          guard.add_file(png);
-          twin_json["plot"] = png.string();
-        }
         reference_json["twins"].push_back(twin_json);
         ++summary.twins;
         progress.advance(1, skipped());
@@ -301,6 +367,44 @@ GenerateSummary generate_twins(const GenerateOptions& options) {
     ++reference_index;
   }
   progress.finish();
+}
+
+}  // namespace
+
+GenerateSummary generate_twins(const GenerateOptions& options) {
+  if (options.targets.empty()) throw InputError("--condition", "no target condition given");
+  if (options.samples < 1) throw InputError("--samples", "expected at least 1");
+  const torch::Device device = model::resolve_device(options.device);
+  TwinModel twin_model = TwinModel::load(options.model, device);
+  const double fs = twin_model.sampling_rate();
+  if (options.references.empty()) {
+    // ECGs of no particular person: refused before anything is written where they cannot be.
+    if (options.personalise.steps > 0)
+      throw InputError("--personalise-steps", "personalisation fits a reference: give --reference");
+    twin_model.null_base_vectors(1, "--reference");
+  }
+
+  util::OutputGuard guard;
+  guard.create_directory(options.out);
+  GenerateSummary summary;
+  summary.json = {{"model", options.model.string()},
+                  {"sampler", diffusion::sampler_summary(options.sampler)},
+                  {"personalise", personalise_summary(options.personalise)},
+                  {"seed", options.seed},
+                  {"samples_per_condition", options.samples},
+                  {"sampling_rate", fs},
+                  {"references", nlohmann::json::array()},
+                  {"failures", nlohmann::json::array()}};
+  auto& conditions_json = summary.json["conditions"] = nlohmann::json::array();
+  for (const auto& t : options.targets)
+    conditions_json.push_back(
+        {{"name", t.name}, {"statements", t.statements}, {"hr", t.heart_rate}});
+
+  if (options.references.empty()) {
+    generate_population(options, twin_model, guard, summary);
+  } else {
+    generate_from_references(options, twin_model, guard, summary);
+  }
   summary.json["twins"] = summary.twins;
   util::write_file_atomic(options.out / "summary.json", summary.json.dump(2) + "\n");
   guard.add_file(options.out / "summary.json");

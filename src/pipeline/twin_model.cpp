@@ -106,6 +106,32 @@ torch::Tensor TwinModel::initial_noise(std::uint64_t seed, std::int64_t candidat
   return torch::stack(rows, 0);
 }
 
+torch::Tensor TwinModel::null_base_vectors(std::int64_t rows, const std::string& key) const {
+  if (!samples_without_person())
+    throw InputError(
+        key,
+        "this model never sampled without a person: train its denoiser with "
+        "diffusion.guidance true and diffusion.dropout.base_vector above 0 "
+        "(e.g. --set diffusion.guidance=true --set diffusion.dropout.base_vector=0.1)");
+  return torch::zeros({rows, config_.model.denoiser.base_dim()},
+                      torch::TensorOptions().dtype(torch::kFloat).device(device_));
+}
+
+model::DenoiserConditions TwinModel::unconditional(const model::DenoiserConditions& conditions) {
+  if (!trained_for_guidance())
+    throw InputError("sampling.guidance_scale",
+                     "this model's denoiser was trained without condition dropout, so it has no "
+                     "unconditional prediction to guide against: sample with guidance 1, or train "
+                     "with --set diffusion.guidance=true");
+  const std::int64_t rows = conditions.statement_tokens.defined()
+                                ? conditions.statement_tokens.size(0)
+                                : conditions.base_vector.size(0);
+  const auto flags = torch::TensorOptions().dtype(torch::kBool);
+  diffusion::ConditionDrop drop{torch::ones({rows}, flags),
+                                torch::full({rows}, samples_without_person(), flags)};
+  return diffusion::apply_condition_drop(conditions, drop, diffusion_->null_conditions());
+}
+
 namespace {
 
 // Rows `index` of every tensor of the conditions (undefined ones stay undefined).
@@ -194,8 +220,7 @@ torch::Tensor TwinModel::sample_candidates(const torch::Tensor& base_vectors,
   if (candidates > 1) conditions = select_rows(conditions, of_twin);
   diffusion::SamplerOptions o = options;
   o.device(device_).initial_noise(initial_noise.to(device_));
-  model::DenoiserConditions unconditional;
-  if (o.guidance_scale() != 1.0) unconditional = diffusion_->null_conditions();
+  const bool guided = o.guidance_scale() != 1.0;
   if (o.start() != "noise") {
     // One reference for all twins is expanded here; its conditions are expanded by the sampler.
     const bool per_twin = reference->signals.size(0) != 1 && candidates > 1;
@@ -214,11 +239,13 @@ torch::Tensor TwinModel::sample_candidates(const torch::Tensor& base_vectors,
                                         reference_latent);
       if (per_twin) own = select_rows(own, of_twin);
       o.initial_noise(
-          diffusion::ddim_invert(*diffusion_->denoiser, schedule_, x0, own, o, unconditional));
+          diffusion::ddim_invert(*diffusion_->denoiser, schedule_, x0, own, o,
+                                 guided ? unconditional(own) : model::DenoiserConditions()));
     }
   }
-  auto sample = diffusion::sample(*diffusion_->denoiser, schedule_, initial_noise.sizes(), conditions, o,
-                                  unconditional);
+  auto sample =
+      diffusion::sample(*diffusion_->denoiser, schedule_, initial_noise.sizes(), conditions, o,
+                        guided ? unconditional(conditions) : model::DenoiserConditions());
   torch::Tensor signals = decode(sample).contiguous();
   if (options.rate_fit()) {
     const std::int64_t fitted =

@@ -41,6 +41,13 @@ YAML
     done
     # A flag overrides its config key, and the resolved config says so.
     grep -q "steps: 6" "$model/diffusion_config.yaml" || fail "resolved config"
+    # A denoiser trained with condition dropout of the statements and the base vector, for
+    # guidance and for ECGs of no particular person, beside the same earlier stages.
+    mkdir -p "$work/model_cfg"
+    cp "$model"/autoencoder.pt "$model"/extractor.pt "$model"/evaluator.pt "$work/model_cfg/"
+    "$bin" -q --threads 1 train-diffusion --config "$config" --data "$cache" --out "$work/model_cfg" \
+      --set diffusion.guidance=true --set diffusion.dropout.base_vector=0.5 || fail "train-diffusion with dropout exit $?"
+    grep -q "base_vector: 0.5" "$work/model_cfg/diffusion_config.yaml" || fail "dropout not in the resolved config"
     ;;
   kill_resume)
     # 6 steps in one run == 3 steps, SIGKILL, --resume for the rest: identical weights.
@@ -88,6 +95,25 @@ YAML
       done
     done
     grep -q '"measured_hr"' "$work/twins/summary.json" || fail "summary without measured heart rates"
+    # Without --reference: ECGs of no particular person, from a model trained with the base vector
+    # dropped; a model trained without is refused with exit 2, --reference named, nothing written.
+    rm -rf "$work/population" "$work/population_refused"
+    "$bin" -q generate --model "$work/model_cfg" --condition "sinus rhythm|left bundle branch block" --hr 75 \
+      --age 60 --sex M --samples 2 --steps 4 --seed 1 --out "$work/population" > "$work/population.out" \
+      || fail "generate without --reference exit $?"
+    grep -q "no particular person" "$work/population.out" || fail "generate without --reference: $(cat "$work/population.out")"
+    for k in 0 1; do
+      for ext in hea dat npy json png; do
+        [ -s "$work/population/population/sinus_rhythm+left_bundle_branch_block_75bpm/ecg_$k.$ext" ] \
+          || fail "missing population ecg_$k.$ext"
+      done
+    done
+    grep -q '"population"' "$work/population/summary.json" || fail "summary without the population entry"
+    "$bin" -q generate --model "$model" --condition "sinus rhythm" --hr 70 --steps 4 \
+      --out "$work/population_refused" > /dev/null 2> "$work/population_refused.err"
+    [ $? -eq 2 ] || fail "generate without --reference on a model without base-vector dropout: expected exit 2"
+    grep -q -- "--reference" "$work/population_refused.err" || fail "--reference not named: $(cat "$work/population_refused.err")"
+    [ -e "$work/population_refused" ] && fail "a refused generate left its output folder"
     # From the reference's noised latent.
     rm -rf "$work/twins_noised"
     "$bin" -q generate --model "$model" --reference "$work/cohort/records100/00000/00001_lr" \
@@ -142,12 +168,27 @@ YAML
     grep -q '"wins_among_n"' "$work/eval/pairs.jsonl" || fail "pairs.jsonl lacks wins_among_n"
     pairs=$(grep -c '"ground_truth"' "$work/eval/pairs.jsonl") || fail "no pairs.jsonl"
     grep -q "^  \"pairs\": $pairs,\$" "$work/eval/metrics.json" || fail "pairs.jsonl has $pairs lines, metrics.json other"
-    # The sampling flags of generate: guidance (a scale other than 1 runs the unconditional pass too).
-    rm -rf "$work/eval_guided"
-    "$bin" -q evaluate --model "$model" --data "$cache" --steps 2 --guidance 2 --eta 0.5 --max-pairs 2 \
+    # The sampling flags of generate: guidance (a scale other than 1 runs the unconditional pass
+    # too), on the model trained with condition dropout; refused on one trained without.
+    rm -rf "$work/eval_guided" "$work/eval_guided_refused" "$work/eval_none" "$work/eval_none_refused"
+    "$bin" -q evaluate --model "$work/model_cfg" --data "$cache" --steps 2 --guidance 2 --eta 0.5 --max-pairs 2 \
       --base-from target --out "$work/eval_guided" > /dev/null || fail "evaluate --guidance exit $?"
     grep -q '"guidance_scale": 2.0' "$work/eval_guided/metrics.json" || fail "guidance scale not recorded"
     grep -q '"base_from": "target"' "$work/eval_guided/metrics.json" || fail "base_from not recorded"
+    "$bin" -q evaluate --model "$model" --data "$cache" --steps 2 --guidance 2 --max-pairs 2 \
+      --out "$work/eval_guided_refused" > /dev/null 2> "$work/eval_guided_refused.err"
+    [ $? -eq 2 ] || fail "guidance on a model trained without condition dropout: expected exit 2"
+    grep -q "sampling.guidance_scale" "$work/eval_guided_refused.err" || fail "guidance refusal not named"
+    [ -e "$work/eval_guided_refused" ] && fail "a refused guidance left its output folder"
+    # Twins of no particular person: the conditions alone.
+    "$bin" -q evaluate --model "$work/model_cfg" --data "$cache" --steps 2 --max-pairs 2 --base-from none \
+      --out "$work/eval_none" > /dev/null || fail "evaluate --base-from none exit $?"
+    grep -q '"base_from": "none"' "$work/eval_none/metrics.json" || fail "base_from none not recorded"
+    "$bin" -q evaluate --model "$model" --data "$cache" --steps 2 --max-pairs 2 --base-from none \
+      --out "$work/eval_none_refused" > /dev/null 2> "$work/eval_none_refused.err"
+    [ $? -eq 2 ] || fail "--base-from none on a model without base-vector dropout: expected exit 2"
+    grep -q -- "--base-from" "$work/eval_none_refused.err" || fail "--base-from refusal not named"
+    [ -e "$work/eval_none_refused" ] && fail "a refused --base-from none left its output folder"
     # Twins started from the reference's inverted latent, the last half of the steps taken.
     rm -rf "$work/eval_inverted" "$work/eval_bad_strength"
     "$bin" -q evaluate --model "$model" --data "$cache" --steps 4 --max-pairs 2 --start reference-inverted \

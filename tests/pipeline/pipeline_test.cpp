@@ -15,6 +15,8 @@
 #include "ecgtwin/config/tree.hpp"
 #include "ecgtwin/data/cache.hpp"
 #include "ecgtwin/data/record_io.hpp"
+#include "ecgtwin/diffusion/guidance.hpp"
+#include "ecgtwin/diffusion/sampler.hpp"
 #include "ecgtwin/diffusion/schedule.hpp"
 #include "ecgtwin/eval/metrics.hpp"
 #include "ecgtwin/eval/templates.hpp"
@@ -1088,6 +1090,151 @@ TEST_F(PipelineTest, ReferenceTokensCarryTheReferenceRecordToTheDenoiser) {
   test::TempDir other;
   copy_earlier_stages(other.path());
   EXPECT_THROW(train::train_diffusion(*cache_, bad, other.path()), InputError);
+}
+
+// A model folder with the suite's autoencoder, extractor and evaluator and a denoiser trained
+// with condition dropout (statements 0.5, base vector `base_dropout`).
+pipeline::TwinModel train_guided(const nlohmann::json& suite_config, const data::Cache& cache,
+                                 const std::filesystem::path& suite_model, double base_dropout,
+                                 const std::filesystem::path& folder) {
+  for (const char* stage : {"autoencoder", "extractor", "evaluator"})
+    std::filesystem::copy_file(suite_model / (std::string(stage) + ".pt"),
+                               folder / (std::string(stage) + ".pt"));
+  nlohmann::json config = suite_config;
+  config["diffusion"] = {{"guidance", true},
+                         {"dropout", {{"statements", 0.5}, {"base_vector", base_dropout}}}};
+  train::train_diffusion(cache, config, folder);
+  return pipeline::TwinModel::load(folder, torch::kCPU, /*with_evaluator=*/true);
+}
+
+TEST_F(PipelineTest, GuidanceSamplesAgainstTheConditionsTrainingDropped) {
+  auto signals = train::cache_signals(*cache_, {0});
+  auto reports = train::cache_reports(*cache_, {0});
+  auto targets = pipeline::make_reports(
+      {{{"sinus rhythm", "left bundle branch block"}, 70, 50.0, data::Sex::kFemale}});
+  diffusion::SamplerOptions sampler;
+  sampler.steps(5);
+  diffusion::SamplerOptions guided = sampler;
+  guided.guidance_scale(2.0);
+
+  // Without condition dropout the null condition was never learned: guidance is refused.
+  auto plain_model = pipeline::TwinModel::load(root() / "model", torch::kCPU);
+  const auto plain_base = plain_model.base_vectors(signals, reports);
+  EXPECT_FALSE(plain_model.trained_for_guidance());
+  EXPECT_TRUE(test::throws_input_error(
+      [&] {
+        plain_model.generate(plain_base, targets, guided,
+                             plain_model.initial_noise(7).unsqueeze(0));
+      },
+      {"sampling.guidance_scale", "diffusion.guidance=true"}));
+
+  for (double base_dropout : {0.0, 0.5}) {
+    SCOPED_TRACE("base vector dropout " + std::to_string(base_dropout));
+    test::TempDir dir;
+    auto model = train_guided(*config_, *cache_, root() / "model", base_dropout, dir.path());
+    EXPECT_TRUE(model.trained_for_guidance());
+    EXPECT_EQ(model.samples_without_person(), base_dropout > 0);
+    const auto base = model.base_vectors(signals, reports);
+    const auto noise = model.initial_noise(7).unsqueeze(0);
+    // At guidance 0 the guided epsilon is the unconditional one alone, so the twin is what the
+    // unguided sampler gives under the conditions training put in the dropped rows' place
+    // (diffusion::apply_condition_drop): the null statements, and the base vector kept unless
+    // training dropped it too.
+    diffusion::SamplerOptions unconditional_only = sampler;
+    unconditional_only.guidance_scale(0.0);
+    const auto twin = model.generate(base, targets, unconditional_only, noise);
+    auto& stage = model.diffusion();
+    const auto dropped_as_in_training = [&](bool drop_base) {
+      const auto flags = torch::TensorOptions().dtype(torch::kBool);
+      diffusion::ConditionDrop drop{torch::ones({1}, flags), torch::full({1}, drop_base, flags)};
+      auto conditions = diffusion::apply_condition_drop(stage->conditions(base, targets), drop,
+                                                        stage->null_conditions());
+      diffusion::SamplerOptions o = sampler;
+      o.initial_noise(noise);
+      return model.decode(
+          diffusion::sample(*stage->denoiser, model.schedule(), noise.sizes(), conditions, o));
+    };
+    EXPECT_TRUE(torch::allclose(twin, dropped_as_in_training(base_dropout > 0), 0.0, 1e-6));
+    EXPECT_FALSE(torch::allclose(twin, dropped_as_in_training(base_dropout == 0), 0.0, 1e-4))
+        << "the base vector must be kept or dropped as training did";
+    // (A few training steps leave the statements' zero-initialised cross-attention output
+    // small, so the unguided twin differs from this one in the low bits only.)
+    EXPECT_FALSE(torch::equal(twin, model.generate(base, targets, sampler, noise)))
+        << "guidance must change the twin";
+  }
+}
+
+TEST_F(PipelineTest, WithoutAReferenceGenerateSamplesNoParticularPerson) {
+  test::TempDir dir;
+  auto model = train_guided(*config_, *cache_, root() / "model", 0.5, dir.path());
+  pipeline::GenerateOptions o;
+  o.model = dir.path();
+  o.targets = {pipeline::make_target("sinus rhythm|left bundle branch block", 75)};
+  o.targets[0].age = 60;
+  o.targets[0].sex = data::Sex::kMale;
+  o.samples = 2;
+  o.sampler.steps(3);
+  o.seed = 5;
+  o.device = "cpu";
+  o.out = dir / "population";
+  auto summary = pipeline::generate_twins(o);
+  EXPECT_EQ(summary.twins, 2);
+  auto json = nlohmann::json::parse(util::read_file(o.out / "summary.json"));
+  EXPECT_TRUE(json.at("references").empty());
+  const auto& ecgs = json.at("population").at("ecgs");
+  ASSERT_EQ(ecgs.size(), 2u);
+  for (const auto& ecg : ecgs) {
+    const auto wfdb = std::filesystem::path(ecg.at("wfdb").get<std::string>());
+    EXPECT_EQ(wfdb.parent_path(), o.out / "population" / o.targets[0].name);
+    auto loaded = data::load_record(wfdb);
+    EXPECT_EQ(loaded.leads(), 12);
+    EXPECT_TRUE(std::filesystem::exists(ecg.at("plot").get<std::string>()));
+    EXPECT_TRUE(ecg.contains("measured_hr"));
+    // The recorded seed gives the ECG again: the null base vector, the target's conditions.
+    auto again = model.generate(
+        model.null_base_vectors(1, "test"),
+        pipeline::make_reports({{o.targets[0].statements, 75, 60.0, data::Sex::kMale}}), o.sampler,
+        model.initial_noise(ecg.at("seed").get<std::uint64_t>()).unsqueeze(0));
+    auto x = io::read_npy(ecg.at("npy").get<std::string>()).to_float();
+    ASSERT_EQ(x.size(), static_cast<std::size_t>(again.numel()));
+    auto expected = again.contiguous();
+    double worst = 0;
+    for (std::size_t i = 0; i < x.size(); ++i)
+      worst = std::max(worst, double(std::abs(x[i] - expected.data_ptr<float>()[i])));
+    EXPECT_LT(worst, 1e-3) << "up to float rounding: the ECGs were sampled two at a time";
+  }
+
+  // A model that never sampled without a person is refused, and nothing is left behind.
+  o.model = root() / "model";
+  o.out = dir / "refused";
+  EXPECT_TRUE(test::throws_input_error([&] { pipeline::generate_twins(o); },
+                                       {"--reference", "diffusion.dropout.base_vector"}));
+  EXPECT_FALSE(std::filesystem::exists(o.out));
+  o.model = dir.path();
+  o.personalise.steps = 2;
+  EXPECT_TRUE(
+      test::throws_input_error([&] { pipeline::generate_twins(o); }, {"--personalise-steps"}));
+  EXPECT_FALSE(std::filesystem::exists(o.out));
+}
+
+TEST_F(PipelineTest, EvaluateConditionsOnNoPersonWithBaseFromNone) {
+  test::TempDir dir;
+  train_guided(*config_, *cache_, root() / "model", 0.5, dir.path());
+  pipeline::EvaluateOptions o;
+  o.model = dir.path();
+  o.data = root() / "cache";
+  o.sampler.steps(3);
+  o.device = "cpu";
+  o.base_from = "none";
+  o.out = dir / "evaluation";
+  auto m = pipeline::evaluate_twins(o);
+  EXPECT_EQ(m.at("base_from"), "none");
+  EXPECT_TRUE(m.contains("identification_top1"));
+  o.model = root() / "model";
+  o.out = dir / "refused";
+  EXPECT_TRUE(test::throws_input_error([&] { pipeline::evaluate_twins(o); },
+                                       {"--base-from", "diffusion.dropout.base_vector"}));
+  EXPECT_FALSE(std::filesystem::exists(o.out));
 }
 
 }  // namespace

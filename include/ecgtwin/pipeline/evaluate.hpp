@@ -35,8 +35,10 @@ struct EvaluateOptions {
   // split's, in expectation over the draw. Equal to ground_truth_win_rate when the split holds
   // N persons or fewer.
   std::int64_t win_rate_persons = 20;
-  // Whose base vector conditions the twins: "reference" (the method) or "target" (the real
-  // target record's own, an upper bound on what a base vector can carry to the twin).
+  // Whose base vector conditions the twins: "reference" (the method), "target" (the real
+  // target record's own, an upper bound on what a base vector can carry to the twin) or "none"
+  // (the null base vector of no particular person, for a model that learned it:
+  // TwinModel::samples_without_person; what the conditions alone give).
   std::string base_from = "reference";
   // Test-time personalisation of the denoiser on each reference (steps 0: none); pairs are
   // then sampled in batches of one reference.

@@ -44,6 +44,9 @@ data::PreparedWindow reference_window(data::Record& record, const TwinModel& mod
 
 struct GenerateOptions {
   fs::path model;
+  // Empty: ECGs of no particular person under each target (what DiffuSETS and SSSD-ECG
+  // generate), for a model trained with the base vector dropped (TwinModel::
+  // samples_without_person); age and sex are then the target's own or unknown.
   std::vector<fs::path> references;
   data::LoadOptions load;  // how references are read: the rate and units of NPY/CSV files
   std::vector<TwinTarget> targets;
@@ -64,7 +67,10 @@ struct GenerateSummary {
 };
 
 // Writes OUT/<reference id>/<target name>/twin_<k>.{hea,dat,npy,json,png} and OUT/summary.json.
-// A reference that cannot be read is reported in the summary and skipped.
+// A reference that cannot be read is reported in the summary and skipped. Without references,
+// OUT/population/<target name>/ecg_<k>.* and the summary's "population" entry instead;
+// InputError naming --reference for a model that never sampled without a person, and naming
+// --personalise-steps when personalisation is asked for.
 GenerateSummary generate_twins(const GenerateOptions& options);
 
 }  // namespace ecgtwin::pipeline

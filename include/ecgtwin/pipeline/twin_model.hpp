@@ -125,6 +125,26 @@ class TwinModel {
                          const ReferenceStart* reference = nullptr,
                          std::vector<std::int64_t>* chosen = nullptr,
                          std::vector<bool>* transferred = nullptr);
+  // Whether the denoiser was trained with condition dropout (diffusion.guidance), so that it
+  // has an unconditional prediction for classifier-free guidance.
+  bool trained_for_guidance() const { return config_.guidance_training; }
+  // Whether it also learned to sample without a person: trained with the base vector dropped
+  // (diffusion.dropout.base_vector > 0, replaced by zeros) as well.
+  bool samples_without_person() const {
+    return config_.guidance_training && config_.dropout.base_vector() > 0;
+  }
+  // The base vectors [rows, base_dim] of no particular person: zeros, what condition dropout
+  // put in the base vector's place in training (on the model's device). InputError naming
+  // `key` when the model never learned that (samples_without_person() is false).
+  torch::Tensor null_base_vectors(std::int64_t rows, const std::string& key) const;
+  // The conditions of the guided sampler's unconditional pass for `conditions`: the statement
+  // tokens (with the reference tokens that share their sequence) replaced by the null
+  // condition, and the base vector replaced by zeros only where training dropped it too
+  // (diffusion.dropout.base_vector > 0); otherwise the pass keeps the person's base vector and
+  // guidance acts on the report alone. Both are what diffusion::apply_condition_drop gave the
+  // dropped rows in training. InputError naming sampling.guidance_scale for a model trained
+  // without condition dropout: its null condition was never learned.
+  model::DenoiserConditions unconditional(const model::DenoiserConditions& conditions);
   // Fits the denoiser and/or the base vector to row 0 of `reference` (its latent, base
   // vector and own conditions) for options.steps steps, the denoiser from the loaded weights
   // each time (steps 0: the loaded weights only). Returns the base vector [1, D] to condition

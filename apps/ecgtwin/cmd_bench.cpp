@@ -15,6 +15,7 @@
 #include "command.hpp"
 #include "ecgtwin/util/error.hpp"
 #include "ecgtwin/util/files.hpp"
+#include "ecgtwin/util/machine.hpp"
 
 namespace ecgtwin::app {
 
@@ -36,18 +37,6 @@ double median(std::vector<double> values) {
 }
 
 namespace {
-
-std::string cpu_model() {
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("model name", 0) == 0) {
-      auto colon = line.find(':');
-      if (colon != std::string::npos) return line.substr(colon + 2);
-    }
-  }
-  return "unknown";
-}
 
 // The BLAS library this process has loaded (read from its memory map, so it names what
 // actually ran, e.g. openblas-openmp/libblas.so.3, not what was asked for).
@@ -118,7 +107,8 @@ Registrar registrar("bench", "measure the speed of ecgtwin's parts and print JSO
     options->bench.work_dir = scratch.string();
     nlohmann::json result;
     result["date"] = utc_now();
-    result["machine"] = {{"cpu", cpu_model()},
+    result["machine"] = {{"cpu", util::cpu_model()},
+                         {"vector_isa", util::cpu_vector_isa()},
                          {"cores", std::thread::hardware_concurrency()}};
     result["quick"] = options->bench.quick;
     for (const auto* suite : chosen) {

@@ -25,6 +25,7 @@
 #include "ecgtwin/util/error.hpp"
 #include "ecgtwin/util/files.hpp"
 #include "ecgtwin/util/log.hpp"
+#include "ecgtwin/util/machine.hpp"
 #include "ecgtwin/util/random.hpp"
 
 namespace ecgtwin::pipeline {
@@ -203,6 +204,11 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
   m["pairs"] = n;
   m["twins"] = twins.size(0);
   m["split"] = options.split;
+  // The floats of a seeded run depend on the kernels the CPU's vector set selects.
+  m["machine"] = {{"cpu", util::cpu_model()},
+                  {"vector_isa", util::cpu_vector_isa()},
+                  {"threads", at::get_num_threads()},
+                  {"device", device.str()}};
   m["base_from"] = options.base_from;
   m["sampler"] = diffusion::sampler_summary(options.sampler);
   m["personalise"] = personalise_summary(options.personalise);

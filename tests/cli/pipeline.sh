@@ -175,6 +175,7 @@ YAML
       --base-from target --out "$work/eval_guided" > /dev/null || fail "evaluate --guidance exit $?"
     grep -q '"guidance_scale": 2.0' "$work/eval_guided/metrics.json" || fail "guidance scale not recorded"
     grep -q '"base_from": "target"' "$work/eval_guided/metrics.json" || fail "base_from not recorded"
+    grep -q '"vector_isa": ' "$work/eval_guided/metrics.json" || fail "the machine not recorded"
     "$bin" -q evaluate --model "$model" --data "$cache" --steps 2 --guidance 2 --max-pairs 2 \
       --out "$work/eval_guided_refused" > /dev/null 2> "$work/eval_guided_refused.err"
     [ $? -eq 2 ] || fail "guidance on a model trained without condition dropout: expected exit 2"

@@ -61,7 +61,8 @@ struct EvaluateOptions {
 // win_rate_persons persons (ground_truth_win_rate_n, ground_truth_win_rate_n_real_target,
 // ground_truth_win_rate_n_reference, ground_truth_win_rate_n_reconstructed_target;
 // ground_truth_win_rate_n_persons, ground_truth_persons), and the three rates by target statement
-// (ground_truth_win_rate_by_statement).
+// (ground_truth_win_rate_by_statement); also `machine` (cpu, vector_isa, threads, device: the
+// same seeded run can differ in its last bits between CPUs of other vector sets).
 nlohmann::json evaluate_twins(const EvaluateOptions& options);
 
 }  // namespace ecgtwin::pipeline

@@ -28,13 +28,11 @@ Registrar registrar("generate", "generate digital twins of reference ECGs under 
   auto f = std::make_shared<GenerateFlags>();
   add_config_options(app, f->config);
   app.add_option("--model", f->model, "model folder (written by the train-* commands)")->required();
-  app.add_option(
-      "--reference", f->references,
-      "reference ECG: a record (.hea/.npy/.csv), a folder of records or a manifest CSV "
-      "(repeatable); "
-      "without it, ECGs of no particular person under each condition (OUT/population/), from a "
-      "model "
-      "trained with --set diffusion.guidance=true --set diffusion.dropout.base_vector=0.1");
+  app.add_option("--reference", f->references,
+                 "reference ECG: a record (.hea/.npy/.csv), a folder of records or a manifest CSV "
+                 "(repeatable); without it, ECGs of no particular person under each condition "
+                 "(OUT/population/), from a model trained with --set diffusion.guidance=true "
+                 "--set diffusion.dropout.base_vector=0.1");
   add_record_format_flags(app, f->format, "reference records");
   app.add_option("--condition", f->condition, "target statements separated by '|', e.g. \"sinus rhythm|left bundle branch block\"");
   app.add_option("--hr", f->hr, "target heart rate in bpm (with --condition)");

@@ -27,8 +27,10 @@ void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidan
   app.add_option("--steps", flags.steps, "DDIM steps (default: 50; key sampling.steps)");
   if (!eta_and_guidance) return;
   app.add_option("--eta", flags.eta, "DDIM eta: 0 deterministic, 1 DDPM variance (default: 0; key sampling.eta)");
-  app.add_option("--guidance", flags.guidance,
-                 "classifier-free guidance scale; 1 = none (default: 1; key sampling.guidance_scale)");
+  app.add_option(
+      "--guidance", flags.guidance,
+      "classifier-free guidance scale; 1 = none; other scales need a denoiser trained with "
+      "diffusion.guidance true (default: 1; key sampling.guidance_scale)");
   app.add_option(
       "--start", flags.start,
       "where each twin's run starts: noise (the method), reference-noised (the reference's latent "

@@ -71,6 +71,25 @@ std::vector<Reference> references_of(const std::vector<fs::path>& inputs) {
   return out;
 }
 
+// One generated ECG to make: target index, sample index and the seed of its initial noise.
+struct Job {
+  std::size_t target;
+  std::int64_t sample;
+  std::uint64_t seed;
+};
+
+// Every (target, sample) of options, target by target, each seeded from `seed` (a reference's
+// own seed, or the population's) and its place.
+std::vector<Job> target_jobs(const GenerateOptions& options, std::uint64_t seed) {
+  std::vector<Job> jobs;
+  for (std::size_t t = 0; t < options.targets.size(); ++t)
+    for (std::int64_t k = 0; k < options.samples; ++k)
+      jobs.push_back({t, k,
+                      util::derive_seed(seed, static_cast<std::uint64_t>(
+                                                  t * 1000003 + static_cast<std::size_t>(k)))});
+  return jobs;
+}
+
 // Writes one generated ECG as DIR/<id>.{hea,dat,npy,json} and, with `plot`, DIR/<id>.png over
 // `overlay` (when given); returns its summary entry (files, seed, target and measured rate).
 nlohmann::json write_generated(const data::Record& ecg, const float* x, const fs::path& dir,
@@ -117,19 +136,7 @@ void generate_population(const GenerateOptions& options, TwinModel& twin_model,
                          util::OutputGuard& guard, GenerateSummary& summary) {
   const std::int64_t leads = twin_model.leads(), samples = twin_model.samples();
   const double fs = twin_model.sampling_rate();
-  struct Job {
-    std::size_t target;
-    std::int64_t sample;
-    std::uint64_t seed;
-  };
-  std::vector<Job> jobs;
-  const std::uint64_t population_seed = util::derive_seed(options.seed, "population");
-  for (std::size_t t = 0; t < options.targets.size(); ++t)
-    for (std::int64_t k = 0; k < options.samples; ++k)
-      jobs.push_back({t, k,
-                      util::derive_seed(
-                          population_seed,
-                          static_cast<std::uint64_t>(t * 1000003 + static_cast<std::size_t>(k)))});
+  const std::vector<Job> jobs = target_jobs(options, util::derive_seed(options.seed, "population"));
   util::Progress progress("generate", static_cast<std::int64_t>(jobs.size()), "ECG");
   nlohmann::json ecgs = nlohmann::json::array();
   for (std::size_t start = 0; start < jobs.size();
@@ -309,16 +316,8 @@ void generate_from_references(const GenerateOptions& options, TwinModel& twin_mo
                                       {"twins", nlohmann::json::array()}};
 
     // Every (target, sample) of this reference, sampled in batches.
-    struct Job {
-      std::size_t target;
-      std::int64_t sample;
-      std::uint64_t seed;
-    };
-    std::vector<Job> jobs;
-    for (std::size_t t = 0; t < options.targets.size(); ++t)
-      for (std::int64_t k = 0; k < options.samples; ++k)
-        jobs.push_back({t, k, util::derive_seed(util::derive_seed(options.seed, static_cast<std::uint64_t>(reference_index)),
-                                                static_cast<std::uint64_t>(t * 1000003 + static_cast<std::size_t>(k)))});
+    const std::vector<Job> jobs = target_jobs(
+        options, util::derive_seed(options.seed, static_cast<std::uint64_t>(reference_index)));
     for (std::size_t start = 0; start < jobs.size(); start += static_cast<std::size_t>(options.batch)) {
       const std::size_t end = std::min(jobs.size(), start + static_cast<std::size_t>(options.batch));
       std::vector<data::Condition> targets;

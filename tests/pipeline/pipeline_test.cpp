@@ -96,6 +96,19 @@ class PipelineTest : public ::testing::Test {
                                  folder / (std::string(stage) + ".pt"));
   }
 
+  // A model folder with the suite's autoencoder, extractor and evaluator and a denoiser
+  // trained with condition dropout (statements 0.5, base vector `base_dropout`).
+  static pipeline::TwinModel train_guided(double base_dropout,
+                                          const std::filesystem::path& folder) {
+    copy_earlier_stages(folder);
+    std::filesystem::copy_file(root() / "model" / "evaluator.pt", folder / "evaluator.pt");
+    nlohmann::json config = *config_;
+    config["diffusion"] = {{"guidance", true},
+                           {"dropout", {{"statements", 0.5}, {"base_vector", base_dropout}}}};
+    train::train_diffusion(*cache_, config, folder);
+    return pipeline::TwinModel::load(folder, torch::kCPU, /*with_evaluator=*/true);
+  }
+
   static test::TempDir* dir_;
   static nlohmann::json* config_;
   static data::Cache* cache_;
@@ -1092,21 +1105,6 @@ TEST_F(PipelineTest, ReferenceTokensCarryTheReferenceRecordToTheDenoiser) {
   EXPECT_THROW(train::train_diffusion(*cache_, bad, other.path()), InputError);
 }
 
-// A model folder with the suite's autoencoder, extractor and evaluator and a denoiser trained
-// with condition dropout (statements 0.5, base vector `base_dropout`).
-pipeline::TwinModel train_guided(const nlohmann::json& suite_config, const data::Cache& cache,
-                                 const std::filesystem::path& suite_model, double base_dropout,
-                                 const std::filesystem::path& folder) {
-  for (const char* stage : {"autoencoder", "extractor", "evaluator"})
-    std::filesystem::copy_file(suite_model / (std::string(stage) + ".pt"),
-                               folder / (std::string(stage) + ".pt"));
-  nlohmann::json config = suite_config;
-  config["diffusion"] = {{"guidance", true},
-                         {"dropout", {{"statements", 0.5}, {"base_vector", base_dropout}}}};
-  train::train_diffusion(cache, config, folder);
-  return pipeline::TwinModel::load(folder, torch::kCPU, /*with_evaluator=*/true);
-}
-
 TEST_F(PipelineTest, GuidanceSamplesAgainstTheConditionsTrainingDropped) {
   auto signals = train::cache_signals(*cache_, {0});
   auto reports = train::cache_reports(*cache_, {0});
@@ -1131,7 +1129,7 @@ TEST_F(PipelineTest, GuidanceSamplesAgainstTheConditionsTrainingDropped) {
   for (double base_dropout : {0.0, 0.5}) {
     SCOPED_TRACE("base vector dropout " + std::to_string(base_dropout));
     test::TempDir dir;
-    auto model = train_guided(*config_, *cache_, root() / "model", base_dropout, dir.path());
+    auto model = train_guided(base_dropout, dir.path());
     EXPECT_TRUE(model.trained_for_guidance());
     EXPECT_EQ(model.samples_without_person(), base_dropout > 0);
     const auto base = model.base_vectors(signals, reports);
@@ -1166,7 +1164,7 @@ TEST_F(PipelineTest, GuidanceSamplesAgainstTheConditionsTrainingDropped) {
 
 TEST_F(PipelineTest, WithoutAReferenceGenerateSamplesNoParticularPerson) {
   test::TempDir dir;
-  auto model = train_guided(*config_, *cache_, root() / "model", 0.5, dir.path());
+  auto model = train_guided(0.5, dir.path());
   pipeline::GenerateOptions o;
   o.model = dir.path();
   o.targets = {pipeline::make_target("sinus rhythm|left bundle branch block", 75)};
@@ -1219,7 +1217,7 @@ TEST_F(PipelineTest, WithoutAReferenceGenerateSamplesNoParticularPerson) {
 
 TEST_F(PipelineTest, EvaluateConditionsOnNoPersonWithBaseFromNone) {
   test::TempDir dir;
-  train_guided(*config_, *cache_, root() / "model", 0.5, dir.path());
+  train_guided(0.5, dir.path());
   pipeline::EvaluateOptions o;
   o.model = dir.path();
   o.data = root() / "cache";

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <vector>
+
 namespace ecgtwin::model {
 namespace {
 
@@ -42,6 +44,33 @@ TEST(GeluTanh, NonContiguousAndMultiDimensionalInput) {
   const torch::Tensor ours = gelu_tanh(x);
   EXPECT_EQ(ours.sizes(), x.sizes());
   EXPECT_TRUE(torch::allclose(ours, at::gelu(x, "tanh"), 1e-6, 1e-6));
+}
+
+// The loops flush subnormals while they run (src/model/gelu_kernels.cpp); the thread's own
+// floating-point setting must come back as it was, on the calling thread and on LibTorch's.
+TEST(GeluTanh, LeavesSubnormalArithmeticAsItWas) {
+  volatile float smallest_normal = 1.17549435e-38f;
+  volatile float half = 0.5f;
+  ASSERT_GT(smallest_normal * half, 0.0f);  // subnormal results where nothing flushes them
+  torch::Tensor x = (torch::randn({300000}) * 4.0).requires_grad_(true);
+  gelu_tanh(x).sum().backward();
+  EXPECT_GT(smallest_normal * half, 0.0f);
+  std::vector<float> after(static_cast<size_t>(at::get_num_threads()), 0.0f);
+  at::parallel_for(0, static_cast<int64_t>(after.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) after[static_cast<size_t>(i)] = smallest_normal * half;
+  });
+  for (float value : after) EXPECT_GT(value, 0.0f);
+}
+
+TEST(GeluTanh, SubnormalResultsComeOutAsZero) {
+#if !defined(__x86_64__)
+  GTEST_SKIP() << "the loops flush subnormals on x86-64 only";
+#endif
+  const torch::Tensor x = torch::tensor({-11.0f, -10.0f, 1e-40f});
+  const torch::Tensor y = gelu_tanh(x);
+  EXPECT_EQ(y.index({0}).item<float>(), 0.0f);  // about -1.6e-48 in exact arithmetic
+  EXPECT_LT(y.index({1}).item<float>(), 0.0f);  // -1.2e-37, a normal float: kept
+  EXPECT_EQ(y.index({2}).item<float>(), 0.0f);
 }
 
 TEST(GeluTanh, OtherDtypesUseLibTorch) {

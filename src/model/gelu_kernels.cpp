@@ -91,13 +91,13 @@ class FlushSubnormals {
 }  // namespace
 
 void gelu_tanh_forward(const float* __restrict x, float* __restrict y, std::int64_t n) {
-  FlushSubnormals flush;
+  [[maybe_unused]] FlushSubnormals flush;
   forward_loop(x, y, n);
 }
 
 void gelu_tanh_backward(const float* __restrict x, const float* __restrict grad,
                         float* __restrict out, std::int64_t n) {
-  FlushSubnormals flush;
+  [[maybe_unused]] FlushSubnormals flush;
   backward_loop(x, grad, out, n);
 }
 

@@ -69,8 +69,9 @@ void backward_loop(const float* __restrict x, const float* __restrict grad, floa
 // caller's setting restored after it. The vectorised loops compute the gate's clamped ends for
 // every element and then select; at one end the gate is 1 / (1 + e^88) = 6e-39, itself
 // subnormal, so every vector multiplies by a subnormal and, without the flush, takes the CPU's
-// slow path for subnormals (on an Intel Xeon the loops ran 7 to 8 times slower). Results that
-// would be subnormal (|y| below 1.2e-38, x below about -10) come out as zero.
+// slow path for subnormals (on an Intel Xeon the denoiser's training step ran 20 % faster with
+// the flush: docs/BENCHMARKS.md). Results that would be subnormal (|y| below 1.2e-38, x below about
+// -10) come out as zero.
 class FlushSubnormals {
  public:
 #if defined(__x86_64__)

@@ -91,7 +91,7 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
     // Twins of no particular person: what the conditions alone give, against which the base
     // vector's share of the person is read. Refused before anything is written where the
     // model never learned it.
-    twin_model.null_base_vectors(1, "--base-from");
+    twin_model.require_samples_without_person("--base-from");
     if (options.personalise.steps > 0)
       throw InputError("--base-from",
                        "'none' conditions on no person: it takes no personalisation");

@@ -380,7 +380,7 @@ GenerateSummary generate_twins(const GenerateOptions& options) {
     // ECGs of no particular person: refused before anything is written where they cannot be.
     if (options.personalise.steps > 0)
       throw InputError("--personalise-steps", "personalisation fits a reference: give --reference");
-    twin_model.null_base_vectors(1, "--reference");
+    twin_model.require_samples_without_person("--reference");
   }
 
   util::OutputGuard guard;

@@ -106,13 +106,17 @@ torch::Tensor TwinModel::initial_noise(std::uint64_t seed, std::int64_t candidat
   return torch::stack(rows, 0);
 }
 
-torch::Tensor TwinModel::null_base_vectors(std::int64_t rows, const std::string& key) const {
+void TwinModel::require_samples_without_person(const std::string& key) const {
   if (!samples_without_person())
     throw InputError(
         key,
         "this model never sampled without a person: train its denoiser with "
         "diffusion.guidance true and diffusion.dropout.base_vector above 0 "
         "(e.g. --set diffusion.guidance=true --set diffusion.dropout.base_vector=0.1)");
+}
+
+torch::Tensor TwinModel::null_base_vectors(std::int64_t rows, const std::string& key) const {
+  require_samples_without_person(key);
   return torch::zeros({rows, config_.model.denoiser.base_dim()},
                       torch::TensorOptions().dtype(torch::kFloat).device(device_));
 }

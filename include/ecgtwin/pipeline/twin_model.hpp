@@ -133,9 +133,12 @@ class TwinModel {
   bool samples_without_person() const {
     return config_.guidance_training && config_.dropout.base_vector() > 0;
   }
+  // InputError naming `key` (the option that asked for it) when samples_without_person() is
+  // false.
+  void require_samples_without_person(const std::string& key) const;
   // The base vectors [rows, base_dim] of no particular person: zeros, what condition dropout
-  // put in the base vector's place in training (on the model's device). InputError naming
-  // `key` when the model never learned that (samples_without_person() is false).
+  // put in the base vector's place in training (on the model's device), after
+  // require_samples_without_person(key).
   torch::Tensor null_base_vectors(std::int64_t rows, const std::string& key) const;
   // The conditions of the guided sampler's unconditional pass for `conditions`: the statement
   // tokens (with the reference tokens that share their sequence) replaced by the null

@@ -45,13 +45,34 @@ void write_png(cairo_surface_t* surface, cairo_t* cr, const std::filesystem::pat
   util::write_file_atomic(out, bytes);
 }
 
-std::string tick_text(double v) {
-  char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.3g", v);
-  return buffer;
+double text_width(cairo_t* cr, const std::string& text) {
+  cairo_text_extents_t extents;
+  cairo_text_extents(cr, text.c_str(), &extents);
+  return extents.x_advance;
 }
 
 }  // namespace
+
+std::vector<double> nice_ticks(double lo, double hi, int about) {
+  if (!std::isfinite(lo) || !std::isfinite(hi) || lo > hi) return {};
+  if (lo == hi) return {lo};
+  const double rough = (hi - lo) / std::max(1, about);
+  const double power = std::pow(10.0, std::floor(std::log10(rough)));
+  const double m = rough / power;
+  const double step = power * (m < 1.5 ? 1 : m < 3 ? 2 : m < 7 ? 5 : 10);
+  std::vector<double> ticks;
+  for (double k = std::ceil(lo / step - 1e-9); k * step <= hi + step * 1e-9; k += 1)
+    ticks.push_back(k * step == 0 ? 0.0 : k * step);  // no -0
+  return ticks;
+}
+
+std::string tick_label(double v, double step) {
+  const int decimals =
+      step > 0 ? std::max(0, -static_cast<int>(std::floor(std::log10(step) + 1e-9))) : 3;
+  char buffer[48];
+  std::snprintf(buffer, sizeof buffer, "%.*f", decimals, std::abs(v) < step * 1e-9 ? 0.0 : v);
+  return buffer;
+}
 
 void plot_scatter(const ScatterChart& chart, const std::filesystem::path& out, int width, int height) {
   if (chart.x.size() != chart.y.size())
@@ -72,29 +93,52 @@ void plot_scatter(const ScatterChart& chart, const std::filesystem::path& out, i
   const double pad_x = (x1 - x0) * 0.05 + 1e-9, pad_y = (y1 - y0) * 0.05 + 1e-9;
   x0 -= pad_x, x1 += pad_x, y0 -= pad_y, y1 += pad_y;
 
-  const double left = 80, right = 30, top = 50, bottom = 60;
+  cairo_surface_t* surface = nullptr;
+  cairo_t* cr = new_canvas(width, height, &surface);
+  // Ticks at round values; the y labels right-aligned beside the frame, the axis label
+  // left of the widest, so that neither overlaps the other.
+  const std::vector<double> x_ticks = nice_ticks(x0, x1), y_ticks = nice_ticks(y0, y1);
+  const double x_step = x_ticks.size() > 1 ? x_ticks[1] - x_ticks[0] : 0;
+  const double y_step = y_ticks.size() > 1 ? y_ticks[1] - y_ticks[0] : 0;
+  cairo_set_font_size(cr, 12);
+  double y_label_width = 0;
+  for (double v : y_ticks)
+    y_label_width = std::max(y_label_width, text_width(cr, tick_label(v, y_step)));
+  const double tick = 5, gap = 4, axis_font = 14;
+  const double left = std::max(80.0, tick + gap + y_label_width + 2 * axis_font), right = 30,
+               top = 50, bottom = 60;
   const double plot_w = width - left - right, plot_h = height - top - bottom;
   auto px = [&](double x) { return left + (x - x0) / (x1 - x0) * plot_w; };
   auto py = [&](double y) { return top + plot_h - (y - y0) / (y1 - y0) * plot_h; };
 
-  cairo_surface_t* surface = nullptr;
-  cairo_t* cr = new_canvas(width, height, &surface);
   cairo_set_line_width(cr, 1);
   cairo_rectangle(cr, left, top, plot_w, plot_h);
-  cairo_stroke(cr);
-  cairo_set_font_size(cr, 12);
-  for (int k = 0; k <= 5; ++k) {
-    const double xv = x0 + (x1 - x0) * k / 5, yv = y0 + (y1 - y0) * k / 5;
-    cairo_move_to(cr, px(xv) - 12, top + plot_h + 18);
-    cairo_show_text(cr, tick_text(xv).c_str());
-    cairo_move_to(cr, 10, py(yv) + 4);
-    cairo_show_text(cr, tick_text(yv).c_str());
+  for (double v : x_ticks) {
+    cairo_move_to(cr, px(v), top + plot_h);
+    cairo_line_to(cr, px(v), top + plot_h + tick);
   }
-  cairo_set_font_size(cr, 14);
-  cairo_move_to(cr, left + plot_w / 2 - 60, height - 15);
+  for (double v : y_ticks) {
+    cairo_move_to(cr, left, py(v));
+    cairo_line_to(cr, left - tick, py(v));
+  }
+  cairo_stroke(cr);
+  for (double v : x_ticks) {
+    const std::string text = tick_label(v, x_step);
+    cairo_move_to(cr, px(v) - text_width(cr, text) / 2, top + plot_h + tick + gap + 12);
+    cairo_show_text(cr, text.c_str());
+  }
+  for (double v : y_ticks) {
+    const std::string text = tick_label(v, y_step);
+    cairo_move_to(cr, left - tick - gap - text_width(cr, text), py(v) + 4);
+    cairo_show_text(cr, text.c_str());
+  }
+  cairo_set_font_size(cr, axis_font);
+  cairo_move_to(cr, left + (plot_w - text_width(cr, chart.x_label)) / 2, height - 15);
   cairo_show_text(cr, chart.x_label.c_str());
   cairo_save(cr);
-  cairo_move_to(cr, 25, top + plot_h / 2 + 60);
+  // Rotated a quarter turn, the glyphs rise to the left of the point they start from.
+  cairo_move_to(cr, left - tick - gap - y_label_width - axis_font / 2,
+                top + (plot_h + text_width(cr, chart.y_label)) / 2);
   cairo_rotate(cr, -M_PI / 2);
   cairo_show_text(cr, chart.y_label.c_str());
   cairo_restore(cr);

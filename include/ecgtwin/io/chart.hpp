@@ -18,6 +18,12 @@ struct ScatterChart {
   bool diagonal = false;   // draw y = x
 };
 
+// Axis ticks at round values (1, 2 or 5 times a power of ten apart) inside [lo, hi], about
+// `about` of them; {lo} when lo == hi, none when either is not finite or lo > hi.
+std::vector<double> nice_ticks(double lo, double hi, int about = 5);
+// The label of tick v on an axis whose ticks are `step` apart: as many decimals as the step needs.
+std::string tick_label(double v, double step);
+
 // Writes the chart as PNG (atomically). InputError when x and y differ in length.
 void plot_scatter(const ScatterChart& chart, const std::filesystem::path& out, int width = 900, int height = 700);
 

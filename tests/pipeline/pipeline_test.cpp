@@ -773,6 +773,10 @@ TEST_F(PipelineTest, EvaluateWritesEveryMetricWithTheGroundTruth) {
   EXPECT_EQ(m.at("pairs").get<std::int64_t>(), static_cast<std::int64_t>(cache_->pairs(data::Split::kTest).size()));
   EXPECT_GE(m.at("identification_top1").get<double>(), 0.0);
   EXPECT_LE(m.at("identification_top1").get<double>(), 1.0);
+  // The simulated records carry their rate: the real targets' measured rate is near it.
+  ASSERT_TRUE(m.at("hr_mae_bpm_real").is_number()) << m.at("hr_mae_bpm_real");
+  EXPECT_GE(m.at("hr_mae_bpm_real").get<double>(), 0.0);
+  EXPECT_LT(m.at("hr_mae_bpm_real").get<double>(), 5.0);
   EXPECT_TRUE(std::filesystem::exists(o.out / "metrics.json"));
   EXPECT_TRUE(std::filesystem::exists(o.out / "report.md"));
   EXPECT_TRUE(std::filesystem::exists(o.out / "images" / "heart_rate.png"));

@@ -50,7 +50,9 @@ struct EvaluateOptions {
 // reference and target record, statements, target and measured heart rate and, with a ground
 // truth, each candidate's distance to its own ground truth and to the nearest other person's)
 // and the pictures under OUT/images, and returns the metrics: pairs, twins, hr_mae_bpm,
-// hr_detected_fraction, fid, fid_real_baseline, precision, recall, f1, clip_score, clip_score_real,
+// hr_mae_bpm_real (the real targets' measured rate against the rate their records carry; null
+// where none carries one, for the target rate is then the measured one), hr_detected_fraction, fid,
+// fid_real_baseline, precision, recall, f1, clip_score, clip_score_real,
 // base_cosine_reference_twin, base_cosine_reference_real, identification_top1,
 // identification_top1_real, silhouette_twins, silhouette_real, retrieval_top1_twins,
 // retrieval_top1_real, and with a ground truth: ground_truth_win_rate,

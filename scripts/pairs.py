@@ -19,6 +19,11 @@
       many pairs are won in every evaluation, in some and in none, with the pairs that
       change listed; a difference between two settings smaller than the spread here is
       within the draw.
+  scripts/pairs.py rates EVAL_DIR [EVAL_DIR ...] [--far-bpm 25]
+      the twins' heart rate against the target's, per evaluation: the mean absolute error
+      (evaluate's hr_mae_bpm), the median absolute error, the mean signed error (above 0:
+      twins too fast) and the twins more than --far-bpm off, with their rates; then the
+      mean of each over the evaluations. Needs no ground truth.
 
 Only the Python standard library is used.
 """
@@ -46,6 +51,19 @@ def read_pairs(directory):
     if not rows or "ground_truth" not in rows[0]:
         fail(f"{path}: has no ground-truth scores (evaluate ran without --ground-truth)")
     return {row["pair"]: row for row in rows}
+
+
+def read_rows(directory):
+    """Every line of an evaluation's pairs.jsonl, with or without ground truth."""
+    path = Path(directory) / "pairs.jsonl"
+    try:
+        with open(path) as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+    except (OSError, json.JSONDecodeError) as error:
+        fail(f"{path}: expected the pairs.jsonl of an evaluate run ({error})")
+    if not rows or "target_hr_bpm" not in rows[0]:
+        fail(f"{path}: expected rows with target_hr_bpm and twin_hr_bpm")
+    return rows
 
 
 def read_same_pairs(directories):
@@ -193,6 +211,37 @@ def seeds(args):
                   f"{count[p]} of {len(evals)} |")
 
 
+def median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def rates(args):
+    print("| evaluation | rates measured | MAE (bpm) | median error (bpm) | mean signed error (bpm) "
+          f"| more than {args.far_bpm:g} bpm off (target -> twin) |")
+    print("|---|---:|---:|---:|---:|---|")
+    summaries = []
+    for directory in args.eval_dirs:
+        rows = read_rows(directory)
+        measured = [(r["target_hr_bpm"], r["twin_hr_bpm"]) for r in rows
+                    if r.get("target_hr_bpm") is not None and r.get("twin_hr_bpm") is not None]
+        if not measured:
+            fail(f"{directory}: no pair has both a target and a measured heart rate")
+        errors = [twin - target for target, twin in measured]
+        absolute = [abs(e) for e in errors]
+        summary = (sum(absolute) / len(absolute), median(absolute), sum(errors) / len(errors))
+        summaries.append(summary)
+        far = ", ".join(f"{target:.0f} -> {twin:.0f}" for target, twin in measured
+                        if abs(twin - target) > args.far_bpm)
+        print(f"| {directory} | {len(measured)} of {len(rows)} | {summary[0]:.2f} | {summary[1]:.2f} "
+              f"| {summary[2]:+.2f} | {far or 'none'} |")
+    if len(summaries) > 1:
+        means = [sum(s[k] for s in summaries) / len(summaries) for k in range(3)]
+        print(f"mean over {len(summaries)} evaluations: MAE {means[0]:.2f}, median error "
+              f"{means[1]:.2f}, signed error {means[2]:+.2f} bpm")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -213,6 +262,11 @@ def main():
     p = sub.add_parser("seeds", help="the spread of the win rate over evaluations of the same pairs")
     p.add_argument("eval_dirs", nargs="+")
     p.set_defaults(run=seeds)
+    p = sub.add_parser("rates", help="the twins' heart-rate error, per evaluation and on average")
+    p.add_argument("eval_dirs", nargs="+")
+    p.add_argument("--far-bpm", type=float, default=25.0,
+                   help="list the twins more than this many bpm off their target (default: 25)")
+    p.set_defaults(run=rates)
     args = parser.parse_args()
     args.run(args)
 

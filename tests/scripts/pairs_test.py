@@ -109,6 +109,31 @@ class PairsTest(unittest.TestCase):
         self.assertEqual(out.returncode, 2)
         self.assertIn("at least two", out.stderr)
 
+    def test_rates_gives_each_evaluations_heart_rate_error_and_their_mean(self):
+        def rated(number, target, twin):
+            return {"pair": number, "target_hr_bpm": target, "twin_hr_bpm": twin}
+        # Errors +2, -4, +30 and one twin without a detected rate: MAE 12, median 4, signed +28/3.
+        write_eval(self.root / "r1", [rated(0, 60.0, 62.0), rated(1, 80.0, 76.0),
+                                      rated(2, 139.4, 169.4), rated(3, 70.0, None)])
+        # Errors +1 and -3: MAE 2, median 2 (the mean of the middle two), signed -1.
+        write_eval(self.root / "r2", [rated(0, 60.0, 61.0), rated(1, 80.0, 77.0)])
+        out = run("rates", self.root / "r1", self.root / "r2")
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn("/r1 | 3 of 4 | 12.00 | 4.00 | +9.33 | 139 -> 169 |", out.stdout)
+        self.assertIn("/r2 | 2 of 2 | 2.00 | 2.00 | -1.00 | none |", out.stdout)
+        self.assertIn("mean over 2 evaluations: MAE 7.00, median error 3.00, signed error +4.17 bpm",
+                      out.stdout)
+        out = run("rates", self.root / "r1", "--far-bpm", "3")
+        self.assertIn("| 80 -> 76, 139 -> 169 |", out.stdout)
+        self.assertNotIn("mean over", out.stdout)
+        write_eval(self.root / "r3", [rated(0, 60.0, None)])
+        out = run("rates", self.root / "r3")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("no pair has both", out.stderr)
+        out = run("rates", self.root / "missing")
+        self.assertEqual(out.returncode, 2)
+        self.assertIn("missing/pairs.jsonl", out.stderr)
+
     def test_bad_input_exits_2_naming_the_file(self):
         out = run("compare", self.root / "a", self.root / "missing")
         self.assertEqual(out.returncode, 2)

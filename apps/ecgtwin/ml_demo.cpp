@@ -42,9 +42,10 @@ Registrar registrar("demo",
                         std::printf("held-out persons: %s, pairs: %s\n", metrics.at("patients").dump().c_str(),
                                     metrics.at("pairs").dump().c_str());
                         for (const char* key :
-                             {"hr_mae_bpm", "ground_truth_win_rate", "ground_truth_win_rate_n",
-                              "ground_truth_pairwise_win_rate", "identification_top1", "fid",
-                              "fid_real_baseline", "precision", "recall", "clip_score"})
+                             {"hr_mae_bpm", "hr_mae_bpm_real", "ground_truth_win_rate",
+                              "ground_truth_win_rate_n", "ground_truth_pairwise_win_rate",
+                              "identification_top1", "fid", "fid_real_baseline", "precision",
+                              "recall", "clip_score"})
                           show(key);
                         std::printf("total %.0f s\nreport: %s/report.md\nmetrics: %s/metrics.json\n",
                                     metrics.at("timing").at("total_s").get<double>(), f->out.c_str(), f->out.c_str());

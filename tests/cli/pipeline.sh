@@ -273,6 +273,31 @@ YAML
     echo "$out" | grep -q -- "--replay-fraction" || fail "message does not name the flag: $out"
     [ -e "$work/bad_diagnosis" ] && fail "output left behind"
     ;;
+  demo)
+    # The whole method in one command on a small cohort, then --resume, which keeps every
+    # trained stage and gives the same metrics.
+    rm -rf "$work/demo"
+    small="--set demo.patients=10 --set demo.records_per_patient=3 --set demo.test_patients=4 --set demo.fs=100"
+    out=$("$bin" --threads 1 demo --config "$config" $small --out "$work/demo" 2>&1) || fail "demo exit $?: $out"
+    for f in metrics.json report.md config.yaml pairs.jsonl diagnosis/diagnosis.json model/diffusion.pt \
+             model/classifier.pt images/heart_rate.png; do
+      [ -s "$work/demo/$f" ] || fail "demo wrote no $f"
+    done
+    for key in hr_mae_bpm hr_mae_bpm_real identification_top1 fid fid_real_baseline precision recall \
+               clip_score ground_truth_win_rate diagnosis timing; do
+      grep -q "\"$key\"" "$work/demo/metrics.json" || fail "demo metrics.json lacks $key"
+    done
+    echo "$out" | grep -q "report: $work/demo/report.md" || fail "demo does not say where the report is: $out"
+    echo "$out" | grep -q "hr_mae_bpm_real" || fail "demo does not print hr_mae_bpm_real: $out"
+    grep -q "patients: 10" "$work/demo/config.yaml" || fail "demo's resolved config lacks the --set value"
+    cp "$work/demo/metrics.json" "$work/demo_first.json"
+    out=$("$bin" --threads 1 demo --config "$config" $small --resume --out "$work/demo" 2>&1) \
+      || fail "demo --resume exit $?: $out"
+    echo "$out" | grep -q "diffusion already trained, kept" || fail "demo --resume retrained: $out"
+    first=$(grep -v '_s"' "$work/demo_first.json")
+    again=$(grep -v '_s"' "$work/demo/metrics.json")
+    [ "$first" = "$again" ] || fail "demo --resume changed the metrics"
+    ;;
   bad_input)
     out=$("$bin" train-diffusion --data "$work/nowhere" --out "$work/bad_model" 2>&1)
     [ $? -eq 2 ] || fail "missing cache: expected exit 2"

@@ -41,13 +41,18 @@ def fail(message):
     sys.exit(2)
 
 
-def read_pairs(directory):
+def read_lines(directory, expected):
+    """The rows of an evaluation's pairs.jsonl, and its path; exit 2 naming it if unreadable."""
     path = Path(directory) / "pairs.jsonl"
     try:
         with open(path) as f:
-            rows = [json.loads(line) for line in f if line.strip()]
+            return [json.loads(line) for line in f if line.strip()], path
     except (OSError, json.JSONDecodeError) as error:
-        fail(f"{path}: expected the pairs.jsonl of an evaluate run with --ground-truth ({error})")
+        fail(f"{path}: expected {expected} ({error})")
+
+
+def read_pairs(directory):
+    rows, path = read_lines(directory, "the pairs.jsonl of an evaluate run with --ground-truth")
     if not rows or "ground_truth" not in rows[0]:
         fail(f"{path}: has no ground-truth scores (evaluate ran without --ground-truth)")
     return {row["pair"]: row for row in rows}
@@ -55,12 +60,7 @@ def read_pairs(directory):
 
 def read_rows(directory):
     """Every line of an evaluation's pairs.jsonl, with or without ground truth."""
-    path = Path(directory) / "pairs.jsonl"
-    try:
-        with open(path) as f:
-            rows = [json.loads(line) for line in f if line.strip()]
-    except (OSError, json.JSONDecodeError) as error:
-        fail(f"{path}: expected the pairs.jsonl of an evaluate run ({error})")
+    rows, path = read_lines(directory, "the pairs.jsonl of an evaluate run")
     if not rows or "target_hr_bpm" not in rows[0]:
         fail(f"{path}: expected rows with target_hr_bpm and twin_hr_bpm")
     return rows

@@ -34,6 +34,11 @@ namespace {
 
 nlohmann::json number_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
+// sum / count, or null when nothing was counted.
+nlohmann::json mean_or_null(std::int64_t count, double sum) {
+  return count ? nlohmann::json(sum / double(count)) : nlohmann::json(nullptr);
+}
+
 data::Record report_window(const float* x, std::int64_t leads, std::int64_t samples, double fs, const std::string& id,
                            const std::vector<std::string>& statements, std::optional<double> hr) {
   data::Record r = window_record(x, leads, samples, fs, id);
@@ -235,9 +240,8 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
       ++hr_count;
     }
   }
-  m["hr_mae_bpm"] = hr_count ? nlohmann::json(hr_error / double(hr_count)) : nlohmann::json(nullptr);
-  m["hr_mae_bpm_real"] = real_hr_count ? nlohmann::json(real_hr_error / double(real_hr_count))
-                                       : nlohmann::json(nullptr);
+  m["hr_mae_bpm"] = mean_or_null(hr_count, hr_error);
+  m["hr_mae_bpm_real"] = mean_or_null(real_hr_count, real_hr_error);
   // One row per pair in OUT/pairs.jsonl: what each twin was asked for and what it became.
   std::vector<nlohmann::json> pair_rows(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) {
@@ -492,8 +496,7 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
       }
     }
     gt_progress.finish();
-    auto rate = [](std::int64_t count, double sum) { return count ? nlohmann::json(sum / double(count)) : nlohmann::json(nullptr); };
-    m["ground_truth_win_rate"] = rate(twin_tally.compared, double(twin_tally.wins));
+    m["ground_truth_win_rate"] = mean_or_null(twin_tally.compared, double(twin_tally.wins));
     m["ground_truth_compared"] = twin_tally.compared;
     // Wilson's 95 % interval, taking the pairs as independent draws. Pairs of one person are
     // not, so the uncertainty is at least this wide.
@@ -502,28 +505,36 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
       m["ground_truth_win_rate_ci95"] = {interval.lower, interval.upper};
     }
     // The share of other persons whose ground truth is farther from the twin than its own.
-    m["ground_truth_pairwise_win_rate"] = rate(twin_tally.compared, twin_tally.pairwise_sum);
-    m["ground_truth_distance_mv"] = rate(twin_tally.compared, twin_tally.own_sum);
-    m["other_person_distance_mv"] = rate(twin_tally.other_count, twin_tally.other_sum);
+    m["ground_truth_pairwise_win_rate"] =
+        mean_or_null(twin_tally.compared, twin_tally.pairwise_sum);
+    m["ground_truth_distance_mv"] = mean_or_null(twin_tally.compared, twin_tally.own_sum);
+    m["other_person_distance_mv"] = mean_or_null(twin_tally.other_count, twin_tally.other_sum);
     // Baselines: the real target record (a noisy rendering of the ground truth: the ceiling) and the
     // reference record copied unchanged (what the person's own morphology alone achieves).
-    m["ground_truth_win_rate_real_target"] = rate(target_tally.compared, double(target_tally.wins));
-    m["ground_truth_win_rate_reference"] = rate(reference_tally.compared, double(reference_tally.wins));
-    m["ground_truth_pairwise_win_rate_reference"] = rate(reference_tally.compared, reference_tally.pairwise_sum);
-    m["ground_truth_win_rate_reconstructed_target"] = rate(reconstruction_tally.compared, double(reconstruction_tally.wins));
-    m["ground_truth_win_rate_ideal_twin"] = rate(ideal_tally.compared, double(ideal_tally.wins));
+    m["ground_truth_win_rate_real_target"] =
+        mean_or_null(target_tally.compared, double(target_tally.wins));
+    m["ground_truth_win_rate_reference"] =
+        mean_or_null(reference_tally.compared, double(reference_tally.wins));
+    m["ground_truth_pairwise_win_rate_reference"] =
+        mean_or_null(reference_tally.compared, reference_tally.pairwise_sum);
+    m["ground_truth_win_rate_reconstructed_target"] =
+        mean_or_null(reconstruction_tally.compared, double(reconstruction_tally.wins));
+    m["ground_truth_win_rate_ideal_twin"] =
+        mean_or_null(ideal_tally.compared, double(ideal_tally.wins));
     m["ground_truth_ideal_twin_donors"] = kIdealDonors;
     // The same rates for a cohort of N held-out persons (the own and N - 1 others drawn at random
     // from the split's), in expectation over the draw (eval::win_probability_among).
     m["ground_truth_persons"] = persons.size();
     m["ground_truth_win_rate_n_persons"] = options.win_rate_persons;
-    m["ground_truth_win_rate_n"] = rate(twin_tally.compared, twin_tally.among_sum);
-    m["ground_truth_win_rate_n_real_target"] = rate(target_tally.compared, target_tally.among_sum);
+    m["ground_truth_win_rate_n"] = mean_or_null(twin_tally.compared, twin_tally.among_sum);
+    m["ground_truth_win_rate_n_real_target"] =
+        mean_or_null(target_tally.compared, target_tally.among_sum);
     m["ground_truth_win_rate_n_reference"] =
-        rate(reference_tally.compared, reference_tally.among_sum);
+        mean_or_null(reference_tally.compared, reference_tally.among_sum);
     m["ground_truth_win_rate_n_reconstructed_target"] =
-        rate(reconstruction_tally.compared, reconstruction_tally.among_sum);
-    m["ground_truth_win_rate_n_ideal_twin"] = rate(ideal_tally.compared, ideal_tally.among_sum);
+        mean_or_null(reconstruction_tally.compared, reconstruction_tally.among_sum);
+    m["ground_truth_win_rate_n_ideal_twin"] =
+        mean_or_null(ideal_tally.compared, ideal_tally.among_sum);
     // Win rates by target statement (a pair counts once for each of its statements; a twin
     // without a detectable beat counts as a loss).
     nlohmann::json by = nlohmann::json::object();

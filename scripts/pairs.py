@@ -218,12 +218,9 @@ def median(values):
 
 
 def rates(args):
-    print("| evaluation | rates measured | MAE (bpm) | median error (bpm) | mean signed error (bpm) "
-          f"| more than {args.far_bpm:g} bpm off (target -> twin) |")
-    print("|---|---:|---:|---:|---:|---|")
-    summaries = []
-    for directory in args.eval_dirs:
-        rows = read_rows(directory)
+    evals = [read_rows(d) for d in args.eval_dirs]  # every folder read before anything is printed
+    lines, summaries = [], []
+    for directory, rows in zip(args.eval_dirs, evals):
         measured = [(r["target_hr_bpm"], r["twin_hr_bpm"]) for r in rows
                     if r.get("target_hr_bpm") is not None and r.get("twin_hr_bpm") is not None]
         if not measured:
@@ -234,8 +231,12 @@ def rates(args):
         summaries.append(summary)
         far = ", ".join(f"{target:.0f} -> {twin:.0f}" for target, twin in measured
                         if abs(twin - target) > args.far_bpm)
-        print(f"| {directory} | {len(measured)} of {len(rows)} | {summary[0]:.2f} | {summary[1]:.2f} "
-              f"| {summary[2]:+.2f} | {far or 'none'} |")
+        lines.append(f"| {directory} | {len(measured)} of {len(rows)} | {summary[0]:.2f} | "
+                     f"{summary[1]:.2f} | {summary[2]:+.2f} | {far or 'none'} |")
+    print("| evaluation | rates measured | MAE (bpm) | median error (bpm) | mean signed error (bpm) "
+          f"| more than {args.far_bpm:g} bpm off (target -> twin) |")
+    print("|---|---:|---:|---:|---:|---|")
+    print("\n".join(lines))
     if len(summaries) > 1:
         means = [sum(s[k] for s in summaries) / len(summaries) for k in range(3)]
         print(f"mean over {len(summaries)} evaluations: MAE {means[0]:.2f}, median error "

@@ -130,9 +130,13 @@ class PairsTest(unittest.TestCase):
         out = run("rates", self.root / "r3")
         self.assertEqual(out.returncode, 2)
         self.assertIn("no pair has both", out.stderr)
-        out = run("rates", self.root / "missing")
+        out = run("rates", self.root / "r1", self.root / "missing")
         self.assertEqual(out.returncode, 2)
         self.assertIn("missing/pairs.jsonl", out.stderr)
+        self.assertEqual(out.stdout, "")  # nothing printed before the bad folder was found
+        out = run("rates", self.root / "r1", self.root / "r3")
+        self.assertEqual(out.returncode, 2)
+        self.assertEqual(out.stdout, "")
 
     def test_bad_input_exits_2_naming_the_file(self):
         out = run("compare", self.root / "a", self.root / "missing")

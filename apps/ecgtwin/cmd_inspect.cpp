@@ -44,6 +44,9 @@ void print_text(const nlohmann::json& j) {
     std::printf("  heart rate  %.1f bpm (R peaks)\n", j["heart_rate_bpm"].get<double>());
   else
     std::printf("  heart rate  - (fewer than two R peaks found)\n");
+  if (j.contains("limb_lead_residual_mv") && j["limb_lead_residual_mv"].is_number())
+    std::printf("  limb leads  %.4f mV from Einthoven's and Goldberger's relations (RMS)\n",
+                j["limb_lead_residual_mv"].get<double>());
   for (const auto& [key, value] : j["metadata"].items()) {
     const std::string text = value.is_array()    ? joined(value)
                              : value.is_string() ? value.get<std::string>()

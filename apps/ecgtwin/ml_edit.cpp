@@ -16,7 +16,7 @@ namespace {
 struct EditFlags {
   ConfigOptions config;
   RecordFormatFlags format;
-  std::string model, reference, condition, to, mode = "swap", device = "auto", out;
+  std::string model, reference, condition, to, mode = "swap", device = "auto", out, limb_leads;
   double hr = 0, injection = 0.5, weight = 1.0;
   std::int64_t steps = 50, seed = 0;
 };
@@ -37,6 +37,10 @@ Registrar registrar("edit", "regenerate a twin with swapped or added statements 
                  "share of the first steps that reuse the source maps (default: 0.5; key edit.injection_fraction)");
   app.add_option("--added-weight", f->weight, "weight of an added statement's map (default: 1; key edit.added_weight)");
   app.add_option("--steps", f->steps, "DDIM steps (default: 50; key sampling.steps)");
+  app.add_option("--limb-leads", f->limb_leads,
+                 "the limb leads of both twins: generated (as decoded), projected (onto ECGs "
+                 "that keep Einthoven's and Goldberger's relations) or derived (from I and II) "
+                 "(default: generated; key sampling.limb_leads)");
   app.add_option("--seed", f->seed, "seed of the initial noise (default: 0)");
   app.add_option("--device", f->device, "cpu, cuda, cuda:N or auto (default: auto)");
   app.add_option("--out", f->out, "output folder")->required();
@@ -46,6 +50,7 @@ Registrar registrar("edit", "regenerate a twin with swapped or added statements 
     if (app.count("--injection")) config::set_key(tree, "edit.injection_fraction", f->injection);
     if (app.count("--added-weight")) config::set_key(tree, "edit.added_weight", f->weight);
     if (app.count("--steps")) config::set_key(tree, "sampling.steps", f->steps);
+    if (app.count("--limb-leads")) config::set_key(tree, "sampling.limb_leads", f->limb_leads);
     config::Section root(tree, "");
     config::Section edit = root.child("edit");
     config::Section sampling = root.child("sampling");

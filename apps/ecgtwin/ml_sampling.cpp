@@ -72,6 +72,12 @@ void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidan
       "difference's ST-T segment also stretched in time as the twin's is against that "
       "rendering's, which the heart rate shortens or lengthens) (default: none; key "
       "sampling.transfer)");
+  app.add_option("--limb-leads", flags.limb_leads,
+                 "the limb leads of every sample, which the autoencoder renders each on its own: "
+                 "generated (as decoded, the method), projected (the least-squares projection "
+                 "onto ECGs that keep Einthoven's and Goldberger's relations) or derived (III, "
+                 "aVR, aVL, aVF recomputed from I and II, as recording devices do) (default: "
+                 "generated; key sampling.limb_leads)");
   app.add_option("--personalise-steps", flags.personalise_steps,
                  "fine-tune the denoiser on each reference under its own conditions for N steps "
                  "before its twins are sampled (default: 0 = none, the method; key personalise.steps)");
@@ -104,6 +110,7 @@ diffusion::SamplerOptions sampler_from_flags(const CLI::App& app, const Sampling
       config::set_key(tree, "sampling.rate_candidates", flags.rate_candidates);
     if (app.count("--rate-fit")) config::set_key(tree, "sampling.rate_fit", flags.rate_fit);
     if (app.count("--transfer")) config::set_key(tree, "sampling.transfer", flags.transfer);
+    if (app.count("--limb-leads")) config::set_key(tree, "sampling.limb_leads", flags.limb_leads);
   }
   config::Section root(tree, "");
   config::Section sampling = root.child("sampling");

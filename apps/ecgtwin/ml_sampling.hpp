@@ -25,6 +25,7 @@ struct SamplingFlags {
   std::int64_t rate_candidates = 0;
   bool rate_fit = false;
   std::string transfer;
+  std::string limb_leads;
   std::int64_t personalise_steps = 0, personalise_batch = 16;
   double personalise_lr = 1e-4, personalise_base_lr = 1e-2;
   std::string personalise_fit;

@@ -1,9 +1,11 @@
 // The summary of a loaded record that `ecgtwin inspect` prints.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
 #include "ecgtwin/data/record_io.hpp"
 #include "ecgtwin/signal/heart_rate.hpp"
+#include "ecgtwin/signal/limb_leads.hpp"
 #include "ecgtwin/util/error.hpp"
 
 namespace ecgtwin::data {
@@ -63,6 +65,15 @@ nlohmann::json describe_record(const Record& record, const LoadInfo& info) {
       // A rate too low for the QRS band: no measured rate.
     }
   }
+  // What the limb leads break of Einthoven's and Goldberger's relations: 0 up to the rounding
+  // for an ECG whose device derives them, more for one whose leads were generated or edited
+  // each on its own. Only where the six limb leads stand first and every sample is finite.
+  j["limb_lead_residual_mv"] = nullptr;
+  const auto& standard = standard_leads();
+  if (record.leads() >= 6 && n > 0 && info.non_finite == 0 &&
+      std::equal(standard.begin(), standard.begin() + 6, record.lead_names.begin()))
+    j["limb_lead_residual_mv"] =
+        std::round(signal::limb_lead_residual(record.signal.data(), record.leads(), n) * 1e6) / 1e6;
   return j;
 }
 

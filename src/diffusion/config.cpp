@@ -41,6 +41,8 @@ SamplerOptions read_sampler_options(config::Section& section) {
       .transfer(section.choice("transfer", defaults.transfer(),
                                {"none", "reference-residual", "reference-residual-scaled",
                                 "reference-residual-adapted"}))
+      .limb_leads(section.choice("limb_leads", defaults.limb_leads(),
+                                 {"generated", "projected", "derived"}))
       .seed(static_cast<uint64_t>(
           section.get_in("seed", int64_t{0}, int64_t{0}, std::numeric_limits<int64_t>::max())));
   if (options.strength() <= 0.0) {
@@ -74,7 +76,8 @@ config::Json sampler_summary(const SamplerOptions& options) {
           {"select", options.select()},
           {"rate_candidates", options.rate_candidates()},
           {"rate_fit", options.rate_fit()},
-          {"transfer", options.transfer()}};
+          {"transfer", options.transfer()},
+          {"limb_leads", options.limb_leads()}};
 }
 
 EditOptions read_edit_options(config::Section& section) {

@@ -81,8 +81,13 @@ nlohmann::json edit_twin(const EditTwinOptions& options) {
   torch::NoGradGuard no_grad;
   auto result = diffusion::edit(*twin_model.diffusion()->denoiser, twin_model.schedule(), {1, shape[0], shape[1]},
                                 conditions_of(options.source), conditions_of(edited), sampler, options.editing);
-  auto source_signal = twin_model.decode(result.source.sample)[0];
-  auto edited_signal = twin_model.decode(result.edited.sample)[0];
+  const auto decoded = [&](const torch::Tensor& sample) {
+    torch::Tensor signals = twin_model.decode(sample).contiguous();
+    set_limb_leads(signals, options.sampler.limb_leads());
+    return signals[0];
+  };
+  auto source_signal = decoded(result.source.sample);
+  auto edited_signal = decoded(result.edited.sample);
 
   util::OutputGuard guard;
   guard.create_directory(options.out);

@@ -20,6 +20,7 @@
 #include "ecgtwin/model/device.hpp"
 #include "ecgtwin/pipeline/twin_model.hpp"
 #include "ecgtwin/signal/heart_rate.hpp"
+#include "ecgtwin/signal/limb_leads.hpp"
 #include "ecgtwin/signal/resample.hpp"
 #include "ecgtwin/signal/simulator.hpp"
 #include "ecgtwin/util/error.hpp"
@@ -242,6 +243,19 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
   }
   m["hr_mae_bpm"] = mean_or_null(hr_count, hr_error);
   m["hr_mae_bpm_real"] = mean_or_null(real_hr_count, real_hr_error);
+  // ---- limb leads ----
+  // What the twins' limb leads break of Einthoven's and Goldberger's relations, against the
+  // real targets (recorded or simulated ECGs keep them up to their rounding).
+  if (leads >= 6) {
+    double twin_residual = 0, real_residual = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+      twin_residual += signal::limb_lead_residual(twins[i].data_ptr<float>(), leads, samples);
+      real_residual += signal::limb_lead_residual(target_signals[i].contiguous().data_ptr<float>(),
+                                                  leads, samples);
+    }
+    m["limb_lead_residual_mv"] = mean_or_null(n, twin_residual);
+    m["limb_lead_residual_mv_real"] = mean_or_null(n, real_residual);
+  }
   // One row per pair in OUT/pairs.jsonl: what each twin was asked for and what it became.
   std::vector<nlohmann::json> pair_rows(static_cast<std::size_t>(n));
   for (std::int64_t i = 0; i < n; ++i) {
@@ -619,6 +633,9 @@ nlohmann::json evaluate_twins(const EvaluateOptions& options) {
      << "| metric | twins | real records (baseline) |\n|---|---|---|\n"
      << "| heart-rate MAE (bpm) | " << fmt(m["hr_mae_bpm"]) << " | " << fmt(m["hr_mae_bpm_real"])
      << " |\n"
+     << "| limb-lead residual (mV; 0 keeps Einthoven's and Goldberger's relations) | "
+     << fmt(m.value("limb_lead_residual_mv", nlohmann::json())) << " | "
+     << fmt(m.value("limb_lead_residual_mv_real", nlohmann::json())) << " |\n"
      << "| FID (evaluator features) | " << fmt(m["fid"]) << " | " << fmt(m["fid_real_baseline"])
      << " |\n"
      << "| precision / recall / F1 (k = 3) | " << fmt(m["precision"]) << " / " << fmt(m["recall"])

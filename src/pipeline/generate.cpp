@@ -16,6 +16,7 @@
 #include "ecgtwin/model/device.hpp"
 #include "ecgtwin/pipeline/twin_model.hpp"
 #include "ecgtwin/signal/heart_rate.hpp"
+#include "ecgtwin/signal/limb_leads.hpp"
 #include "ecgtwin/util/error.hpp"
 #include "ecgtwin/util/files.hpp"
 #include "ecgtwin/util/log.hpp"
@@ -113,6 +114,10 @@ nlohmann::json write_generated(const data::Record& ecg, const float* x, const fs
       {"npy", npy.string()},
       {"target_hr", target.heart_rate},
       {"measured_hr", measured ? nlohmann::json(*measured) : nlohmann::json(nullptr)}};
+  // How far the limb leads are from keeping Einthoven's and Goldberger's relations (0 for a
+  // recording, up to its rounding).
+  if (leads >= 6)
+    json["limb_lead_residual_mv"] = signal::limb_lead_residual(x, leads, ecg.samples());
   if (plot) {
     const fs::path png = dir / (ecg.id + ".png");
     auto main_input = data::plot_input(ecg, overlay != nullptr ? "twin" : "generated");

@@ -12,6 +12,7 @@
 #include "ecgtwin/diffusion/guidance.hpp"
 #include "ecgtwin/eval/templates.hpp"
 #include "ecgtwin/signal/heart_rate.hpp"
+#include "ecgtwin/signal/limb_leads.hpp"
 #include "ecgtwin/signal/rate_fit.hpp"
 #include "ecgtwin/signal/rpeaks.hpp"
 #include "ecgtwin/util/error.hpp"
@@ -189,6 +190,28 @@ std::int64_t fit_rates(torch::Tensor& signals, const torch::Tensor& heart_rates,
   return fitted;
 }
 
+void set_limb_leads(torch::Tensor& signals, const std::string& limb_leads) {
+  if (limb_leads == "generated") return;
+  if (signals.scalar_type() != torch::kFloat || !signals.device().is_cpu() ||
+      !signals.is_contiguous() || signals.dim() != 3)
+    throw Error("set_limb_leads: expected contiguous [rows, leads, samples] float CPU signals");
+  if (limb_leads != "projected" && limb_leads != "derived")
+    throw InputError("sampling.limb_leads",
+                     "is '" + limb_leads + "', expected generated, projected or derived");
+  const std::int64_t rows = signals.size(0), leads = signals.size(1), length = signals.size(2);
+  if (leads < 6)
+    throw InputError("sampling.limb_leads", "'" + limb_leads +
+                                                "' needs the six limb leads; the model renders " +
+                                                std::to_string(leads) + " leads");
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float* row = signals.data_ptr<float>() + r * leads * length;
+    if (limb_leads == "projected")
+      signal::project_limb_leads(row, leads, length);
+    else
+      signal::derive_limb_leads(row, leads, length);
+  }
+}
+
 torch::Tensor TwinModel::sample_candidates(const torch::Tensor& base_vectors,
                                            const train::Reports& targets,
                                            const diffusion::SamplerOptions& options,
@@ -257,6 +280,7 @@ torch::Tensor TwinModel::sample_candidates(const torch::Tensor& base_vectors,
     spdlog::info("sampling.rate_fit: {} of {} samples brought to their target heart rate", fitted,
                  signals.size(0));
   }
+  set_limb_leads(signals, options.limb_leads());
   return signals;
 }
 

@@ -22,12 +22,16 @@ case $case_name in
     grep -Eq '"sampling_rate": 100(\.0)?,' <<<"$json" || fail "rate: $json"
     grep -q '"checksums": "verified"' <<<"$json" || fail "checksums: $json"
     grep -q '"lead": "aVR"' <<<"$json" || fail "lead names: $json"
+    # PTB-XL's device derives the limb leads: what is left is the rounding to 1 uV.
+    grep -Eq '"limb_lead_residual_mv": 0\.000[0-9]+,' <<<"$json" || fail "limb-lead residual: $json"
     ;;
   inspect_text)
     text=$("$bin" inspect "$record" "$data/ptbxl-500/records500/00000/00001_hr") || fail "exit code $?"
     [ "$(grep -c 'leads       12: I II III aVR aVL aVF V1 V2 V3 V4 V5 V6' <<<"$text")" = 2 ] || fail "$text"
     grep -q '100 Hz, 1000 samples, 10 s' <<<"$text" || fail "$text"
     grep -q '500 Hz, 5000 samples, 10 s' <<<"$text" || fail "$text"
+    [ "$(grep -c "limb leads  0.000[0-9] mV from Einthoven's and Goldberger's relations" <<<"$text")" = 2 ] \
+      || fail "limb-lead residual: $text"
     ;;
   inspect_heart_rate)
     # PTB-XL: ecg 2 is "sinus bradycardia" (below 60 bpm), ecg 263 "sinus tachycardia" (above

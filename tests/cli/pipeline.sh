@@ -95,6 +95,23 @@ YAML
       done
     done
     grep -q '"measured_hr"' "$work/twins/summary.json" || fail "summary without measured heart rates"
+    grep -q '"limb_lead_residual_mv"' "$work/twins/summary.json" || fail "summary without limb-lead residuals"
+    # --limb-leads projected: every twin keeps Einthoven's and Goldberger's relations (to float
+    # rounding); a value that is none of the three is refused naming the key, nothing written.
+    rm -rf "$work/twins_limb" "$work/twins_limb_bad"
+    "$bin" -q generate --model "$model" --reference "$work/refs/00001_lr.hea" --condition "sinus rhythm" --hr 70 \
+      --samples 2 --steps 4 --no-plots --limb-leads projected --out "$work/twins_limb" > /dev/null \
+      || fail "generate --limb-leads projected exit $?"
+    residuals=$(sed -n 's/^ *"limb_lead_residual_mv": \([^,]*\),\{0,1\}$/\1/p' "$work/twins_limb/summary.json")
+    [ "$(wc -w <<<"$residuals")" = 2 ] || fail "two twins' residuals expected: $residuals"
+    for r in $residuals; do
+      awk -v r="$r" 'BEGIN { exit !(r < 1e-5) }' || fail "a projected twin's limb-lead residual is $r mV"
+    done
+    err=$("$bin" -q generate --model "$model" --reference "$work/refs/00001_lr.hea" --condition "sinus rhythm" \
+      --hr 70 --steps 4 --limb-leads einthoven --out "$work/twins_limb_bad" 2>&1)
+    [ $? -eq 2 ] || fail "--limb-leads einthoven: expected exit 2"
+    grep -q "sampling.limb_leads" <<<"$err" || fail "the key is not named: $err"
+    [ -e "$work/twins_limb_bad" ] && fail "a refused generate left its output folder"
     # Without --reference: ECGs of no particular person, from a model trained with the base vector
     # dropped; a model trained without is refused with exit 2, --reference named, nothing written.
     rm -rf "$work/population" "$work/population_refused"

@@ -26,6 +26,7 @@
 #include "ecgtwin/pipeline/evaluate.hpp"
 #include "ecgtwin/pipeline/generate.hpp"
 #include "ecgtwin/pipeline/twin_model.hpp"
+#include "ecgtwin/signal/limb_leads.hpp"
 #include "ecgtwin/signal/rate_fit.hpp"
 #include "ecgtwin/signal/simulator.hpp"
 #include "ecgtwin/signal/simulator_cohort.hpp"
@@ -544,6 +545,63 @@ TEST(FitRates, BringsEachRowToItsTargetsRate) {
   EXPECT_TRUE(torch::equal(none.slice(0, 2, 4), fitted.slice(0, 2, 4)));
 }
 
+// set_limb_leads on simulated records with their limb leads disturbed: "projected" and
+// "derived" are signal::project_limb_leads and signal::derive_limb_leads on every row,
+// "generated" leaves the rows; signals without six leads are refused naming the key.
+TEST(SetLimbLeads, ProjectsOrDerivesEveryRow) {
+  std::vector<torch::Tensor> rows;
+  for (std::int64_t i = 0; i < 3; ++i) {
+    const auto ecg = signal::render(signal::draw_person(5, i), signal::parse_condition("sinus"),
+                                    {102.4, 10, false, 20, 5});
+    rows.push_back(
+        torch::from_blob(const_cast<float*>(ecg.signal.data()), {12, ecg.samples}).clone());
+  }
+  torch::Tensor signals = torch::stack(rows).contiguous();
+  torch::manual_seed(1);
+  signals.slice(1, 2, 6) +=
+      0.01 * torch::randn({3, 4, signals.size(2)}, torch::TensorOptions().dtype(torch::kFloat));
+  for (const std::string how : {"generated", "projected", "derived"}) {
+    torch::Tensor out = signals.clone();
+    pipeline::set_limb_leads(out, how);
+    for (std::int64_t r = 0; r < 3; ++r) {
+      torch::Tensor expected = signals[r].clone();
+      if (how == "projected")
+        signal::project_limb_leads(expected.data_ptr<float>(), 12, expected.size(1));
+      if (how == "derived")
+        signal::derive_limb_leads(expected.data_ptr<float>(), 12, expected.size(1));
+      EXPECT_TRUE(torch::equal(out[r], expected)) << how << " row " << r;
+      const double residual = signal::limb_lead_residual(out[r].data_ptr<float>(), 12, out.size(2));
+      if (how == "generated")
+        EXPECT_GT(residual, 1e-3) << "the disturbance is there";
+      else
+        EXPECT_LT(residual, 1e-6) << how;
+    }
+  }
+  torch::Tensor five = signals.slice(1, 0, 5).contiguous();
+  EXPECT_TRUE(test::throws_input_error([&] { pipeline::set_limb_leads(five, "projected"); },
+                                       {"sampling.limb_leads"}));
+}
+
+// limb_leads in generate: every sample's limb leads are projected after it is decoded, so the
+// twin is the twin of the same noise as decoded, projected.
+TEST_F(PipelineTest, LimbLeadsAreSetOnEveryDecodedSample) {
+  OneReference one(root(), *cache_);
+  const auto noise = one.model.initial_noise(7, 1);
+  diffusion::SamplerOptions sampler;
+  sampler.steps(5);
+  const torch::Tensor decoded = one.model.generate(one.base, one.targets, sampler, noise);
+  for (const std::string how : {"projected", "derived"}) {
+    auto options = sampler;
+    options.limb_leads(how);
+    const torch::Tensor twin =
+        one.model.generate(one.base, one.targets, options, noise).contiguous();
+    torch::Tensor expected = decoded.clone().contiguous();
+    pipeline::set_limb_leads(expected, how);
+    EXPECT_TRUE(torch::allclose(twin, expected, 1e-5, 1e-6)) << how;
+    EXPECT_LT(signal::limb_lead_residual(twin.data_ptr<float>(), 12, twin.size(2)), 1e-6) << how;
+  }
+}
+
 // rate_fit in generate: every candidate is brought to the twin's target rate and every
 // rendering of the reference to the reference's rate (fit_rates) before the transfer and the
 // choice, so the twin is the one computed by hand from the fitted samples. (The test's
@@ -777,6 +835,12 @@ TEST_F(PipelineTest, EvaluateWritesEveryMetricWithTheGroundTruth) {
   ASSERT_TRUE(m.at("hr_mae_bpm_real").is_number()) << m.at("hr_mae_bpm_real");
   EXPECT_GE(m.at("hr_mae_bpm_real").get<double>(), 0.0);
   EXPECT_LT(m.at("hr_mae_bpm_real").get<double>(), 5.0);
+  // The simulated records keep the limb-lead relations up to their storage's rounding; the
+  // twins' is a number too.
+  ASSERT_TRUE(m.at("limb_lead_residual_mv_real").is_number());
+  EXPECT_LT(m.at("limb_lead_residual_mv_real").get<double>(), 1e-3);
+  ASSERT_TRUE(m.at("limb_lead_residual_mv").is_number());
+  EXPECT_GE(m.at("limb_lead_residual_mv").get<double>(), 0.0);
   EXPECT_TRUE(std::filesystem::exists(o.out / "metrics.json"));
   EXPECT_TRUE(std::filesystem::exists(o.out / "report.md"));
   EXPECT_TRUE(std::filesystem::exists(o.out / "images" / "heart_rate.png"));

@@ -68,6 +68,13 @@ struct SamplerOptions {
   // difference's ST-T segment first stretched in time as the twin's is against the rendering's:
   // a heart rate other than the reference's shortens or lengthens it).
   TORCH_ARG(std::string, transfer) = "none";
+  // The limb leads of every decoded sample (read by pipeline::TwinModel and edit), which the
+  // autoencoder renders each on its own: "generated" (as decoded, the method), "projected"
+  // (replaced by their least-squares projection onto the ECGs that keep Einthoven's and
+  // Goldberger's relations, signal::project_limb_leads) or "derived" (III, aVR, aVL and aVF
+  // recomputed from I and II, as recording devices do). Done before the twin is chosen and the
+  // transfer is done.
+  TORCH_ARG(std::string, limb_leads) = "generated";
   TORCH_ARG(uint64_t, seed) = 0;
   // x_T to start from instead of a draw from the seed ([B, ...] as the sample).
   TORCH_ARG(torch::Tensor, initial_noise) = {};

@@ -29,6 +29,12 @@ namespace fs = std::filesystem;
 std::int64_t fit_rates(torch::Tensor& signals, const torch::Tensor& heart_rates,
                        std::int64_t candidates, double fs);
 
+// The limb leads of every row of [rows, leads, samples] float CPU signals as sampling.limb_leads
+// asks: "generated" leaves them, "projected" is signal::project_limb_leads and "derived"
+// signal::derive_limb_leads on each row. InputError naming the key for signals without the six
+// limb leads.
+void set_limb_leads(torch::Tensor& signals, const std::string& limb_leads);
+
 // The conditions of a batch of ECGs in the form the networks take.
 train::Reports make_reports(const std::vector<data::Condition>& conditions);
 

@@ -1,6 +1,7 @@
 // ecgtwin convert: the samples of a WFDB record as CSV (or NPY).
 #include <charconv>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -43,7 +44,7 @@ const Registrar kConvert{
     [](CLI::App& app) -> RunFunction {
       struct Args {
         std::string record;
-        std::string to = "csv";
+        std::string to;
         std::string output;
         std::string units = "physical";
         int64_t sampfrom = 0;
@@ -53,7 +54,9 @@ const Registrar kConvert{
       };
       auto args = std::make_shared<Args>();
       app.add_option("record", args->record, "WFDB record (RECORD or RECORD.hea)")->required();
-      app.add_option("--to", args->to, "output format: csv or npy (default: csv)")
+      app.add_option("--to", args->to,
+                     "output format: csv or npy (default: npy for an output ending in .npy, "
+                     "else csv)")
           ->check(CLI::IsMember({"csv", "npy"}));
       app.add_option("-o,--output", args->output, "output file, or - for standard output (required)")->required();
       app.add_option("--units", args->units, "digital (stored integers) or physical (default: physical)")
@@ -66,6 +69,14 @@ const Registrar kConvert{
       app.add_flag("--expand-frames", args->expand_frames,
                    "every sample of multi-sample frames instead of frame averages (default: off)");
       return [args]() {
+        // The format follows the output's name unless --to says otherwise; a name that says
+        // the other format is refused rather than written in the wrong one.
+        const std::string extension = std::filesystem::path(args->output).extension().string();
+        const std::string named = extension == ".npy" ? "npy" : extension == ".csv" ? "csv" : "";
+        const std::string to = !args->to.empty() ? args->to : named.empty() ? "csv" : named;
+        if (!named.empty() && to != named)
+          throw InputError("--to " + to, "the output " + args->output + " is named ." + named +
+                                             "; name it ." + to + " or leave --to out");
         io::WfdbReadOptions options;
         options.sampfrom = args->sampfrom;
         if (args->sampto >= 0) options.sampto = args->sampto;
@@ -73,7 +84,7 @@ const Registrar kConvert{
         options.smooth_frames = !args->expand_frames;
         io::WfdbData data = io::read_wfdb(args->record, options);
         const bool digital = args->units == "digital";
-        if (args->to == "npy") {
+        if (to == "npy") {
           if (args->output == "-") throw InputError("--output -", "NPY output needs a file name");
           // [rows x channels], as the CSV; NaN marks invalid physical samples.
           std::vector<int64_t> shape = {data.rows, data.channels};

@@ -20,6 +20,13 @@ done
 "$bin" -q convert "$bad/ok_control" --units digital -o "$out/ok.csv" || { echo "FAIL ok_control did not convert"; fail=1; }
 expected=$(awk '{print $1","$2}' "$bad/ok_control.expected.txt")
 if [ "$(cat "$out/ok.csv")" != "$expected" ]; then echo "FAIL ok_control values differ"; fail=1; fi
+# The format follows the output's name; a --to that contradicts it is refused, nothing written.
+"$bin" -q convert "$bad/ok_control" -o "$out/ok.npy" || { echo "FAIL ok_control did not convert to NPY"; fail=1; }
+[ "$(head -c 6 "$out/ok.npy" | tail -c 5)" = "NUMPY" ] || { echo "FAIL ok.npy is not an NPY file"; fail=1; }
+"$bin" -q convert "$bad/ok_control" --to csv -o "$out/wrong.npy" 2>"$out/wrong.err"
+[ $? -eq 2 ] || { echo "FAIL --to csv -o wrong.npy must exit 2"; fail=1; }
+[ -e "$out/wrong.npy" ] && { echo "FAIL --to csv -o wrong.npy left a file"; fail=1; }
+grep -q -- "--to" "$out/wrong.err" || { echo "FAIL the message does not name --to: $(cat "$out/wrong.err")"; fail=1; }
 "$bin" -q convert "$bad/ok_control" --channels 5 -o "$out/ch.csv" 2>/dev/null
 [ $? -eq 2 ] || { echo "FAIL a channel that does not exist must exit 2"; fail=1; }
 exit $fail

@@ -1,8 +1,6 @@
 #include "ml_bench_fixture.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/autocast_mode.h>
-#include <torch/version.h>
 
 #include <cmath>
 
@@ -86,33 +84,6 @@ Batch make_batch(const Networks& networks, int64_t batch, uint64_t seed, const t
   b.demographics = model::Demographics::from(hr, age, sex).to(device);
   b.base_vector = randn({batch, o.extractor.hidden()});
   return b;
-}
-
-namespace {
-
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-void set_cuda_autocast(bool enabled) {
-  at::autocast::set_autocast_enabled(at::kCUDA, enabled);
-  if (enabled) at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-}
-#else
-void set_cuda_autocast(bool enabled) {
-  at::autocast::set_enabled(enabled);
-  if (enabled) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-}
-#endif
-
-}  // namespace
-
-AutocastScope::AutocastScope(const torch::Device& device, bool enabled)
-    : active_(enabled && device.is_cuda()) {
-  if (active_) set_cuda_autocast(true);
-}
-
-AutocastScope::~AutocastScope() {
-  if (!active_) return;
-  set_cuda_autocast(false);
-  at::autocast::clear_cache();
 }
 
 std::string stage_name(Stage stage) {

@@ -13,6 +13,7 @@
 
 #include "ecgtwin/diffusion/sampler.hpp"
 #include "ecgtwin/diffusion/schedule.hpp"
+#include "ecgtwin/model/autocast.hpp"
 #include "ecgtwin/model/summary.hpp"
 
 namespace ecgtwin::app::modelbench {
@@ -53,17 +54,8 @@ struct Batch {
 Batch make_batch(const Networks& networks, int64_t batch, uint64_t seed,
                  const torch::Device& device);
 
-// bf16 autocast on CUDA while alive (a no-op on the CPU or when disabled).
-class AutocastScope {
- public:
-  AutocastScope(const torch::Device& device, bool enabled);
-  ~AutocastScope();
-  AutocastScope(const AutocastScope&) = delete;
-  AutocastScope& operator=(const AutocastScope&) = delete;
-
- private:
-  bool active_ = false;
-};
+// bf16 autocast (on CUDA; the plan keeps the CPU in float32).
+using model::AutocastScope;
 
 // One training step (forward, loss, backward, AdamW) of each network, as a trainer runs it.
 enum class Stage { kDenoiser, kExtractor, kAutoencoder };

@@ -64,6 +64,14 @@ torch::Tensor MultiHeadAttentionImpl::forward(const torch::Tensor& x,
     v = qkv[2];
   }
   if (options_.qkv_norm()) {
+    // Under bf16 autocast the projections come out in bfloat16; LibTorch 1.13's CPU LayerNorm
+    // takes no inputs of another type than its weights (CUDA's autocast casts them itself).
+    const auto dtype = q_norm_->weight.scalar_type();
+    if (q.scalar_type() != dtype) {
+      q = q.to(dtype);
+      k = k.to(dtype);
+      v = v.to(dtype);
+    }
     q = q_norm_(q);
     k = k_norm_(k);
     v = v_norm_(v);

@@ -1,8 +1,6 @@
 #include "ecgtwin/train/loop.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/autocast_mode.h>
-#include <torch/version.h>
 #include <spdlog/spdlog.h>
 #include <torch/optim/adamw.h>
 
@@ -19,6 +17,7 @@
 #include <numeric>
 #include <thread>
 
+#include "ecgtwin/model/autocast.hpp"
 #include "ecgtwin/model/device.hpp"
 #include "ecgtwin/train/checkpoint.hpp"
 #include "ecgtwin/train/distributed.hpp"
@@ -75,17 +74,6 @@ void clip_gradients(const std::vector<torch::Tensor>& parameters, double max_nor
   auto coefficient = torch::clamp_max(max_norm / (total + 1e-6), 1.0);
   for (const auto& p : parameters)
     if (p.grad().defined()) p.grad().detach().mul_(coefficient.to(p.grad().dtype()));
-}
-
-// bf16 autocast on CUDA; the per-device calls replace the GPU-only ones from LibTorch 2.4 on.
-void set_cuda_autocast(bool enabled) {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-  at::autocast::set_autocast_enabled(at::kCUDA, enabled);
-  if (enabled) at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
-#else
-  at::autocast::set_enabled(enabled);
-  if (enabled) at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-#endif
 }
 
 // Drops the gradients instead of zeroing them (what set_to_none does in Python): backward
@@ -241,7 +229,12 @@ TrainResult run_training(TrainingTask& task, const TrainOptions& options,
   }
 
   LrSchedule schedule{options.lr, options.warmup_steps, options.steps, options.min_lr_ratio};
-  const bool autocast = device.is_cuda() && options.bf16;
+  const bool autocast = device.is_cuda() ? options.bf16 : options.bf16_cpu;
+  if (!device.is_cuda() && options.bf16_cpu)
+    spdlog::info("{}: bf16_cpu: {}", task.stage(),
+                 model::bf16_autocast_available(device)
+                     ? "matrix products in bfloat16 (the CPU has bfloat16 instructions)"
+                     : "this CPU has no bfloat16 instructions (avx512_bf16, amx_bf16); float32");
   std::string last_good = options.resume && start_step > 0 ? checkpoint_path.string() : "none";
 
   auto write_checkpoint = [&](std::int64_t step) {
@@ -354,10 +347,8 @@ TrainResult run_training(TrainingTask& task, const TrainOptions& options,
       std::map<std::string, torch::Tensor> metrics;
       torch::Tensor loss;
       {
-        set_cuda_autocast(autocast);
+        model::AutocastScope scope(device, autocast);
         loss = task.loss(batch, metrics);
-        set_cuda_autocast(false);
-        if (autocast) at::autocast::clear_cache();
       }
       (loss / parts_per_step).backward();
       step_loss = step_loss + loss.detach().to(torch::kFloat) / parts_per_step;

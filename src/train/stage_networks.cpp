@@ -67,6 +67,7 @@ StageConfig read_stage_config(const nlohmann::json& root, const std::string& sta
   } else if (stage == "diffusion") {
     c.base_from = s.choice("base_from", c.base_from, {"other", "same"});
     c.rate_balance = s.get_in("rate_balance", c.rate_balance, 0.0, 1.0);
+    o.bf16_cpu = s.get("bf16_cpu", o.bf16_cpu);
   } else if (stage == "classifier") {
     c.min_count = s.get_in("min_count", c.min_count, 1, std::int64_t{1} << 40);
   }

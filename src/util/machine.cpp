@@ -42,6 +42,16 @@ std::string vector_isa_of_flags(const std::string& flags) {
   return "unknown";
 }
 
+bool bf16_of_flags(const std::string& flags) {
+  std::istringstream words(flags);
+  const std::set<std::string> have{std::istream_iterator<std::string>(words), {}};
+  return have.count("avx512_bf16") > 0 || have.count("amx_bf16") > 0;
+}
+
+bool cpu_has_bf16() {
+  return bf16_of_flags(cpuinfo_value("flags"));
+}
+
 std::string cpu_vector_isa() {
   return vector_isa_of_flags(cpuinfo_value("flags"));
 }

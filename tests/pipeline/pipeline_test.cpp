@@ -1024,6 +1024,14 @@ TEST_F(PipelineTest, UnknownTrainKeysAndMissingStagesAreRefused) {
   EXPECT_TRUE(test::throws_input_error([&] { train::read_stage_config(ahead, "extractor"); },
                                        {"train.extractor.prefetch"}))
       << "prefetch -5";
+  // train.diffusion.bf16_cpu (off unless set); the other stages have no such key.
+  EXPECT_FALSE(train::read_stage_config(*config_, "diffusion").options.bf16_cpu);
+  nlohmann::json bf16 = *config_;
+  bf16["train"]["diffusion"]["bf16_cpu"] = true;
+  EXPECT_TRUE(train::read_stage_config(bf16, "diffusion").options.bf16_cpu);
+  bf16["train"]["autoencoder"]["bf16_cpu"] = true;
+  EXPECT_TRUE(test::throws_input_error([&] { train::read_stage_config(bf16, "autoencoder"); },
+                                       {"train.autoencoder.bf16_cpu"}));
   test::TempDir empty;
   EXPECT_THROW(train::train_diffusion(*cache_, *config_, empty.path()), InputError);
   EXPECT_THROW(pipeline::TwinModel::load(empty.path(), torch::kCPU), InputError);

@@ -57,6 +57,10 @@ struct TrainOptions {
   std::int64_t log_every = 50;
   std::uint64_t seed = 0;
   bool bf16 = true;                   // autocast on CUDA
+  // bf16 autocast on a CPU with bfloat16 instructions (model::AutocastScope; float32 on other
+  // CPUs). train.diffusion only: the other stages' normalisation layers take float32 inputs on
+  // LibTorch 1.13's CPU.
+  bool bf16_cpu = false;
   bool resume = false;
   std::int64_t pause_after_step = 0;  // stop after this step (checkpoint written) without the final model;
                                       // --resume continues the same schedule (time-sliced jobs)

@@ -14,5 +14,9 @@ std::string cpu_model();
 std::string cpu_vector_isa();
 // The same from one "flags" line's list (space-separated).
 std::string vector_isa_of_flags(const std::string& flags);
+// Whether the CPU has bfloat16 arithmetic: "avx512_bf16" or "amx_bf16" among the "flags" of
+// /proc/cpuinfo (model::AutocastScope uses bf16 on the CPU only then).
+bool cpu_has_bf16();
+bool bf16_of_flags(const std::string& flags);
 
 }  // namespace ecgtwin::util

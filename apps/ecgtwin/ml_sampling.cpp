@@ -78,6 +78,10 @@ void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidan
                  "onto ECGs that keep Einthoven's and Goldberger's relations) or derived (III, "
                  "aVR, aVL, aVF recomputed from I and II, as recording devices do) (default: "
                  "generated; key sampling.limb_leads)");
+  app.add_flag("--bf16", flags.bf16,
+               "run the denoiser in bfloat16 while sampling (bf16 autocast) on CUDA, or on a CPU "
+               "with bfloat16 instructions (AVX512-BF16, AMX-BF16; float32 on other CPUs) "
+               "(default: off = float32; key sampling.bf16)");
   app.add_option("--personalise-steps", flags.personalise_steps,
                  "fine-tune the denoiser on each reference under its own conditions for N steps "
                  "before its twins are sampled (default: 0 = none, the method; key personalise.steps)");
@@ -111,6 +115,7 @@ diffusion::SamplerOptions sampler_from_flags(const CLI::App& app, const Sampling
     if (app.count("--rate-fit")) config::set_key(tree, "sampling.rate_fit", flags.rate_fit);
     if (app.count("--transfer")) config::set_key(tree, "sampling.transfer", flags.transfer);
     if (app.count("--limb-leads")) config::set_key(tree, "sampling.limb_leads", flags.limb_leads);
+    if (app.count("--bf16")) config::set_key(tree, "sampling.bf16", flags.bf16);
   }
   config::Section root(tree, "");
   config::Section sampling = root.child("sampling");

@@ -26,6 +26,7 @@ struct SamplingFlags {
   bool rate_fit = false;
   std::string transfer;
   std::string limb_leads;
+  bool bf16 = false;
   std::int64_t personalise_steps = 0, personalise_batch = 16;
   double personalise_lr = 1e-4, personalise_base_lr = 1e-2;
   std::string personalise_fit;

@@ -43,6 +43,7 @@ SamplerOptions read_sampler_options(config::Section& section) {
                                 "reference-residual-adapted"}))
       .limb_leads(section.choice("limb_leads", defaults.limb_leads(),
                                  {"generated", "projected", "derived"}))
+      .bf16(section.get("bf16", defaults.bf16()))
       .seed(static_cast<uint64_t>(
           section.get_in("seed", int64_t{0}, int64_t{0}, std::numeric_limits<int64_t>::max())));
   if (options.strength() <= 0.0) {
@@ -77,7 +78,8 @@ config::Json sampler_summary(const SamplerOptions& options) {
           {"rate_candidates", options.rate_candidates()},
           {"rate_fit", options.rate_fit()},
           {"transfer", options.transfer()},
-          {"limb_leads", options.limb_leads()}};
+          {"limb_leads", options.limb_leads()},
+          {"bf16", options.bf16()}};
 }
 
 EditOptions read_edit_options(config::Section& section) {

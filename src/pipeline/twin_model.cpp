@@ -11,6 +11,7 @@
 #include "ecgtwin/diffusion/config.hpp"
 #include "ecgtwin/diffusion/guidance.hpp"
 #include "ecgtwin/eval/templates.hpp"
+#include "ecgtwin/model/autocast.hpp"
 #include "ecgtwin/signal/heart_rate.hpp"
 #include "ecgtwin/signal/limb_leads.hpp"
 #include "ecgtwin/signal/rate_fit.hpp"
@@ -265,15 +266,20 @@ torch::Tensor TwinModel::sample_candidates(const torch::Tensor& base_vectors,
       auto own = diffusion_->conditions(reference->base_vectors.to(device_), reference->reports,
                                         reference_latent);
       if (per_twin) own = select_rows(own, of_twin);
+      model::AutocastScope autocast(device_, options.bf16());
       o.initial_noise(
           diffusion::ddim_invert(*diffusion_->denoiser, schedule_, x0, own, o,
-                                 guided ? unconditional(own) : model::DenoiserConditions()));
+                                 guided ? unconditional(own) : model::DenoiserConditions())
+              .to(torch::kFloat));
     }
   }
-  auto sample =
-      diffusion::sample(*diffusion_->denoiser, schedule_, initial_noise.sizes(), conditions, o,
-                        guided ? unconditional(conditions) : model::DenoiserConditions());
-  torch::Tensor signals = decode(sample).contiguous();
+  torch::Tensor sample;
+  {
+    model::AutocastScope autocast(device_, options.bf16());
+    sample = diffusion::sample(*diffusion_->denoiser, schedule_, initial_noise.sizes(), conditions,
+                               o, guided ? unconditional(conditions) : model::DenoiserConditions());
+  }
+  torch::Tensor signals = decode(sample.to(torch::kFloat)).contiguous();
   if (options.rate_fit()) {
     const std::int64_t fitted =
         fit_rates(signals, targets.demographics.heart_rate, candidates, sampling_rate());

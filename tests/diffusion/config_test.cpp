@@ -29,7 +29,7 @@ TEST(DiffusionConfigTest, ReadsEveryKeyAndRefusesUnknownOnes) {
       "schedule: cosine\ntimesteps: 500\nsampler: ddpm\nsteps: 20\neta: 0.5\n"
       "spacing: linspace\nguidance_scale: 3\nseed: 77\nstart: reference-inverted\n"
       "strength: 0.6\ncandidates: 4\nselect: reference\nrate_candidates: 2\nrate_fit: true\n"
-      "transfer: reference-residual\nlimb_leads: projected\nmode: "
+      "transfer: reference-residual\nlimb_leads: projected\nbf16: true\nmode: "
       "add\ninjection_fraction: 0.3\n"
       "added_weight: 2\nstatements: 0.2\nbase_vector: 0.1\n",
       "test.yaml");
@@ -60,6 +60,9 @@ TEST(DiffusionConfigTest, ReadsEveryKeyAndRefusesUnknownOnes) {
   EXPECT_EQ(sampler.limb_leads(), "projected");
   EXPECT_EQ(sampler_summary(sampler).at("limb_leads"), "projected");
   EXPECT_EQ(SamplerOptions().limb_leads(), "generated");  // as decoded
+  EXPECT_TRUE(sampler.bf16());
+  EXPECT_EQ(sampler_summary(sampler).at("bf16"), true);
+  EXPECT_FALSE(SamplerOptions().bf16());  // float32
   const EditOptions edit = read_edit_options(section);
   EXPECT_EQ(edit.mode(), "add");
   EXPECT_DOUBLE_EQ(edit.injection_fraction(), 0.3);
@@ -89,6 +92,7 @@ TEST(DiffusionConfigTest, BadValuesNameTheKey) {
       {"rate_candidates: -1\n", "sampling.rate_candidates"},
       {"rate_fit: sometimes\n", "sampling.rate_fit"},
       {"limb_leads: einthoven\n", "sampling.limb_leads"},
+      {"bf16: maybe\n", "sampling.bf16"},
       {"candidates: 8\nselect: mean-beat\nrate_candidates: 4\n", "sampling.rate_candidates"}};
   for (const auto& [text, key] : bad_values) {
     const Json bad = config::parse_yaml(text, "test.yaml");

@@ -34,6 +34,7 @@
 #include "ecgtwin/train/stages.hpp"
 #include "ecgtwin/util/error.hpp"
 #include "ecgtwin/util/files.hpp"
+#include "ecgtwin/util/machine.hpp"
 #include "test_support.hpp"
 
 namespace ecgtwin {
@@ -599,6 +600,26 @@ TEST_F(PipelineTest, LimbLeadsAreSetOnEveryDecodedSample) {
     pipeline::set_limb_leads(expected, how);
     EXPECT_TRUE(torch::allclose(twin, expected, 1e-5, 1e-6)) << how;
     EXPECT_LT(signal::limb_lead_residual(twin.data_ptr<float>(), 12, twin.size(2)), 1e-6) << how;
+  }
+}
+
+// sampling.bf16: on a CPU with bfloat16 instructions the denoiser samples in bfloat16 and the
+// twin is the float32 one to bfloat16's precision; on other CPUs the key changes nothing.
+TEST_F(PipelineTest, Bf16SamplingWhereTheCpuHasBf16Instructions) {
+  OneReference one(root(), *cache_);
+  const auto noise = one.model.initial_noise(7, 1);
+  diffusion::SamplerOptions sampler;
+  sampler.steps(5);
+  const torch::Tensor fp32 = one.model.generate(one.base, one.targets, sampler, noise);
+  sampler.bf16(true);
+  const torch::Tensor bf16 = one.model.generate(one.base, one.targets, sampler, noise);
+  ASSERT_EQ(bf16.scalar_type(), torch::kFloat);
+  if (util::cpu_has_bf16()) {
+    EXPECT_FALSE(torch::equal(bf16, fp32));
+    const double scale = fp32.abs().max().item<double>();
+    EXPECT_LT((bf16 - fp32).abs().max().item<double>(), 0.1 * scale);
+  } else {
+    EXPECT_TRUE(torch::equal(bf16, fp32));
   }
 }
 

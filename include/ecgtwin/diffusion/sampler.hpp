@@ -75,6 +75,11 @@ struct SamplerOptions {
   // recomputed from I and II, as recording devices do). Done before the twin is chosen and the
   // transfer is done.
   TORCH_ARG(std::string, limb_leads) = "generated";
+  // true: the denoiser runs under bf16 autocast while sampling (read by pipeline::TwinModel for
+  // generate, evaluate and diagnose; edit, which records attention maps, stays float32), on CUDA,
+  // or on a CPU with bfloat16 instructions (model::AutocastScope; float32 on other CPUs). false:
+  // float32.
+  TORCH_ARG(bool, bf16) = false;
   TORCH_ARG(uint64_t, seed) = 0;
   // x_T to start from instead of a draw from the seed ([B, ...] as the sample).
   TORCH_ARG(torch::Tensor, initial_noise) = {};

@@ -27,8 +27,8 @@ void set_bf16_autocast(const torch::Device& device, bool enabled) {
 
 bool bf16_autocast_available(const torch::Device& device) {
   if (device.is_cuda()) return true;
-  static const bool cpu = device.is_cpu() && util::cpu_has_bf16();
-  return device.is_cpu() && cpu;
+  static const bool cpu_has_bf16 = util::cpu_has_bf16();
+  return device.is_cpu() && cpu_has_bf16;
 }
 
 AutocastScope::AutocastScope(const torch::Device& device, bool enabled)

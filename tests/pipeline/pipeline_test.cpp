@@ -583,20 +583,24 @@ TEST(SetLimbLeads, ProjectsOrDerivesEveryRow) {
                                        {"sampling.limb_leads"}));
 }
 
+// The twin of OneReference's reference under its target from the noise of seed 7, in five
+// DDIM steps under `sampler`'s other settings.
+torch::Tensor five_step_twin(OneReference& one, diffusion::SamplerOptions sampler = {}) {
+  sampler.steps(5);
+  return one.model.generate(one.base, one.targets, sampler, one.model.initial_noise(7, 1))
+      .contiguous();
+}
+
 // limb_leads in generate: every sample's limb leads are projected after it is decoded, so the
 // twin is the twin of the same noise as decoded, projected.
 TEST_F(PipelineTest, LimbLeadsAreSetOnEveryDecodedSample) {
   OneReference one(root(), *cache_);
-  const auto noise = one.model.initial_noise(7, 1);
-  diffusion::SamplerOptions sampler;
-  sampler.steps(5);
-  const torch::Tensor decoded = one.model.generate(one.base, one.targets, sampler, noise);
+  const torch::Tensor decoded = five_step_twin(one);
   for (const std::string how : {"projected", "derived"}) {
-    auto options = sampler;
+    diffusion::SamplerOptions options;
     options.limb_leads(how);
-    const torch::Tensor twin =
-        one.model.generate(one.base, one.targets, options, noise).contiguous();
-    torch::Tensor expected = decoded.clone().contiguous();
+    const torch::Tensor twin = five_step_twin(one, options);
+    torch::Tensor expected = decoded.clone();
     pipeline::set_limb_leads(expected, how);
     EXPECT_TRUE(torch::allclose(twin, expected, 1e-5, 1e-6)) << how;
     EXPECT_LT(signal::limb_lead_residual(twin.data_ptr<float>(), 12, twin.size(2)), 1e-6) << how;
@@ -607,12 +611,10 @@ TEST_F(PipelineTest, LimbLeadsAreSetOnEveryDecodedSample) {
 // twin is the float32 one to bfloat16's precision; on other CPUs the key changes nothing.
 TEST_F(PipelineTest, Bf16SamplingWhereTheCpuHasBf16Instructions) {
   OneReference one(root(), *cache_);
-  const auto noise = one.model.initial_noise(7, 1);
-  diffusion::SamplerOptions sampler;
-  sampler.steps(5);
-  const torch::Tensor fp32 = one.model.generate(one.base, one.targets, sampler, noise);
-  sampler.bf16(true);
-  const torch::Tensor bf16 = one.model.generate(one.base, one.targets, sampler, noise);
+  const torch::Tensor fp32 = five_step_twin(one);
+  diffusion::SamplerOptions options;
+  options.bf16(true);
+  const torch::Tensor bf16 = five_step_twin(one, options);
   ASSERT_EQ(bf16.scalar_type(), torch::kFloat);
   if (util::cpu_has_bf16()) {
     EXPECT_FALSE(torch::equal(bf16, fp32));

@@ -32,6 +32,7 @@ import ast
 import collections
 import csv
 import json
+import statistics
 import sys
 from pathlib import Path
 
@@ -211,12 +212,6 @@ def seeds(args):
                   f"{count[p]} of {len(evals)} |")
 
 
-def median(values):
-    ordered = sorted(values)
-    middle = len(ordered) // 2
-    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
-
-
 def rates(args):
     evals = [read_rows(d) for d in args.eval_dirs]  # every folder read before anything is printed
     lines, summaries = [], []
@@ -227,7 +222,7 @@ def rates(args):
             fail(f"{directory}: no pair has both a target and a measured heart rate")
         errors = [twin - target for target, twin in measured]
         absolute = [abs(e) for e in errors]
-        summary = (sum(absolute) / len(absolute), median(absolute), sum(errors) / len(errors))
+        summary = (sum(absolute) / len(absolute), statistics.median(absolute), sum(errors) / len(errors))
         summaries.append(summary)
         far = ", ".join(f"{target:.0f} -> {twin:.0f}" for target, twin in measured
                         if abs(twin - target) > args.far_bpm)

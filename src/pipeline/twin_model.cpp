@@ -168,13 +168,18 @@ bool fits(const ReferenceStart* reference, std::int64_t twins) {
          (reference->signals.size(0) == 1 || reference->signals.size(0) == twins);
 }
 
+// The signals the per-row signal functions (fit_rates, set_limb_leads) work on in place.
+void require_signal_rows(const torch::Tensor& signals, const std::string& caller) {
+  if (signals.scalar_type() != torch::kFloat || !signals.device().is_cpu() ||
+      !signals.is_contiguous() || signals.dim() != 3)
+    throw Error(caller + ": expected contiguous [rows, leads, samples] float CPU signals");
+}
+
 }  // namespace
 
 std::int64_t fit_rates(torch::Tensor& signals, const torch::Tensor& heart_rates,
                        std::int64_t candidates, double fs) {
-  if (signals.scalar_type() != torch::kFloat || !signals.device().is_cpu() ||
-      !signals.is_contiguous() || signals.dim() != 3)
-    throw Error("fit_rates: expected contiguous [rows, leads, samples] float CPU signals");
+  require_signal_rows(signals, "fit_rates");
   const torch::Tensor rates = heart_rates.to(torch::kCPU, torch::kDouble).contiguous().view({-1});
   const std::int64_t rows = signals.size(0), leads = signals.size(1), length = signals.size(2);
   if (candidates < 1 || (rates.size(0) != 1 && rates.size(0) * candidates != rows))
@@ -193,9 +198,7 @@ std::int64_t fit_rates(torch::Tensor& signals, const torch::Tensor& heart_rates,
 
 void set_limb_leads(torch::Tensor& signals, const std::string& limb_leads) {
   if (limb_leads == "generated") return;
-  if (signals.scalar_type() != torch::kFloat || !signals.device().is_cpu() ||
-      !signals.is_contiguous() || signals.dim() != 3)
-    throw Error("set_limb_leads: expected contiguous [rows, leads, samples] float CPU signals");
+  require_signal_rows(signals, "set_limb_leads");
   if (limb_leads != "projected" && limb_leads != "derived")
     throw InputError("sampling.limb_leads",
                      "is '" + limb_leads + "', expected generated, projected or derived");

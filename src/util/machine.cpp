@@ -11,6 +11,12 @@ namespace ecgtwin::util {
 
 namespace {
 
+// The words of a "flags" line.
+std::set<std::string> flag_set(const std::string& flags) {
+  std::istringstream words(flags);
+  return {std::istream_iterator<std::string>(words), {}};
+}
+
 // The value of the first /proc/cpuinfo line starting with `key`, or "".
 std::string cpuinfo_value(const std::string& key) {
   std::ifstream in("/proc/cpuinfo");
@@ -32,8 +38,7 @@ std::string cpu_model() {
 }
 
 std::string vector_isa_of_flags(const std::string& flags) {
-  std::istringstream words(flags);
-  const std::set<std::string> have{std::istream_iterator<std::string>(words), {}};
+  const std::set<std::string> have = flag_set(flags);
   for (const auto& [flag, name] : {std::pair<const char*, const char*>{"avx512f", "avx512"},
                                    {"avx2", "avx2"},
                                    {"avx", "avx"},
@@ -43,8 +48,7 @@ std::string vector_isa_of_flags(const std::string& flags) {
 }
 
 bool bf16_of_flags(const std::string& flags) {
-  std::istringstream words(flags);
-  const std::set<std::string> have{std::istream_iterator<std::string>(words), {}};
+  const std::set<std::string> have = flag_set(flags);
   return have.count("avx512_bf16") > 0 || have.count("amx_bf16") > 0;
 }
 

@@ -332,7 +332,7 @@ class Resampler(nn.Module):
         self.conv = _conv(channels, channels, 3, 2 if down else 1)
 
     def forward(self, x):
-        return self.conv(x) if self.down else self.conv(x.repeat_interleave(2, dim=2))
+        return self.conv(x) if self.down else self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
 
 
 class Level(nn.Module):

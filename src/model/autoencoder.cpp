@@ -6,6 +6,7 @@
 #include <cmath>
 #include <string>
 
+#include "ecgtwin/model/resample.hpp"
 #include "ecgtwin/util/error.hpp"
 
 namespace ecgtwin::model {
@@ -60,9 +61,7 @@ TORCH_MODULE(Downsample1d);
 class Upsample1dImpl : public nn::Module {
  public:
   explicit Upsample1dImpl(int64_t channels) { conv_ = register_module("conv", conv(channels, channels, 3)); }
-  torch::Tensor forward(const torch::Tensor& x) {
-    return conv_->forward(x.repeat_interleave(2, /*dim=*/2));  // nearest-neighbour x2
-  }
+  torch::Tensor forward(const torch::Tensor& x) { return conv_->forward(upsample_nearest_x2(x)); }
 
  private:
   nn::Conv1d conv_{nullptr};

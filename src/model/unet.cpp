@@ -2,6 +2,7 @@
 
 #include <torch/nn/init.h>
 
+#include "ecgtwin/model/resample.hpp"
 #include "ecgtwin/util/error.hpp"
 
 namespace ecgtwin::model {
@@ -102,8 +103,7 @@ torch::Tensor UNetDenoiserImpl::forward(const torch::Tensor& x, const torch::Ten
     h = torch::cat({h, skips[static_cast<size_t>(levels - 1 - j)]}, 1);
     h = up_->ptr<UNetBlockImpl>(j)->forward(h, inputs, hook_, index++);
     if (j + 1 < levels) {
-      h = h.repeat_interleave(2, 2);  // nearest x2
-      h = upsample_[j]->as<torch::nn::Conv1dImpl>()->forward(h);
+      h = upsample_[j]->as<torch::nn::Conv1dImpl>()->forward(upsample_nearest_x2(h));
     }
   }
   return conv_out_(torch::mish(norm_out_(h)));

@@ -41,7 +41,8 @@ std::string slug(const std::vector<std::string>& statements) {
 }
 
 void check_rate(double hr, const std::string& where) {
-  if (!(hr >= 20 && hr <= 300)) throw InputError(where, "heart rate must be in 20..300 bpm, got " + std::to_string(hr));
+  if (!(hr >= 20 && hr <= 300))
+    throw InputError(where, "heart rate must be in 20..300 bpm, got " + number_text(hr));
 }
 
 bool is_record_file(const fs::path& p) {

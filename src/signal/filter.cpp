@@ -14,14 +14,14 @@ constexpr double kPi = 3.14159265358979323846;
 
 void check_design(int order, double cutoff_hz, double fs, const char* what) {
   if (!(fs > 0) || !std::isfinite(fs)) {
-    throw InputError(what, "sampling rate must be positive, got " + std::to_string(fs));
+    throw InputError(what, "sampling rate must be positive, got " + number_text(fs));
   }
   if (order < 1 || order > 16) {
     throw InputError(what, "order must be 1..16, got " + std::to_string(order));
   }
   if (!(cutoff_hz > 0) || !(cutoff_hz < fs / 2)) {
-    throw InputError(what, "cutoff must lie in (0, fs/2) = (0, " + std::to_string(fs / 2) +
-                               ") Hz, got " + std::to_string(cutoff_hz));
+    throw InputError(what, "cutoff must lie in (0, fs/2) = (0, " + number_text(fs / 2) +
+                               ") Hz, got " + number_text(cutoff_hz));
   }
 }
 
@@ -117,9 +117,9 @@ Sos butterworth_highpass(int order, double cutoff_hz, double fs) {
 
 Sos butterworth_bandpass(int order, double low_hz, double high_hz, double fs) {
   if (!(low_hz < high_hz)) {
-    throw InputError("butterworth band-pass", "low edge " + std::to_string(low_hz) +
+    throw InputError("butterworth band-pass", "low edge " + number_text(low_hz) +
                                                   " Hz must be below high edge " +
-                                                  std::to_string(high_hz) + " Hz");
+                                                  number_text(high_hz) + " Hz");
   }
   Sos sos = butterworth_highpass(order, low_hz, fs);
   const Sos low = butterworth_lowpass(order, high_hz, fs);

@@ -21,7 +21,7 @@ std::vector<float> time_scale(const float* x, std::int64_t leads, std::int64_t s
                               double factor, std::int64_t period_start, std::int64_t period_end) {
   if (!(std::isfinite(factor) && factor > 0))
     throw InputError("time_scale",
-                     "expected a positive, finite factor, got " + std::to_string(factor));
+                     "expected a positive, finite factor, got " + number_text(factor));
   if (samples < 1 || leads < 1) throw InputError("time_scale", "expected a non-empty signal");
   for (const std::int64_t period : {period_start, period_end})
     if (period < 1 || period > samples)
@@ -57,7 +57,7 @@ RateFit fit_heart_rate(float* signal, std::int64_t leads, std::int64_t samples, 
                        double target_bpm, const RateFitOptions& options) {
   if (!(std::isfinite(target_bpm) && target_bpm > 0))
     throw InputError("fit_heart_rate", "expected a positive, finite target heart rate, got " +
-                                           std::to_string(target_bpm));
+                                           number_text(target_bpm));
   RateFit fit;
   const std::vector<std::int64_t> peaks = detect_r_peaks_leads(signal, leads, samples, fs);
   fit.before_bpm = heart_rate_bpm(peaks, fs);

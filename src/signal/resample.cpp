@@ -14,7 +14,7 @@ namespace {
 void check_rate(double fs, const char* which) {
   if (!(fs > 0) || !std::isfinite(fs)) {
     throw InputError(std::string("resample ") + which,
-                     "sampling rate must be positive and finite, got " + std::to_string(fs));
+                     "sampling rate must be positive and finite, got " + number_text(fs));
   }
 }
 

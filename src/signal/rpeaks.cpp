@@ -28,8 +28,8 @@ std::vector<float> finite_copy(const float* x, std::int64_t n) {
 void check_rate(double fs, const RPeakOptions& o) {
   if (!(fs > 2.0 * o.band_high_hz) || !std::isfinite(fs)) {
     throw InputError("R-peak detection",
-                     "sampling rate must exceed " + std::to_string(2.0 * o.band_high_hz) +
-                         " Hz (twice the QRS band's upper edge), got " + std::to_string(fs));
+                     "sampling rate must exceed " + number_text(2.0 * o.band_high_hz) +
+                         " Hz (twice the QRS band's upper edge), got " + number_text(fs));
   }
 }
 

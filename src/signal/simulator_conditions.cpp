@@ -198,7 +198,7 @@ void validate_condition(const SimCondition& c) {
   if (c.has(Finding::kLowVoltage) && c.has(Finding::kLvh))
     throw InputError(where, "low voltage and LVH cannot combine");
   if (c.heart_rate < 0 || c.heart_rate > 250)
-    throw InputError(where, "heart rate " + std::to_string(c.heart_rate) + " bpm out of range");
+    throw InputError(where, "heart rate " + number_text(c.heart_rate) + " bpm out of range");
 }
 
 std::string condition_name(const SimCondition& condition) {
@@ -236,7 +236,7 @@ double resolve_heart_rate(const Person& person, const SimCondition& condition) {
   RateRange range = rate_range(condition.rhythm);
   if (condition.heart_rate > 0) {
     if (condition.heart_rate < range.low - 1e-9 || condition.heart_rate > range.high + 1e-9)
-      throw InputError("heart rate " + std::to_string(condition.heart_rate) + " bpm",
+      throw InputError("heart rate " + number_text(condition.heart_rate) + " bpm",
                        std::string("outside the range of ") + rhythm_info(condition.rhythm).name +
                            " (" + std::to_string(static_cast<int>(range.low)) + "-" +
                            std::to_string(static_cast<int>(range.high)) + " bpm)");

@@ -449,7 +449,7 @@ std::vector<std::int64_t> rate_balanced_positions(
     const std::vector<std::optional<double>>& heart_rates, double strength, double bin_bpm) {
   if (!(strength >= 0.0 && strength <= 1.0))
     throw InputError("train.diffusion.rate_balance",
-                     "expected a number from 0 to 1, got " + std::to_string(strength));
+                     "expected a number from 0 to 1, got " + number_text(strength));
   if (!(bin_bpm > 0.0)) throw Error("rate_balanced_positions: bin_bpm must be positive");
   auto bin_of = [&](double hr) { return static_cast<std::int64_t>(std::floor(hr / bin_bpm)); };
   std::map<std::int64_t, std::int64_t> counts;

@@ -1,0 +1,29 @@
+#include "ecgtwin/util/error.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+namespace ecgtwin {
+namespace {
+
+TEST(NumberText, ShortestTextThatReadsBackTheSameDouble) {
+  EXPECT_EQ(number_text(900.0), "900");
+  EXPECT_EQ(number_text(72.5), "72.5");
+  EXPECT_EQ(number_text(0.1), "0.1");
+  EXPECT_EQ(number_text(-3.0), "-3");
+  EXPECT_EQ(number_text(1e-6), "1e-06");
+  for (const double v : {0.1, 1.0 / 3.0, 77.95, 1e300, -2.5e-7})
+    EXPECT_EQ(std::stod(number_text(v)), v);
+}
+
+TEST(NumberText, NotFiniteValuesAreNamed) {
+  EXPECT_EQ(number_text(std::numeric_limits<double>::quiet_NaN()), "nan");
+  EXPECT_EQ(number_text(std::numeric_limits<double>::infinity()), "inf");
+  EXPECT_EQ(number_text(-std::numeric_limits<double>::infinity()), "-inf");
+}
+
+}  // namespace
+}  // namespace ecgtwin

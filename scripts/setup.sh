@@ -19,12 +19,13 @@ while [ $# -gt 0 ]; do
 done
 
 # What the build and tests need. libopenblas0-openmp replaces Debian's reference BLAS
-# (about 10x slower matrix products) through the alternatives system. python3-torch runs
+# (about 10x slower matrix products) through the alternatives system; libblas-dev gives
+# cblas.h for attention's batched products (src/model/batched_matmul.cpp). python3-torch runs
 # the Python reference of the networks (bench/reference.py) that the model tests compare
 # the C++ outputs with.
 PACKAGES=(
   build-essential cmake pkg-config ccache
-  libtorch-dev libgloo-dev libopenblas0-openmp
+  libtorch-dev libgloo-dev libopenblas0-openmp libblas-dev
   libcli11-dev libspdlog-dev nlohmann-json3-dev libyaml-cpp-dev
   libgtest-dev libgmock-dev
   libcairo2-dev libsoxr-dev

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "ecgtwin/model/batched_matmul.hpp"
 #include "ecgtwin/util/error.hpp"
 
 #if TORCH_VERSION_MAJOR >= 2
@@ -109,7 +110,7 @@ torch::Tensor attention_reference(const torch::Tensor& q, const torch::Tensor& k
                                   double dropout, bool training, CrossAttentionHook* hook,
                                   int block) {
   const double scale = 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
-  torch::Tensor scores = torch::matmul(q * scale, k.transpose(-2, -1));  // [B, H, L, S]
+  torch::Tensor scores = batched_matmul(q * scale, k.transpose(-2, -1));  // [B, H, L, S]
   torch::Tensor values = v;
   torch::Tensor probabilities;
   if (mask.defined()) {
@@ -130,7 +131,7 @@ torch::Tensor attention_reference(const torch::Tensor& q, const torch::Tensor& k
   if (training && dropout > 0.0) {
     probabilities = torch::dropout(probabilities, dropout, true);
   }
-  return torch::matmul(probabilities, values);
+  return batched_matmul(probabilities, values);
 }
 
 }  // namespace ecgtwin::model

@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <vector>
 
-// LibTorch 2.x has fused attention (the callers use it) and a bmm of its own that is not the
-// issue; the CBLAS path is for 1.x builds where CMake found cblas.h and a BLAS library.
+// The CBLAS path is for LibTorch 1.x builds where CMake found cblas.h and a BLAS library;
+// with LibTorch 2.x the callers run attention fused.
 #if defined(ECGTWIN_HAVE_CBLAS) && TORCH_VERSION_MAJOR < 2
 #define ECGTWIN_HAS_CBLAS_BMM 1
 #include <cblas.h>

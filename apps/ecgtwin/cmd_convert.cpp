@@ -1,5 +1,4 @@
 // ecgtwin convert: the samples of a WFDB record as CSV (or NPY).
-#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -11,16 +10,10 @@
 #include "ecgtwin/io/wfdb.hpp"
 #include "ecgtwin/util/error.hpp"
 #include "ecgtwin/util/files.hpp"
+#include "ecgtwin/util/number_text.hpp"
 
 namespace ecgtwin::app {
 namespace {
-
-// Shortest text that reads back as the same double.
-void append_number(std::string& out, double value) {
-  char buffer[64];
-  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  out.append(buffer, result.ptr);
-}
 
 std::vector<int> parse_channels(const std::string& text) {
   std::vector<int> channels;
@@ -105,7 +98,7 @@ const Registrar kConvert{
             if (digital) {
               text += std::to_string(data.digital[i]);
             } else {
-              append_number(text, data.physical[i]);
+              append_number_text(text, data.physical[i]);
             }
           }
           text.push_back('\n');

@@ -8,6 +8,7 @@
 #include "ecgtwin/io/wfdb.hpp"
 #include "ecgtwin/util/error.hpp"
 #include "ecgtwin/util/files.hpp"
+#include "ecgtwin/util/number_text.hpp"
 
 namespace ecgtwin::data {
 

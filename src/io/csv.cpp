@@ -9,6 +9,7 @@
 
 #include "ecgtwin/util/error.hpp"
 #include "ecgtwin/util/files.hpp"
+#include "ecgtwin/util/number_text.hpp"
 
 namespace ecgtwin::io {
 
@@ -171,16 +172,13 @@ void write_csv(const std::filesystem::path& path, const std::vector<std::string>
 void write_matrix_csv(std::ostream& out, const double* values, std::int64_t rows,
                       std::int64_t columns) {
   std::string line;
-  char buffer[64];
   for (std::int64_t r = 0; r < rows; ++r) {
     line.clear();
     for (std::int64_t c = 0; c < columns; ++c) {
       if (c) line.push_back(',');
       double v = values[r * columns + c];
       if (std::isnan(v)) continue;
-      // std::to_chars without a precision writes the shortest text that reads back exactly.
-      auto result = std::to_chars(buffer, buffer + sizeof(buffer), v);
-      line.append(buffer, result.ptr);
+      append_number_text(line, v);
     }
     line.push_back('\n');
     out.write(line.data(), static_cast<std::streamsize>(line.size()));

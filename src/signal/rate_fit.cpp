@@ -15,6 +15,15 @@ namespace {
 // Samples kept beyond what the scaled signal reads on each side, for the resampler's filter.
 constexpr std::int64_t kMargin = 64;
 
+// time_scale continued at the edges by the first and last of the RR intervals of `peaks`
+// (at least two).
+std::vector<float> scale_between_peaks(const float* x, std::int64_t leads, std::int64_t samples,
+                                       double factor, const std::vector<std::int64_t>& peaks) {
+  const std::int64_t first_rr = peaks[1] - peaks[0];
+  const std::int64_t last_rr = peaks.back() - peaks[peaks.size() - 2];
+  return time_scale(x, leads, samples, factor, first_rr, last_rr);
+}
+
 }  // namespace
 
 std::vector<float> time_scale(const float* x, std::int64_t leads, std::int64_t samples,
@@ -64,15 +73,46 @@ RateFit fit_heart_rate(float* signal, std::int64_t leads, std::int64_t samples, 
   if (!fit.before_bpm) return fit;
   const double factor = *fit.before_bpm / target_bpm;
   if (std::abs(factor - 1.0) < 1e-3 || std::abs(factor - 1.0) > options.max_change) return fit;
-  const std::int64_t first_rr = peaks[1] - peaks[0];
-  const std::int64_t last_rr = peaks.back() - peaks[peaks.size() - 2];
-  std::vector<float> scaled = time_scale(signal, leads, samples, factor, first_rr, last_rr);
+  std::vector<float> scaled = scale_between_peaks(signal, leads, samples, factor, peaks);
   const auto after = measure_heart_rate(scaled.data(), leads, samples, fs);
   if (!after || std::abs(*after - target_bpm) >= std::abs(*fit.before_bpm - target_bpm)) return fit;
   std::copy(scaled.begin(), scaled.end(), signal);
   fit.changed = true;
   fit.factor = factor;
   return fit;
+}
+
+double augmented_heart_rate(double bpm, double range, double u) {
+  if (!(std::isfinite(bpm) && bpm > 0))
+    throw InputError("augmented_heart_rate",
+                     "expected a positive, finite heart rate, got " + number_text(bpm));
+  if (!(std::isfinite(range) && range >= 0))
+    throw InputError("augmented_heart_rate",
+                     "expected a range of 0 or more, got " + number_text(range));
+  if (!(u >= 0 && u < 1))
+    throw InputError("augmented_heart_rate", "expected u in [0, 1), got " + number_text(u));
+  double lo = bpm / (1 + range), hi = bpm * (1 + range);
+  if (bpm < 60) {
+    hi = std::min(hi, 60.0);
+  } else if (bpm <= 100) {
+    lo = std::max(lo, 60.0);
+    hi = std::min(hi, 100.0);
+  } else {
+    lo = std::max(lo, 100.0);
+  }
+  return lo * std::pow(hi / lo, u);
+}
+
+std::optional<std::vector<float>> scale_heart_rate(const float* x, std::int64_t leads,
+                                                   std::int64_t samples, double fs, double from_bpm,
+                                                   double to_bpm) {
+  for (const double bpm : {from_bpm, to_bpm})
+    if (!(std::isfinite(bpm) && bpm > 0))
+      throw InputError("scale_heart_rate",
+                       "expected positive, finite heart rates, got " + number_text(bpm));
+  const std::vector<std::int64_t> peaks = detect_r_peaks_leads(x, leads, samples, fs);
+  if (peaks.size() < 2) return std::nullopt;
+  return scale_between_peaks(x, leads, samples, from_bpm / to_bpm, peaks);
 }
 
 }  // namespace ecgtwin::signal

@@ -67,6 +67,8 @@ StageConfig read_stage_config(const nlohmann::json& root, const std::string& sta
   } else if (stage == "diffusion") {
     c.base_from = s.choice("base_from", c.base_from, {"other", "same"});
     c.rate_balance = s.get_in("rate_balance", c.rate_balance, 0.0, 1.0);
+    c.rate_augment = s.get_in("rate_augment", c.rate_augment, std::int64_t{0}, std::int64_t{64});
+    c.rate_augment_range = s.get_in("rate_augment_range", c.rate_augment_range, 0.0, 1.0);
     o.bf16_cpu = s.get("bf16_cpu", o.bf16_cpu);
   } else if (stage == "classifier") {
     c.min_count = s.get_in("min_count", c.min_count, 1, std::int64_t{1} << 40);
@@ -113,17 +115,26 @@ Reports slice_reports(const Reports& reports, std::int64_t start, std::int64_t e
 }
 
 Reports cache_reports(const data::Cache& cache, const std::vector<std::int64_t>& rows) {
+  std::vector<double> hr;
+  for (std::int64_t row : rows)
+    hr.push_back(cache.entries().at(static_cast<std::size_t>(row)).heart_rate.value_or(NAN));
+  return cache_reports(cache, rows, hr);
+}
+
+Reports cache_reports(const data::Cache& cache, const std::vector<std::int64_t>& rows,
+                      const std::vector<double>& heart_rates) {
+  if (heart_rates.size() != rows.size())
+    throw Error("cache_reports: one heart rate per row expected");
   Reports out;
-  std::vector<double> hr, age;
+  std::vector<double> age;
   std::vector<std::int64_t> sex;
   for (std::int64_t row : rows) {
     const auto& e = cache.entries().at(static_cast<std::size_t>(row));
     out.statements.push_back(e.statements);
-    hr.push_back(e.heart_rate.value_or(NAN));
     age.push_back(e.age.value_or(NAN));
     sex.push_back(static_cast<std::int64_t>(e.sex));
   }
-  out.demographics = model::Demographics::from(hr, age, sex);
+  out.demographics = model::Demographics::from(heart_rates, age, sex);
   return out;
 }
 

@@ -8,6 +8,7 @@
 
 #include "ecgtwin/config/tree.hpp"
 #include "ecgtwin/model/device.hpp"
+#include "ecgtwin/signal/rate_fit.hpp"
 #include "ecgtwin/train/checkpoint.hpp"
 #include "ecgtwin/train/distributed.hpp"
 #include "ecgtwin/train/stages.hpp"
@@ -239,30 +240,36 @@ class ExtractorTask : public TrainingTask {
 class DiffusionTask : public TrainingTask {
  public:
   DiffusionTask(const data::Cache& cache, const TwinConfig& config, model::Autoencoder autoencoder,
-                ExtractorStage extractor, std::string base_from, double rate_balance)
+                ExtractorStage extractor, const StageConfig& stage)
       : cache_(cache),
         rows_(training_rows(cache)),
         config_(config),
         schedule_(config.schedule),
-        base_from_(std::move(base_from)) {
-    std::vector<std::optional<double>> rates;
-    for (std::int64_t r : rows_)
-      rates.push_back(cache.entries().at(static_cast<std::size_t>(r)).heart_rate);
-    order_ = rate_balanced_positions(rates, rate_balance);
-    if (rate_balance > 0.0)
-      spdlog::info("diffusion: heart-rate balance {}: {} training records drawn as {} per epoch",
-                   rate_balance, rows_.size(), order_.size());
+        base_from_(stage.base_from) {
     vocabulary_ = build_vocabulary(config.model, reports_of(cache, rows_));
     net_ = DiffusionStage(config.model, make_statement_encoder(config.model, vocabulary_));
     torch::NoGradGuard no_grad;
     auto signals = cache_signals(cache, rows_);
+    // Items: the training records, then their time-scaled copies (rate_augment).
+    item_row_ = rows_;
+    for (std::int64_t r : rows_)
+      item_rate_.push_back(
+          cache.entries().at(static_cast<std::size_t>(r)).heart_rate.value_or(NAN));
+    if (stage.rate_augment > 0) signals = torch::cat({signals, add_rate_copies(signals, stage)}, 0);
+    std::vector<std::optional<double>> rates;
+    for (double rate : item_rate_)
+      rates.push_back(std::isnan(rate) ? std::nullopt : std::optional<double>(rate));
+    order_ = rate_balanced_positions(rates, stage.rate_balance);
+    if (stage.rate_balance > 0.0)
+      spdlog::info("diffusion: heart-rate balance {}: {} training items drawn as {} per epoch",
+                   stage.rate_balance, item_row_.size(), order_.size());
     auto latents = encode_latents(*autoencoder, signals);
     signal_space_ = config.model.denoiser.kind() == "signal_dit";
     x0_ = signal_space_ ? signals : latents.to(torch::kCPU);
     // The frozen extractor's base vector of every training record under its own conditions.
     extractor->eval();
     const torch::Device extractor_device = device_of(*extractor);
-    std::vector<torch::Tensor> parts;
+    std::vector<torch::Tensor> parts;  // of the records (the first rows_.size() items)
     for (std::size_t start = 0; start < rows_.size(); start += 64) {
       std::vector<std::int64_t> chunk(rows_.begin() + static_cast<std::ptrdiff_t>(start),
                                       rows_.begin() + static_cast<std::ptrdiff_t>(std::min(rows_.size(), start + 64)));
@@ -277,6 +284,40 @@ class DiffusionTask : public TrainingTask {
     spdlog::info("diffusion: {} training records; {} std {:.3f} (the schedule assumes about 1)", rows_.size(),
                  signal_space_ ? "signal" : "scaled latent", x0_.std().item<double>());
   }
+
+  // Appends the time-scaled copies of the records' signals [N, 12, samples] to the items and
+  // returns them [copies, 12, samples]; each rate drawn from a generator of the stage's seed.
+  torch::Tensor add_rate_copies(const torch::Tensor& signals, const StageConfig& stage) {
+    auto generator = at::make_generator<at::CPUGeneratorImpl>(
+        util::derive_seed(stage.options.seed, "diffusion.rate_augment"));
+    const std::int64_t leads = signals.size(1), samples = signals.size(2);
+    std::vector<torch::Tensor> copies;
+    std::int64_t without = 0;
+    for (std::size_t i = 0; i < rows_.size(); ++i) {
+      const double rate = item_rate_[i];
+      const torch::Tensor signal = signals[static_cast<std::int64_t>(i)].contiguous();
+      bool copied = false;
+      for (std::int64_t k = 0; k < stage.rate_augment && !std::isnan(rate); ++k) {
+        const double u = torch::rand({1}, generator, torch::kDouble).item<double>();
+        const double to = signal::augmented_heart_rate(rate, stage.rate_augment_range, u);
+        auto scaled = signal::scale_heart_rate(signal.data_ptr<float>(), leads, samples,
+                                               cache_.sampling_rate(), rate, to);
+        if (!scaled) break;
+        copies.push_back(torch::from_blob(scaled->data(), {leads, samples}, torch::kFloat).clone());
+        item_row_.push_back(rows_[i]);
+        item_rate_.push_back(to);
+        copied = true;
+      }
+      if (!copied) ++without;
+    }
+    spdlog::info(
+        "diffusion: heart-rate augmentation: {} time-scaled copies of {} training records "
+        "(rates within a factor {}); {} records without a rate or two beats have none",
+        copies.size(), rows_.size() - static_cast<std::size_t>(without),
+        1.0 + stage.rate_augment_range, without);
+    if (copies.empty()) return torch::empty({0, leads, samples}, torch::kFloat);
+    return torch::stack(copies);
+  }
   std::string stage() const override { return "diffusion"; }
   torch::nn::Module& model() override { return *net_; }
   std::int64_t dataset_size() const override { return static_cast<std::int64_t>(order_.size()); }
@@ -287,11 +328,13 @@ class DiffusionTask : public TrainingTask {
   void prepare(HostBatch& batch, at::Generator& generator) override {
     const auto size = static_cast<std::int64_t>(batch.indices.size());
     std::vector<std::int64_t> rows, positions, reference_positions;
+    std::vector<double> rates;
     for (std::int64_t i : batch.indices) {
       const std::int64_t position = order_.at(static_cast<std::size_t>(i));
-      const std::int64_t row = rows_.at(static_cast<std::size_t>(position));
+      const std::int64_t row = item_row_.at(static_cast<std::size_t>(position));
       positions.push_back(position);
       rows.push_back(row);
+      rates.push_back(item_rate_.at(static_cast<std::size_t>(position)));
       std::int64_t reference = row;
       const auto& group = same_patient_.at(row);
       if (base_from_ == "other" && group.size() >= 2) {
@@ -308,7 +351,8 @@ class DiffusionTask : public TrainingTask {
     t["base"] = base_.index_select(0, reference_index);
     // With reference tokens the denoiser also reads the reference record's own latent.
     if (net_->reads_reference()) t["reference"] = x0_.index_select(0, reference_index);
-    put_reports(t, "target", prepare_reports(*net_->statements, cache_reports(cache_, rows)));
+    put_reports(t, "target",
+                prepare_reports(*net_->statements, cache_reports(cache_, rows, rates)));
     if (config_.guidance_training) {
       auto drop = diffusion::draw_condition_drop(size, config_.dropout, torch::kCPU, generator);
       t["drop.statements"] = drop.statements;
@@ -343,7 +387,9 @@ class DiffusionTask : public TrainingTask {
  private:
   const data::Cache& cache_;
   std::vector<std::int64_t> rows_;
-  std::vector<std::int64_t> order_;  // positions in rows_, repeated by the heart-rate balance
+  std::vector<std::int64_t> item_row_;  // the record of each item (x0_ row)
+  std::vector<double> item_rate_;       // its heart rate (NaN = unknown)
+  std::vector<std::int64_t> order_;     // item positions, repeated by the heart-rate balance
   TwinConfig config_;
   diffusion::NoiseSchedule schedule_;
   std::string base_from_;
@@ -517,8 +563,7 @@ TrainResult train_diffusion(const data::Cache& cache, const nlohmann::json& conf
   auto extractor = load_extractor(out / "extractor.pt", device);
   write_stage_config(config, out, "diffusion");
   seed_initialisation(options, "diffusion");
-  DiffusionTask task(cache, twin, autoencoder.network, extractor.network, stage.base_from,
-                     stage.rate_balance);
+  DiffusionTask task(cache, twin, autoencoder.network, extractor.network, stage);
   return run_training(task, options, out, config);
 }
 

@@ -1066,6 +1066,18 @@ TEST_F(PipelineTest, UnknownTrainKeysAndMissingStagesAreRefused) {
   EXPECT_THROW(train::train_diffusion(*cache_, balance, dir.path()), InputError);
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "diffusion_config.yaml"));
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "diffusion.pt"));
+  // train.diffusion.rate_augment (copies, 0 .. 64) and rate_augment_range (0 .. 1).
+  const train::StageConfig plain = train::read_stage_config(*config_, "diffusion");
+  EXPECT_EQ(plain.rate_augment, 0);
+  EXPECT_EQ(plain.rate_augment_range, 0.2);
+  for (const auto& [key, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"rate_augment", -1}, {"rate_augment", 65}, {"rate_augment_range", 1.5}}) {
+    nlohmann::json augment = *config_;
+    augment["train"]["diffusion"][key] = value;
+    EXPECT_TRUE(test::throws_input_error([&] { train::read_stage_config(augment, "diffusion"); },
+                                         {"train.diffusion." + key}))
+        << key << " " << value;
+  }
 }
 
 }  // namespace
@@ -1102,6 +1114,26 @@ TEST_F(PipelineTest, DiffusionTrainingIsDeterministic) {
   bool differs = false;
   for (const auto& item : a) differs = differs || !torch::equal(item.value(), balanced[item.key()]);
   EXPECT_TRUE(differs) << "the balanced order must change what the denoiser is trained on";
+
+  // train.diffusion.rate_augment adds time-scaled copies: deterministic, and other weights.
+  std::vector<torch::OrderedDict<std::string, torch::Tensor>> augmented;
+  for (int run = 0; run < 2; ++run) {
+    test::TempDir folder;
+    copy_earlier_stages(folder.path());
+    nlohmann::json copies = *config_;
+    copies["train"]["diffusion"]["steps"] = 3;
+    copies["train"]["diffusion"]["rate_augment"] = 2;
+    train::train_diffusion(*cache_, copies, folder.path());
+    augmented.push_back(train::load_diffusion(folder.path() / "diffusion.pt", torch::kCPU)
+                            .network->named_parameters(true));
+  }
+  differs = false;
+  for (const auto& item : a) {
+    EXPECT_TRUE(torch::equal(augmented[0][item.key()], augmented[1][item.key()]))
+        << item.key() << " differs between two identical augmented runs";
+    differs = differs || !torch::equal(item.value(), augmented[0][item.key()]);
+  }
+  EXPECT_TRUE(differs) << "the time-scaled copies must change what the denoiser is trained on";
 }
 
 // train.<stage>.prefetch: each stage's shards prepared ahead on a background thread give the

@@ -109,5 +109,63 @@ TEST(FitHeartRate, LeavesWhatItCannotFitUnchanged) {
   EXPECT_THROW(fit_heart_rate(signal.data(), 12, ecg.samples, 102.4, 0.0), InputError);
 }
 
+// The copies' rates: log-uniform between bpm / (1 + range) and bpm * (1 + range), cut at 60
+// and 100 bpm on the side the record is on.
+TEST(AugmentedHeartRate, DrawsLogUniformlyWithinTheRangeAndTheRateClass) {
+  // 80 bpm, range 0.1: 72.73 .. 88 bpm, inside 60 .. 100.
+  EXPECT_NEAR(augmented_heart_rate(80, 0.1, 0.0), 80 / 1.1, 1e-12);
+  EXPECT_NEAR(augmented_heart_rate(80, 0.1, 0.5), 80.0, 1e-12);  // the geometric mean
+  EXPECT_NEAR(augmented_heart_rate(80, 0.1, 0.75), 80 * std::pow(1.1, 0.5), 1e-12);
+  // 90 bpm, range 0.25: 72 .. 112.5, cut at 100.
+  EXPECT_NEAR(augmented_heart_rate(90, 0.25, 0.0), 72.0, 1e-12);
+  EXPECT_NEAR(augmented_heart_rate(90, 0.25, 0.5), std::sqrt(72.0 * 100.0), 1e-12);
+  // 64 bpm: 51.2 .. 80, cut at 60 below.
+  EXPECT_NEAR(augmented_heart_rate(64, 0.25, 0.0), 60.0, 1e-12);
+  // Bradycardia at 50 bpm stays under 60; tachycardia at 120 stays over 100.
+  EXPECT_NEAR(augmented_heart_rate(50, 0.25, 0.0), 40.0, 1e-12);
+  EXPECT_NEAR(augmented_heart_rate(50, 0.25, 0.5), std::sqrt(40.0 * 60.0), 1e-12);
+  EXPECT_NEAR(augmented_heart_rate(120, 0.25, 0.0), 100.0, 1e-12);
+  EXPECT_NEAR(augmented_heart_rate(120, 0.25, 0.5), std::sqrt(100.0 * 150.0), 1e-12);
+  for (double u = 0; u < 1; u += 0.01) {
+    EXPECT_LT(augmented_heart_rate(58, 0.3, u), 60.0);
+    EXPECT_GE(augmented_heart_rate(103, 0.3, u), 100.0);
+    const double mid = augmented_heart_rate(99, 0.3, u);
+    EXPECT_TRUE(mid >= 60 && mid <= 100) << mid;
+  }
+  EXPECT_EQ(augmented_heart_rate(75, 0.0, 0.3), 75.0);
+  EXPECT_THROW(augmented_heart_rate(0, 0.1, 0.5), InputError);
+  EXPECT_THROW(augmented_heart_rate(NAN, 0.1, 0.5), InputError);
+  EXPECT_THROW(augmented_heart_rate(70, -0.1, 0.5), InputError);
+  EXPECT_THROW(augmented_heart_rate(70, 0.1, 1.0), InputError);
+  EXPECT_THROW(augmented_heart_rate(70, 0.1, -0.01), InputError);
+}
+
+// A simulated record of known rate scaled from its simulated rate to another: the detector
+// reads the new rate within the tolerance of FitHeartRate above (the median RR of the
+// record's own variability, one sample of RR), on both sides and both rates; no beats, no copy.
+TEST(ScaleHeartRate, BringsARecordFromItsRateToAnother) {
+  const double fs = 102.4;
+  for (const double bpm : {58.0, 75.0, 110.0}) {
+    const Person person = draw_person(63, static_cast<std::uint64_t>(bpm));
+    SimCondition condition = parse_condition(bpm < 60 ? "brady" : bpm > 100 ? "tachy" : "sinus");
+    condition.heart_rate = bpm;
+    const SimEcg ecg = render(person, condition, {fs, 10, false, 20, 5});
+    const auto before = measure_heart_rate(ecg.signal.data(), 12, ecg.samples, fs);
+    ASSERT_TRUE(before.has_value());
+    for (const double to : {*before * 0.85, *before * 1.15}) {
+      const auto scaled = scale_heart_rate(ecg.signal.data(), 12, ecg.samples, fs, *before, to);
+      ASSERT_TRUE(scaled.has_value());
+      ASSERT_EQ(scaled->size(), ecg.signal.size());
+      const auto after = measure_heart_rate(scaled->data(), 12, ecg.samples, fs);
+      ASSERT_TRUE(after.has_value());
+      EXPECT_NEAR(*after, to, 0.015 * to + to / (60.0 * fs / to - 1)) << bpm << " -> " << to;
+    }
+  }
+  const std::vector<float> flat(static_cast<std::size_t>(12 * 1024), 0.0f);
+  EXPECT_FALSE(scale_heart_rate(flat.data(), 12, 1024, fs, 70, 80).has_value());
+  EXPECT_THROW(scale_heart_rate(flat.data(), 12, 1024, fs, 70, 0), InputError);
+  EXPECT_THROW(scale_heart_rate(flat.data(), 12, 1024, fs, NAN, 70), InputError);
+}
+
 }  // namespace
 }  // namespace ecgtwin::signal

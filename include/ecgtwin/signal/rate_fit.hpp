@@ -41,4 +41,20 @@ struct RateFit {
 RateFit fit_heart_rate(float* signal, std::int64_t leads, std::int64_t samples, double fs,
                        double target_bpm, const RateFitOptions& options = {});
 
+// A heart rate for a time-scaled copy of a training record whose rate is `bpm`: u in [0, 1)
+// picks it log-uniformly, lo * (hi / lo)^u, between lo = bpm / (1 + range) and
+// hi = bpm * (1 + range), both kept on the same side of 60 and of 100 bpm as `bpm`, so
+// that a copy of a record in sinus bradycardia (under 60 bpm) stays under 60, one in
+// tachycardia (over 100 bpm) at 100 or over, and one between them between them. Throws
+// InputError when bpm is not positive and finite, range is negative or u is outside [0, 1).
+double augmented_heart_rate(double bpm, double range, double u);
+
+// The signal of a record at `from_bpm` with its time axis scaled to `to_bpm`: time_scale
+// by from_bpm / to_bpm, continued at the edges by the first and last RR interval of its
+// multi-lead R peaks (detect_r_peaks_leads). std::nullopt where fewer than two beats are
+// found. Throws InputError when either rate is not positive and finite.
+std::optional<std::vector<float>> scale_heart_rate(const float* x, std::int64_t leads,
+                                                   std::int64_t samples, double fs, double from_bpm,
+                                                   double to_bpm);
+
 }  // namespace ecgtwin::signal

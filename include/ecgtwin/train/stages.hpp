@@ -62,6 +62,8 @@ struct StageConfig {
   std::int64_t encode_batch = 64;    // extractor: records encoded at once
   std::string base_from = "other";   // diffusion: base vector from another record or the same
   double rate_balance = 0.0;         // diffusion: strength of rate_balanced_positions
+  std::int64_t rate_augment = 0;     // diffusion: time-scaled copies of each training record
+  double rate_augment_range = 0.2;   // diffusion: their rates within a factor 1 + this
   std::int64_t min_count = 5;        // classifier: records a statement needs to be a class
 };
 StageConfig read_stage_config(const nlohmann::json& root, const std::string& stage);
@@ -85,6 +87,9 @@ struct Reports {
 Reports slice_reports(const Reports& reports, std::int64_t start, std::int64_t end);
 // Statements, heart rate, age and sex of cache rows.
 Reports cache_reports(const data::Cache& cache, const std::vector<std::int64_t>& rows);
+// The same with the heart rates given (bpm, NaN = unknown, one per row) in place of the cache's.
+Reports cache_reports(const data::Cache& cache, const std::vector<std::int64_t>& rows,
+                      const std::vector<double>& heart_rates);
 // Reports made ready for a statement encoder on the host (StatementEncoder::inputs), with
 // their demographics: what a training step's prepare() puts into its batch.
 struct PreparedReports {
@@ -210,6 +215,12 @@ TrainResult train_autoencoder(const data::Cache& cache, const nlohmann::json& co
                               const fs::path& out);
 TrainResult train_extractor(const data::Cache& cache, const nlohmann::json& config,
                             const fs::path& out);
+// train.diffusion.rate_augment (default 0): besides every training record, that many copies
+// with their time axis scaled to other heart rates (signal::augmented_heart_rate within
+// train.diffusion.rate_augment_range, default 0.2; signal::scale_heart_rate), each under its
+// record's statements with the new rate and conditioned on the record's own base vector, so
+// that a data set with few records per rate shows the denoiser each person at several rates.
+// Records without a heart rate or without two detected beats have no copies.
 TrainResult train_diffusion(const data::Cache& cache, const nlohmann::json& config,
                             const fs::path& out);
 TrainResult train_evaluator(const data::Cache& cache, const nlohmann::json& config,

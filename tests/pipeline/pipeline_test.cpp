@@ -1088,52 +1088,35 @@ namespace {
 
 // Seeded and deterministic on CPU: the same config trains the same weights, bit for bit.
 TEST_F(PipelineTest, DiffusionTrainingIsDeterministic) {
-  std::vector<train::LoadedDiffusion> runs;
-  for (int run = 0; run < 2; ++run) {
+  // The denoiser's weights after 3 steps with one train.diffusion key set (none when empty).
+  const auto train_three_steps = [&](const std::string& key, const nlohmann::json& value) {
     test::TempDir dir;
     copy_earlier_stages(dir.path());
     nlohmann::json config = *config_;
     config["train"]["diffusion"]["steps"] = 3;
+    if (!key.empty()) config["train"]["diffusion"][key] = value;
     train::train_diffusion(*cache_, config, dir.path());
-    runs.push_back(train::load_diffusion(dir.path() / "diffusion.pt", torch::kCPU));
-  }
-  auto a = runs[0].network->named_parameters(true);
-  auto b = runs[1].network->named_parameters(true);
-  for (const auto& item : a)
-    EXPECT_TRUE(torch::equal(item.value(), b[item.key()])) << item.key() << " differs between two identical runs";
-
+    return train::load_diffusion(dir.path() / "diffusion.pt", torch::kCPU)
+        .network->named_parameters(true);
+  };
+  const auto equal = [](const torch::OrderedDict<std::string, torch::Tensor>& x,
+                        const torch::OrderedDict<std::string, torch::Tensor>& y) {
+    for (const auto& item : x)
+      if (!torch::equal(item.value(), y[item.key()])) return false;
+    return true;
+  };
+  const auto a = train_three_steps("", nullptr);
+  EXPECT_TRUE(equal(a, train_three_steps("", nullptr)))
+      << "two identical runs must train the same weights";
   // train.diffusion.rate_balance draws the records in another order: other weights.
-  test::TempDir dir;
-  copy_earlier_stages(dir.path());
-  nlohmann::json config = *config_;
-  config["train"]["diffusion"]["steps"] = 3;
-  config["train"]["diffusion"]["rate_balance"] = 1.0;
-  train::train_diffusion(*cache_, config, dir.path());
-  auto balanced = train::load_diffusion(dir.path() / "diffusion.pt", torch::kCPU)
-                      .network->named_parameters(true);
-  bool differs = false;
-  for (const auto& item : a) differs = differs || !torch::equal(item.value(), balanced[item.key()]);
-  EXPECT_TRUE(differs) << "the balanced order must change what the denoiser is trained on";
-
+  EXPECT_FALSE(equal(a, train_three_steps("rate_balance", 1.0)))
+      << "the balanced order must change what the denoiser is trained on";
   // train.diffusion.rate_augment adds time-scaled copies: deterministic, and other weights.
-  std::vector<torch::OrderedDict<std::string, torch::Tensor>> augmented;
-  for (int run = 0; run < 2; ++run) {
-    test::TempDir folder;
-    copy_earlier_stages(folder.path());
-    nlohmann::json copies = *config_;
-    copies["train"]["diffusion"]["steps"] = 3;
-    copies["train"]["diffusion"]["rate_augment"] = 2;
-    train::train_diffusion(*cache_, copies, folder.path());
-    augmented.push_back(train::load_diffusion(folder.path() / "diffusion.pt", torch::kCPU)
-                            .network->named_parameters(true));
-  }
-  differs = false;
-  for (const auto& item : a) {
-    EXPECT_TRUE(torch::equal(augmented[0][item.key()], augmented[1][item.key()]))
-        << item.key() << " differs between two identical augmented runs";
-    differs = differs || !torch::equal(item.value(), augmented[0][item.key()]);
-  }
-  EXPECT_TRUE(differs) << "the time-scaled copies must change what the denoiser is trained on";
+  const auto augmented = train_three_steps("rate_augment", 2);
+  EXPECT_TRUE(equal(augmented, train_three_steps("rate_augment", 2)))
+      << "two identical augmented runs must train the same weights";
+  EXPECT_FALSE(equal(a, augmented))
+      << "the time-scaled copies must change what the denoiser is trained on";
 }
 
 // train.<stage>.prefetch: each stage's shards prepared ahead on a background thread give the

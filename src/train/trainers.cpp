@@ -237,6 +237,37 @@ class ExtractorTask : public TrainingTask {
 
 // ---- diffusion ---------------------------------------------------------------------------
 
+// The scaled latents of signals [12, samples] given one at a time, encoded in the batches of
+// `batch` that encode_latents takes over the whole list (the same numbers), so that only the
+// latents are kept unless the signals are asked for too.
+class StreamingEncoder {
+ public:
+  StreamingEncoder(model::AutoencoderImpl& autoencoder, bool keep_signals, std::int64_t batch = 64)
+      : autoencoder_(autoencoder), keep_signals_(keep_signals), batch_(batch) {}
+  void add(const torch::Tensor& signal) {
+    pending_.push_back(signal);
+    if (keep_signals_) signals_.push_back(signal);
+    if (static_cast<std::int64_t>(pending_.size()) == batch_) flush();
+  }
+  torch::Tensor latents() {
+    flush();
+    return torch::cat(latents_, 0);
+  }
+  torch::Tensor signals() const { return torch::stack(signals_); }
+
+ private:
+  void flush() {
+    if (pending_.empty()) return;
+    latents_.push_back(
+        encode_latents(autoencoder_, torch::stack(pending_), batch_).to(torch::kCPU));
+    pending_.clear();
+  }
+  model::AutoencoderImpl& autoencoder_;
+  bool keep_signals_;
+  std::int64_t batch_;
+  std::vector<torch::Tensor> pending_, signals_, latents_;
+};
+
 class DiffusionTask : public TrainingTask {
  public:
   DiffusionTask(const data::Cache& cache, const TwinConfig& config, model::Autoencoder autoencoder,
@@ -249,13 +280,17 @@ class DiffusionTask : public TrainingTask {
     vocabulary_ = build_vocabulary(config.model, reports_of(cache, rows_));
     net_ = DiffusionStage(config.model, make_statement_encoder(config.model, vocabulary_));
     torch::NoGradGuard no_grad;
-    auto signals = cache_signals(cache, rows_);
+    signal_space_ = config.model.denoiser.kind() == "signal_dit";
+    const auto signals = cache_signals(cache, rows_);
     // Items: the training records, then their time-scaled copies (rate_augment).
     item_row_ = rows_;
-    for (std::int64_t r : rows_)
+    StreamingEncoder items(*autoencoder, signal_space_);
+    for (std::size_t i = 0; i < rows_.size(); ++i) {
       item_rate_.push_back(
-          cache.entries().at(static_cast<std::size_t>(r)).heart_rate.value_or(NAN));
-    if (stage.rate_augment > 0) signals = torch::cat({signals, add_rate_copies(signals, stage)}, 0);
+          cache.entries().at(static_cast<std::size_t>(rows_[i])).heart_rate.value_or(NAN));
+      items.add(signals[static_cast<std::int64_t>(i)]);
+    }
+    if (stage.rate_augment > 0) add_rate_copies(signals, stage, items);
     std::vector<std::optional<double>> rates;
     for (double rate : item_rate_)
       rates.push_back(std::isnan(rate) ? std::nullopt : std::optional<double>(rate));
@@ -263,9 +298,8 @@ class DiffusionTask : public TrainingTask {
     if (stage.rate_balance > 0.0)
       spdlog::info("diffusion: heart-rate balance {}: {} training items drawn as {} per epoch",
                    stage.rate_balance, item_row_.size(), order_.size());
-    auto latents = encode_latents(*autoencoder, signals);
-    signal_space_ = config.model.denoiser.kind() == "signal_dit";
-    x0_ = signal_space_ ? signals : latents.to(torch::kCPU);
+    const auto latents = items.latents();
+    x0_ = signal_space_ ? items.signals() : latents;
     // The frozen extractor's base vector of every training record under its own conditions.
     extractor->eval();
     const torch::Device extractor_device = device_of(*extractor);
@@ -285,14 +319,14 @@ class DiffusionTask : public TrainingTask {
                  signal_space_ ? "signal" : "scaled latent", x0_.std().item<double>());
   }
 
-  // Appends the time-scaled copies of the records' signals [N, 12, samples] to the items and
-  // returns them [copies, 12, samples]; each rate drawn from a generator of the stage's seed.
-  torch::Tensor add_rate_copies(const torch::Tensor& signals, const StageConfig& stage) {
+  // Adds the time-scaled copies of the records' signals [N, 12, samples] to the items, each
+  // rate drawn from a generator of the stage's seed.
+  void add_rate_copies(const torch::Tensor& signals, const StageConfig& stage,
+                       StreamingEncoder& items) {
     auto generator = at::make_generator<at::CPUGeneratorImpl>(
         util::derive_seed(stage.options.seed, "diffusion.rate_augment"));
     const std::int64_t leads = signals.size(1), samples = signals.size(2);
-    std::vector<torch::Tensor> copies;
-    std::int64_t without = 0;
+    std::int64_t copies = 0, without = 0;
     for (std::size_t i = 0; i < rows_.size(); ++i) {
       const double rate = item_rate_[i];
       const torch::Tensor signal = signals[static_cast<std::int64_t>(i)].contiguous();
@@ -303,7 +337,8 @@ class DiffusionTask : public TrainingTask {
         auto scaled = signal::scale_heart_rate(signal.data_ptr<float>(), leads, samples,
                                                cache_.sampling_rate(), rate, to);
         if (!scaled) break;
-        copies.push_back(torch::from_blob(scaled->data(), {leads, samples}, torch::kFloat).clone());
+        items.add(torch::from_blob(scaled->data(), {leads, samples}, torch::kFloat).clone());
+        ++copies;
         item_row_.push_back(rows_[i]);
         item_rate_.push_back(to);
         copied = true;
@@ -313,10 +348,8 @@ class DiffusionTask : public TrainingTask {
     spdlog::info(
         "diffusion: heart-rate augmentation: {} time-scaled copies of {} training records "
         "(rates within a factor {}); {} records without a rate or two beats have none",
-        copies.size(), rows_.size() - static_cast<std::size_t>(without),
-        1.0 + stage.rate_augment_range, without);
-    if (copies.empty()) return torch::empty({0, leads, samples}, torch::kFloat);
-    return torch::stack(copies);
+        copies, rows_.size() - static_cast<std::size_t>(without), 1.0 + stage.rate_augment_range,
+        without);
   }
   std::string stage() const override { return "diffusion"; }
   torch::nn::Module& model() override { return *net_; }

@@ -15,6 +15,13 @@ namespace {
 // Samples kept beyond what the scaled signal reads on each side, for the resampler's filter.
 constexpr std::int64_t kMargin = 64;
 
+// InputError from `where` unless value is positive and finite.
+void require_positive(const char* where, const char* what, double value) {
+  if (!(std::isfinite(value) && value > 0))
+    throw InputError(
+        where, std::string("expected a positive, finite ") + what + ", got " + number_text(value));
+}
+
 // time_scale continued at the edges by the first and last of the RR intervals of `peaks`
 // (at least two).
 std::vector<float> scale_between_peaks(const float* x, std::int64_t leads, std::int64_t samples,
@@ -28,9 +35,7 @@ std::vector<float> scale_between_peaks(const float* x, std::int64_t leads, std::
 
 std::vector<float> time_scale(const float* x, std::int64_t leads, std::int64_t samples,
                               double factor, std::int64_t period_start, std::int64_t period_end) {
-  if (!(std::isfinite(factor) && factor > 0))
-    throw InputError("time_scale",
-                     "expected a positive, finite factor, got " + number_text(factor));
+  require_positive("time_scale", "factor", factor);
   if (samples < 1 || leads < 1) throw InputError("time_scale", "expected a non-empty signal");
   for (const std::int64_t period : {period_start, period_end})
     if (period < 1 || period > samples)
@@ -64,9 +69,7 @@ std::vector<float> time_scale(const float* x, std::int64_t leads, std::int64_t s
 
 RateFit fit_heart_rate(float* signal, std::int64_t leads, std::int64_t samples, double fs,
                        double target_bpm, const RateFitOptions& options) {
-  if (!(std::isfinite(target_bpm) && target_bpm > 0))
-    throw InputError("fit_heart_rate", "expected a positive, finite target heart rate, got " +
-                                           number_text(target_bpm));
+  require_positive("fit_heart_rate", "target heart rate", target_bpm);
   RateFit fit;
   const std::vector<std::int64_t> peaks = detect_r_peaks_leads(signal, leads, samples, fs);
   fit.before_bpm = heart_rate_bpm(peaks, fs);
@@ -83,9 +86,7 @@ RateFit fit_heart_rate(float* signal, std::int64_t leads, std::int64_t samples, 
 }
 
 double augmented_heart_rate(double bpm, double range, double u) {
-  if (!(std::isfinite(bpm) && bpm > 0))
-    throw InputError("augmented_heart_rate",
-                     "expected a positive, finite heart rate, got " + number_text(bpm));
+  require_positive("augmented_heart_rate", "heart rate", bpm);
   if (!(std::isfinite(range) && range >= 0))
     throw InputError("augmented_heart_rate",
                      "expected a range of 0 or more, got " + number_text(range));
@@ -106,10 +107,8 @@ double augmented_heart_rate(double bpm, double range, double u) {
 std::optional<std::vector<float>> scale_heart_rate(const float* x, std::int64_t leads,
                                                    std::int64_t samples, double fs, double from_bpm,
                                                    double to_bpm) {
-  for (const double bpm : {from_bpm, to_bpm})
-    if (!(std::isfinite(bpm) && bpm > 0))
-      throw InputError("scale_heart_rate",
-                       "expected positive, finite heart rates, got " + number_text(bpm));
+  require_positive("scale_heart_rate", "heart rate", from_bpm);
+  require_positive("scale_heart_rate", "heart rate", to_bpm);
   const std::vector<std::int64_t> peaks = detect_r_peaks_leads(x, leads, samples, fs);
   if (peaks.size() < 2) return std::nullopt;
   return scale_between_peaks(x, leads, samples, from_bpm / to_bpm, peaks);

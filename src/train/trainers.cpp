@@ -286,15 +286,11 @@ class DiffusionTask : public TrainingTask {
     item_row_ = rows_;
     StreamingEncoder items(*autoencoder, signal_space_);
     for (std::size_t i = 0; i < rows_.size(); ++i) {
-      item_rate_.push_back(
-          cache.entries().at(static_cast<std::size_t>(rows_[i])).heart_rate.value_or(NAN));
+      item_rate_.push_back(cache.entries().at(static_cast<std::size_t>(rows_[i])).heart_rate);
       items.add(signals[static_cast<std::int64_t>(i)]);
     }
     if (stage.rate_augment > 0) add_rate_copies(signals, stage, items);
-    std::vector<std::optional<double>> rates;
-    for (double rate : item_rate_)
-      rates.push_back(std::isnan(rate) ? std::nullopt : std::optional<double>(rate));
-    order_ = rate_balanced_positions(rates, stage.rate_balance);
+    order_ = rate_balanced_positions(item_rate_, stage.rate_balance);
     if (stage.rate_balance > 0.0)
       spdlog::info("diffusion: heart-rate balance {}: {} training items drawn as {} per epoch",
                    stage.rate_balance, item_row_.size(), order_.size());
@@ -326,29 +322,27 @@ class DiffusionTask : public TrainingTask {
     auto generator = at::make_generator<at::CPUGeneratorImpl>(
         util::derive_seed(stage.options.seed, "diffusion.rate_augment"));
     const std::int64_t leads = signals.size(1), samples = signals.size(2);
-    std::int64_t copies = 0, without = 0;
+    std::size_t without = 0;
     for (std::size_t i = 0; i < rows_.size(); ++i) {
-      const double rate = item_rate_[i];
+      const std::optional<double> rate = item_rate_[i];
       const torch::Tensor signal = signals[static_cast<std::int64_t>(i)].contiguous();
-      bool copied = false;
-      for (std::int64_t k = 0; k < stage.rate_augment && !std::isnan(rate); ++k) {
+      const std::size_t before = item_row_.size();
+      for (std::int64_t k = 0; k < stage.rate_augment && rate; ++k) {
         const double u = torch::rand({1}, generator, torch::kDouble).item<double>();
-        const double to = signal::augmented_heart_rate(rate, stage.rate_augment_range, u);
+        const double to = signal::augmented_heart_rate(*rate, stage.rate_augment_range, u);
         auto scaled = signal::scale_heart_rate(signal.data_ptr<float>(), leads, samples,
-                                               cache_.sampling_rate(), rate, to);
+                                               cache_.sampling_rate(), *rate, to);
         if (!scaled) break;
         items.add(torch::from_blob(scaled->data(), {leads, samples}, torch::kFloat).clone());
-        ++copies;
         item_row_.push_back(rows_[i]);
         item_rate_.push_back(to);
-        copied = true;
       }
-      if (!copied) ++without;
+      if (item_row_.size() == before) ++without;
     }
     spdlog::info(
         "diffusion: heart-rate augmentation: {} time-scaled copies of {} training records "
         "(rates within a factor {}); {} records without a rate or two beats have none",
-        copies, rows_.size() - static_cast<std::size_t>(without), 1.0 + stage.rate_augment_range,
+        item_row_.size() - rows_.size(), rows_.size() - without, 1.0 + stage.rate_augment_range,
         without);
   }
   std::string stage() const override { return "diffusion"; }
@@ -367,7 +361,7 @@ class DiffusionTask : public TrainingTask {
       const std::int64_t row = item_row_.at(static_cast<std::size_t>(position));
       positions.push_back(position);
       rows.push_back(row);
-      rates.push_back(item_rate_.at(static_cast<std::size_t>(position)));
+      rates.push_back(item_rate_.at(static_cast<std::size_t>(position)).value_or(NAN));
       std::int64_t reference = row;
       const auto& group = same_patient_.at(row);
       if (base_from_ == "other" && group.size() >= 2) {
@@ -421,7 +415,7 @@ class DiffusionTask : public TrainingTask {
   const data::Cache& cache_;
   std::vector<std::int64_t> rows_;
   std::vector<std::int64_t> item_row_;  // the record of each item (x0_ row)
-  std::vector<double> item_rate_;       // its heart rate (NaN = unknown)
+  std::vector<std::optional<double>> item_rate_;  // its heart rate
   std::vector<std::int64_t> order_;     // item positions, repeated by the heart-rate balance
   TwinConfig config_;
   diffusion::NoiseSchedule schedule_;

@@ -69,6 +69,8 @@ StageConfig read_stage_config(const nlohmann::json& root, const std::string& sta
     c.rate_balance = s.get_in("rate_balance", c.rate_balance, 0.0, 1.0);
     c.rate_augment = s.get_in("rate_augment", c.rate_augment, std::int64_t{0}, std::int64_t{64});
     c.rate_augment_range = s.get_in("rate_augment_range", c.rate_augment_range, 0.0, 1.0);
+    c.rate_augment_warp =
+        s.choice("rate_augment_warp", c.rate_augment_warp, {"uniform", "fridericia"});
     o.bf16_cpu = s.get("bf16_cpu", o.bf16_cpu);
   } else if (stage == "classifier") {
     c.min_count = s.get_in("min_count", c.min_count, 1, std::int64_t{1} << 40);

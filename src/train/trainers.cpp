@@ -322,6 +322,8 @@ class DiffusionTask : public TrainingTask {
     auto generator = at::make_generator<at::CPUGeneratorImpl>(
         util::derive_seed(stage.options.seed, "diffusion.rate_augment"));
     const std::int64_t leads = signals.size(1), samples = signals.size(2);
+    const auto warp = stage.rate_augment_warp == "fridericia" ? signal::RateWarp::kFridericia
+                                                              : signal::RateWarp::kUniform;
     std::size_t without = 0;
     for (std::size_t i = 0; i < rows_.size(); ++i) {
       const std::optional<double> rate = item_rate_[i];
@@ -331,7 +333,7 @@ class DiffusionTask : public TrainingTask {
         const double u = torch::rand({1}, generator, torch::kDouble).item<double>();
         const double to = signal::augmented_heart_rate(*rate, stage.rate_augment_range, u);
         auto scaled = signal::scale_heart_rate(signal.data_ptr<float>(), leads, samples,
-                                               cache_.sampling_rate(), *rate, to);
+                                               cache_.sampling_rate(), *rate, to, warp);
         if (!scaled) break;
         items.add(torch::from_blob(scaled->data(), {leads, samples}, torch::kFloat).clone());
         item_row_.push_back(rows_[i]);
@@ -340,10 +342,10 @@ class DiffusionTask : public TrainingTask {
       if (item_row_.size() == before) ++without;
     }
     spdlog::info(
-        "diffusion: heart-rate augmentation: {} time-scaled copies of {} training records "
-        "(rates within a factor {}); {} records without a rate or two beats have none",
+        "diffusion: heart-rate augmentation: {} copies of {} training records (rates within a "
+        "factor {}, {} warp); {} records without a rate or two beats have none",
         item_row_.size() - rows_.size(), rows_.size() - without, 1.0 + stage.rate_augment_range,
-        without);
+        stage.rate_augment_warp, without);
   }
   std::string stage() const override { return "diffusion"; }
   torch::nn::Module& model() override { return *net_; }

@@ -328,7 +328,8 @@ YAML
     [ $? -eq 2 ] || fail "rate_balance 2: expected exit 2"
     echo "$out" | grep -q "train.diffusion.rate_balance" || fail "message does not name the key: $out"
     # demo checks every stage's keys before it simulates anything.
-    for setting in train.diffusion.rate_balance=1.5 train.diffusion.rate_augment=-1 train.extractor.augment=twice \
+    for setting in train.diffusion.rate_balance=1.5 train.diffusion.rate_augment=-1 \
+                   train.diffusion.rate_augment_warp=linear train.extractor.augment=twice \
                    train.classifier.min_count=0; do
       out=$("$bin" demo --set "$setting" --out "$work/bad_demo" 2>&1)
       [ $? -eq 2 ] || fail "demo --set $setting: expected exit 2"

@@ -1066,12 +1066,17 @@ TEST_F(PipelineTest, UnknownTrainKeysAndMissingStagesAreRefused) {
   EXPECT_THROW(train::train_diffusion(*cache_, balance, dir.path()), InputError);
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "diffusion_config.yaml"));
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "diffusion.pt"));
-  // train.diffusion.rate_augment (copies, 0 .. 64) and rate_augment_range (0 .. 1).
+  // train.diffusion.rate_augment (copies, 0 .. 64), rate_augment_range (0 .. 1) and
+  // rate_augment_warp (uniform or fridericia).
   const train::StageConfig plain = train::read_stage_config(*config_, "diffusion");
   EXPECT_EQ(plain.rate_augment, 0);
   EXPECT_EQ(plain.rate_augment_range, 0.2);
-  for (const auto& [key, value] : std::vector<std::pair<std::string, nlohmann::json>>{
-           {"rate_augment", -1}, {"rate_augment", 65}, {"rate_augment_range", 1.5}}) {
+  EXPECT_EQ(plain.rate_augment_warp, "uniform");
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, nlohmann::json>>{{"rate_augment", -1},
+                                                           {"rate_augment", 65},
+                                                           {"rate_augment_range", 1.5},
+                                                           {"rate_augment_warp", "qt"}}) {
     nlohmann::json augment = *config_;
     augment["train"]["diffusion"][key] = value;
     EXPECT_TRUE(test::throws_input_error([&] { train::read_stage_config(augment, "diffusion"); },
@@ -1088,13 +1093,13 @@ namespace {
 
 // Seeded and deterministic on CPU: the same config trains the same weights, bit for bit.
 TEST_F(PipelineTest, DiffusionTrainingIsDeterministic) {
-  // The denoiser's weights after 3 steps with one train.diffusion key set (none when empty).
-  const auto train_three_steps = [&](const std::string& key, const nlohmann::json& value) {
+  // The denoiser's weights after 3 steps with the train.diffusion keys of `settings` set.
+  const auto train_three_steps = [&](const nlohmann::json& settings) {
     test::TempDir dir;
     copy_earlier_stages(dir.path());
     nlohmann::json config = *config_;
     config["train"]["diffusion"]["steps"] = 3;
-    if (!key.empty()) config["train"]["diffusion"][key] = value;
+    for (const auto& [key, value] : settings.items()) config["train"]["diffusion"][key] = value;
     train::train_diffusion(*cache_, config, dir.path());
     return train::load_diffusion(dir.path() / "diffusion.pt", torch::kCPU)
         .network->named_parameters(true);
@@ -1105,18 +1110,25 @@ TEST_F(PipelineTest, DiffusionTrainingIsDeterministic) {
       if (!torch::equal(item.value(), y[item.key()])) return false;
     return true;
   };
-  const auto a = train_three_steps("", nullptr);
-  EXPECT_TRUE(equal(a, train_three_steps("", nullptr)))
+  const auto a = train_three_steps(nlohmann::json::object());
+  EXPECT_TRUE(equal(a, train_three_steps(nlohmann::json::object())))
       << "two identical runs must train the same weights";
   // train.diffusion.rate_balance draws the records in another order: other weights.
-  EXPECT_FALSE(equal(a, train_three_steps("rate_balance", 1.0)))
+  EXPECT_FALSE(equal(a, train_three_steps({{"rate_balance", 1.0}})))
       << "the balanced order must change what the denoiser is trained on";
-  // train.diffusion.rate_augment adds time-scaled copies: deterministic, and other weights.
-  const auto augmented = train_three_steps("rate_augment", 2);
-  EXPECT_TRUE(equal(augmented, train_three_steps("rate_augment", 2)))
+  // train.diffusion.rate_augment adds time-scaled copies: deterministic, and other weights;
+  // with rate_augment_warp fridericia the copies' beats are warped instead: other weights again.
+  const auto augmented = train_three_steps({{"rate_augment", 2}});
+  EXPECT_TRUE(equal(augmented, train_three_steps({{"rate_augment", 2}})))
       << "two identical augmented runs must train the same weights";
   EXPECT_FALSE(equal(a, augmented))
       << "the time-scaled copies must change what the denoiser is trained on";
+  const nlohmann::json warp = {{"rate_augment", 2}, {"rate_augment_warp", "fridericia"}};
+  const auto warped = train_three_steps(warp);
+  EXPECT_TRUE(equal(warped, train_three_steps(warp)))
+      << "two identical runs with warped copies must train the same weights";
+  EXPECT_FALSE(equal(augmented, warped))
+      << "the warped copies must differ from the time-scaled ones";
 }
 
 // train.<stage>.prefetch: each stage's shards prepared ahead on a background thread give the

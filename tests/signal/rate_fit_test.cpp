@@ -167,5 +167,88 @@ TEST(ScaleHeartRate, BringsARecordFromItsRateToAnother) {
   EXPECT_THROW(scale_heart_rate(flat.data(), 12, 1024, fs, NAN, 70), InputError);
 }
 
+// One lead at 100 Hz with beats every 80 samples (75 bpm): an R spike at each peak p, a P wave
+// 15 samples before it and a T wave 25 samples after it. warp_beats puts the R spike at
+// factor * p and copies the 20 samples before it and the 6 after it (the P wave, the QRS)
+// exactly; the segment from c = 6 samples after the R peak to the T wave's end (QT = 0.41 s *
+// 0.8^(1/3) = 38.06 samples after it, qtc 0.41 s) is stretched so that the QT changes by
+// Fridericia's QT * (factor^(1/3) - 1): by s = 1 + 38.06 * (factor^(1/3) - 1) / (38.06 - 6), so
+// the T wave's peak lands at 6 + 19 s after the new R (the beats are long enough for a
+// diastole at both rates). Factor 1 gives the signal back.
+TEST(WarpBeats, KeepsThePWaveAndQrsAndMovesTheTWaveByTheCubeRoot) {
+  const double fs = 100;
+  const std::int64_t samples = 1000;
+  std::vector<std::int64_t> peaks;
+  for (std::int64_t p = 40; p < samples; p += 80) peaks.push_back(p);
+  std::vector<float> x(static_cast<std::size_t>(samples), 0.0f);
+  const auto bump = [&](double centre, double sigma, double height) {
+    for (std::int64_t n = 0; n < samples; ++n)
+      x[static_cast<std::size_t>(n)] +=
+          static_cast<float>(height * std::exp(-0.5 * std::pow((double(n) - centre) / sigma, 2)));
+  };
+  for (const std::int64_t p : peaks) {
+    bump(double(p), 1.5, 1.0);
+    bump(double(p) - 15, 3.0, 0.15);
+    bump(double(p) + 25, 4.0, 0.3);
+  }
+  // The peak of y near `guess` (within 5 samples), refined by a parabola through its neighbours.
+  const auto peak_near = [&](const std::vector<float>& y, double guess) {
+    auto best = static_cast<std::int64_t>(std::lround(guess)) - 5;
+    for (std::int64_t n = best; n <= best + 10; ++n)
+      if (y[static_cast<std::size_t>(n)] > y[static_cast<std::size_t>(best)]) best = n;
+    const double l = y[static_cast<std::size_t>(best - 1)], m = y[static_cast<std::size_t>(best)],
+                 r = y[static_cast<std::size_t>(best + 1)];
+    return double(best) + 0.5 * (l - r) / (l - 2 * m + r);
+  };
+  for (const double factor : {1.2, 0.85}) {  // 62.5 and 88.2 bpm; factor * p is whole
+    const auto y = warp_beats(x.data(), 1, samples, fs, peaks, factor);
+    ASSERT_EQ(y.size(), x.size());
+    for (const float v : y) ASSERT_TRUE(std::isfinite(v));
+    const double qt = 0.41 * std::cbrt(0.8) * fs;
+    const double t_offset = 6 + 19 * (1 + qt * (std::cbrt(factor) - 1) / (qt - 6));
+    for (std::size_t k = 1; k + 1 < peaks.size(); ++k) {
+      const auto q = static_cast<std::int64_t>(std::lround(factor * double(peaks[k])));
+      if (q + 40 >= samples) break;
+      for (std::int64_t j = -20; j <= 6; ++j)
+        EXPECT_NEAR(y[static_cast<std::size_t>(q + j)], x[static_cast<std::size_t>(peaks[k] + j)],
+                    1e-5)
+            << "factor " << factor << " beat " << k << " offset " << j;
+      EXPECT_NEAR(peak_near(y, double(q) + t_offset), double(q) + t_offset, 0.2)
+          << "factor " << factor << " beat " << k;
+    }
+  }
+  const auto same = warp_beats(x.data(), 1, samples, fs, peaks, 1.0);
+  for (std::int64_t n = 0; n < samples; ++n)
+    EXPECT_NEAR(same[static_cast<std::size_t>(n)], x[static_cast<std::size_t>(n)], 1e-6) << n;
+  EXPECT_THROW(warp_beats(x.data(), 1, samples, fs, peaks, 0.0), InputError);
+  EXPECT_THROW(warp_beats(x.data(), 1, samples, fs, {40}, 1.1), InputError);
+  EXPECT_THROW(warp_beats(x.data(), 1, samples, fs, {120, 40}, 1.1), InputError);
+  EXPECT_THROW(warp_beats(x.data(), 1, samples, fs, {40, samples}, 1.1), InputError);
+}
+
+// The warp brings simulated records to the asked rate as the time scaling does (the detector
+// reads it within the same tolerance), at rates where the beats keep a diastole and at fast
+// ones where they are scaled evenly.
+TEST(ScaleHeartRate, WarpedBeatsReachTheNewRate) {
+  const double fs = 102.4;
+  for (const double bpm : {58.0, 75.0, 110.0}) {
+    const Person person = draw_person(64, static_cast<std::uint64_t>(bpm));
+    SimCondition condition = parse_condition(bpm < 60 ? "brady" : bpm > 100 ? "tachy" : "sinus");
+    condition.heart_rate = bpm;
+    const SimEcg ecg = render(person, condition, {fs, 10, false, 20, 5});
+    const auto before = measure_heart_rate(ecg.signal.data(), 12, ecg.samples, fs);
+    ASSERT_TRUE(before.has_value());
+    for (const double to : {*before * 0.85, *before * 1.15}) {
+      const auto warped = scale_heart_rate(ecg.signal.data(), 12, ecg.samples, fs, *before, to,
+                                           RateWarp::kFridericia);
+      ASSERT_TRUE(warped.has_value());
+      ASSERT_EQ(warped->size(), ecg.signal.size());
+      const auto after = measure_heart_rate(warped->data(), 12, ecg.samples, fs);
+      ASSERT_TRUE(after.has_value());
+      EXPECT_NEAR(*after, to, 0.015 * to + to / (60.0 * fs / to - 1)) << bpm << " -> " << to;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ecgtwin::signal

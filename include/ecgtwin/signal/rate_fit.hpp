@@ -1,5 +1,6 @@
 #pragma once
-// Bringing a generated ECG to the heart rate it was asked for, by scaling its time axis.
+// Bringing an ECG to another heart rate: a generated one to the rate it was asked for by
+// scaling its time axis, a training record to another rate by scaling or by warping its beats.
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -49,12 +50,45 @@ RateFit fit_heart_rate(float* signal, std::int64_t leads, std::int64_t samples, 
 // InputError when bpm is not positive and finite, range is negative or u is outside [0, 1).
 double augmented_heart_rate(double bpm, double range, double u);
 
-// The signal of a record at `from_bpm` with its time axis scaled to `to_bpm`: time_scale
-// by from_bpm / to_bpm, continued at the edges by the first and last RR interval of its
-// multi-lead R peaks (detect_r_peaks_leads). std::nullopt where fewer than two beats are
-// found. Throws InputError when either rate is not positive and finite.
+// Where warp_beats keeps a beat's waves and which part follows the rate, in seconds.
+struct BeatWarpOptions {
+  double kept_before_s = 0.20;  // before each R peak: the P wave, the PR segment, the QRS onset
+  double kept_after_s = 0.06;   // after it: the rest of the QRS
+  double qtc_s = 0.41;          // the QT interval at RR = 1 s (Fridericia's corrected QT)
+  double t_end_s = 0.0;         // the T wave ends QT + this after the R peak
+  double min_gap_s = 0.02;      // the shortest T-P segment (diastole) a warped beat keeps
+};
+
+// A [leads x samples] signal at fs Hz brought to a heart rate `factor` times slower (each RR
+// interval times factor; factor < 1 faster) as a heart changes its rate: the P wave and QRS
+// keep their duration, the QT interval follows Fridericia's cube root of the RR interval, and
+// the diastole (the T-P segment) takes the rest. `peaks` are the signal's R peaks (at least
+// two, increasing); the peak at p lands at factor * p. Between two peaks p_k and p_k+1 =
+// p_k + L the new beat of length L' = factor * L maps piecewise linearly onto the old one:
+// [0, c] onto [0, c] (c = kept_after_s), [c, A'] onto [c, A] with A - c scaled by the cube root
+// of factor (A: the T wave's end, qtc_s), [A', L' - b] onto [A, L - b] (the diastole) and
+// [L' - b, L'] onto [L - b, L] (b = kept_before_s); where a beat is too short for a diastole of
+// min_gap_s, A (and A') come nearer the R peak, and where it is too short for that, the whole
+// beat is scaled evenly, as time_scale does. Before the first peak and after the last the
+// signal is continued periodically by the first and last RR interval (as time_scale), and
+// the values between samples are read with a normalised Lanczos kernel (a = 4). factor 1
+// gives x back. Throws InputError when factor or fs is not positive and finite or the peaks
+// are fewer than two, not increasing or outside the signal.
+std::vector<float> warp_beats(const float* x, std::int64_t leads, std::int64_t samples, double fs,
+                              const std::vector<std::int64_t>& peaks, double factor,
+                              const BeatWarpOptions& options = {});
+
+// How scale_heart_rate brings a record to another rate: its whole time axis scaled
+// (time_scale), or its beats warped as a heart changes its rate (warp_beats).
+enum class RateWarp { kUniform, kFridericia };
+
+// The signal of a record at `from_bpm` brought to `to_bpm` by `warp` with the factor
+// from_bpm / to_bpm, on its multi-lead R peaks (detect_r_peaks_leads), continued at the edges
+// by their first and last RR interval. std::nullopt where fewer than two beats are found.
+// Throws InputError when either rate is not positive and finite.
 std::optional<std::vector<float>> scale_heart_rate(const float* x, std::int64_t leads,
                                                    std::int64_t samples, double fs, double from_bpm,
-                                                   double to_bpm);
+                                                   double to_bpm,
+                                                   RateWarp warp = RateWarp::kUniform);
 
 }  // namespace ecgtwin::signal

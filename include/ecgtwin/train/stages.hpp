@@ -64,6 +64,7 @@ struct StageConfig {
   double rate_balance = 0.0;         // diffusion: strength of rate_balanced_positions
   std::int64_t rate_augment = 0;     // diffusion: time-scaled copies of each training record
   double rate_augment_range = 0.2;   // diffusion: their rates within a factor 1 + this
+  std::string rate_augment_warp = "uniform";  // diffusion: how the copies change rate
   std::int64_t min_count = 5;        // classifier: records a statement needs to be a class
 };
 StageConfig read_stage_config(const nlohmann::json& root, const std::string& stage);
@@ -220,6 +221,8 @@ TrainResult train_extractor(const data::Cache& cache, const nlohmann::json& conf
 // train.diffusion.rate_augment_range, default 0.2; signal::scale_heart_rate), each under its
 // record's statements with the new rate and conditioned on the record's own base vector, so
 // that a data set with few records per rate shows the denoiser each person at several rates.
+// train.diffusion.rate_augment_warp: uniform (default: the whole time axis scaled) or
+// fridericia (P wave and QRS kept, the QT by Fridericia's cube root; signal::warp_beats).
 // Records without a heart rate or without two detected beats have no copies.
 TrainResult train_diffusion(const data::Cache& cache, const nlohmann::json& config,
                             const fs::path& out);

@@ -60,6 +60,11 @@ void add_sampling_flags(CLI::App& app, SamplingFlags& flags, bool eta_and_guidan
                "scale the time axis of every sample so that its measured heart rate is the "
                "target's (up to 15 % of change), before the twin is chosen and --transfer is "
                "done (default: off = as sampled; key sampling.rate_fit)");
+  app.add_option("--rate-fit-warp", flags.rate_fit_warp,
+                 "how --rate-fit changes a sample's rate: uniform (its time axis scaled) or "
+                 "fridericia (its beats warped as a heart changes its rate: P wave and QRS kept, "
+                 "the QT by Fridericia's cube root of the RR interval, the diastole taking the "
+                 "rest) (default: uniform; key sampling.rate_fit_warp)");
   app.add_option(
       "--transfer", flags.transfer,
       "what is done to each twin once sampled: none (the method) or reference-residual "
@@ -113,6 +118,8 @@ diffusion::SamplerOptions sampler_from_flags(const CLI::App& app, const Sampling
     if (app.count("--rate-candidates"))
       config::set_key(tree, "sampling.rate_candidates", flags.rate_candidates);
     if (app.count("--rate-fit")) config::set_key(tree, "sampling.rate_fit", flags.rate_fit);
+    if (app.count("--rate-fit-warp"))
+      config::set_key(tree, "sampling.rate_fit_warp", flags.rate_fit_warp);
     if (app.count("--transfer")) config::set_key(tree, "sampling.transfer", flags.transfer);
     if (app.count("--limb-leads")) config::set_key(tree, "sampling.limb_leads", flags.limb_leads);
     if (app.count("--bf16")) config::set_key(tree, "sampling.bf16", flags.bf16);

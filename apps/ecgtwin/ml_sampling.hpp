@@ -24,6 +24,7 @@ struct SamplingFlags {
   std::string select;
   std::int64_t rate_candidates = 0;
   bool rate_fit = false;
+  std::string rate_fit_warp;
   std::string transfer;
   std::string limb_leads;
   bool bf16 = false;

@@ -38,6 +38,8 @@ SamplerOptions read_sampler_options(config::Section& section) {
       .rate_candidates(
           section.get_in("rate_candidates", defaults.rate_candidates(), int64_t{0}, int64_t{1000}))
       .rate_fit(section.get("rate_fit", defaults.rate_fit()))
+      .rate_fit_warp(
+          section.choice("rate_fit_warp", defaults.rate_fit_warp(), {"uniform", "fridericia"}))
       .transfer(section.choice("transfer", defaults.transfer(),
                                {"none", "reference-residual", "reference-residual-scaled",
                                 "reference-residual-adapted"}))
@@ -77,6 +79,7 @@ config::Json sampler_summary(const SamplerOptions& options) {
           {"select", options.select()},
           {"rate_candidates", options.rate_candidates()},
           {"rate_fit", options.rate_fit()},
+          {"rate_fit_warp", options.rate_fit_warp()},
           {"transfer", options.transfer()},
           {"limb_leads", options.limb_leads()},
           {"bf16", options.bf16()}};

@@ -178,19 +178,23 @@ void require_signal_rows(const torch::Tensor& signals, const std::string& caller
 }  // namespace
 
 std::int64_t fit_rates(torch::Tensor& signals, const torch::Tensor& heart_rates,
-                       std::int64_t candidates, double fs) {
+                       std::int64_t candidates, double fs, const std::string& warp) {
   require_signal_rows(signals, "fit_rates");
   const torch::Tensor rates = heart_rates.to(torch::kCPU, torch::kDouble).contiguous().view({-1});
   const std::int64_t rows = signals.size(0), leads = signals.size(1), length = signals.size(2);
   if (candidates < 1 || (rates.size(0) != 1 && rates.size(0) * candidates != rows))
     throw Error("fit_rates: expected one heart rate, or one per " + std::to_string(candidates) +
                 " of the " + std::to_string(rows) + " rows");
+  if (warp != "uniform" && warp != "fridericia")
+    throw Error("fit_rates: expected the warp uniform or fridericia, got " + warp);
+  signal::RateFitOptions options;
+  if (warp == "fridericia") options.warp = signal::RateWarp::kFridericia;
   std::int64_t fitted = 0;
   for (std::int64_t r = 0; r < rows; ++r) {
     const double rate = rates[rates.size(0) == 1 ? 0 : r / candidates].item<double>();
     if (!(std::isfinite(rate) && rate > 0)) continue;
     fitted += signal::fit_heart_rate(signals.data_ptr<float>() + r * leads * length, leads, length,
-                                     fs, rate)
+                                     fs, rate, options)
                   .changed;
   }
   return fitted;
@@ -284,10 +288,10 @@ torch::Tensor TwinModel::sample_candidates(const torch::Tensor& base_vectors,
   }
   torch::Tensor signals = decode(sample.to(torch::kFloat)).contiguous();
   if (options.rate_fit()) {
-    const std::int64_t fitted =
-        fit_rates(signals, targets.demographics.heart_rate, candidates, sampling_rate());
-    spdlog::info("sampling.rate_fit: {} of {} samples brought to their target heart rate", fitted,
-                 signals.size(0));
+    const std::int64_t fitted = fit_rates(signals, targets.demographics.heart_rate, candidates,
+                                          sampling_rate(), options.rate_fit_warp());
+    spdlog::info("sampling.rate_fit: {} of {} samples brought to their target heart rate ({})",
+                 fitted, signals.size(0), options.rate_fit_warp());
   }
   set_limb_leads(signals, options.limb_leads());
   return signals;

@@ -158,7 +158,9 @@ RateFit fit_heart_rate(float* signal, std::int64_t leads, std::int64_t samples, 
   if (!fit.before_bpm) return fit;
   const double factor = *fit.before_bpm / target_bpm;
   if (std::abs(factor - 1.0) < 1e-3 || std::abs(factor - 1.0) > options.max_change) return fit;
-  std::vector<float> scaled = scale_between_peaks(signal, leads, samples, factor, peaks);
+  std::vector<float> scaled = options.warp == RateWarp::kFridericia
+                                  ? warp_beats(signal, leads, samples, fs, peaks, factor)
+                                  : scale_between_peaks(signal, leads, samples, factor, peaks);
   const auto after = measure_heart_rate(scaled.data(), leads, samples, fs);
   if (!after || std::abs(*after - target_bpm) >= std::abs(*fit.before_bpm - target_bpm)) return fit;
   std::copy(scaled.begin(), scaled.end(), signal);

@@ -29,6 +29,7 @@ TEST(DiffusionConfigTest, ReadsEveryKeyAndRefusesUnknownOnes) {
       "schedule: cosine\ntimesteps: 500\nsampler: ddpm\nsteps: 20\neta: 0.5\n"
       "spacing: linspace\nguidance_scale: 3\nseed: 77\nstart: reference-inverted\n"
       "strength: 0.6\ncandidates: 4\nselect: reference\nrate_candidates: 2\nrate_fit: true\n"
+      "rate_fit_warp: fridericia\n"
       "transfer: reference-residual\nlimb_leads: projected\nbf16: true\nmode: "
       "add\ninjection_fraction: 0.3\n"
       "added_weight: 2\nstatements: 0.2\nbase_vector: 0.1\n",
@@ -54,6 +55,9 @@ TEST(DiffusionConfigTest, ReadsEveryKeyAndRefusesUnknownOnes) {
   EXPECT_TRUE(sampler.rate_fit());
   EXPECT_EQ(sampler_summary(sampler).at("rate_fit"), true);
   EXPECT_FALSE(SamplerOptions().rate_fit());  // as sampled
+  EXPECT_EQ(sampler.rate_fit_warp(), "fridericia");
+  EXPECT_EQ(sampler_summary(sampler).at("rate_fit_warp"), "fridericia");
+  EXPECT_EQ(SamplerOptions().rate_fit_warp(), "uniform");
   EXPECT_EQ(sampler.transfer(), "reference-residual");
   EXPECT_EQ(sampler_summary(sampler).at("transfer"), "reference-residual");
   EXPECT_EQ(SamplerOptions().transfer(), "none");  // the method
@@ -91,6 +95,7 @@ TEST(DiffusionConfigTest, BadValuesNameTheKey) {
       {"select: best\n", "sampling.select"},
       {"rate_candidates: -1\n", "sampling.rate_candidates"},
       {"rate_fit: sometimes\n", "sampling.rate_fit"},
+      {"rate_fit_warp: linear\n", "sampling.rate_fit_warp"},
       {"limb_leads: einthoven\n", "sampling.limb_leads"},
       {"bf16: maybe\n", "sampling.bf16"},
       {"candidates: 8\nselect: mean-beat\nrate_candidates: 4\n", "sampling.rate_candidates"}};

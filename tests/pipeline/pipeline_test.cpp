@@ -544,6 +544,20 @@ TEST(FitRates, BringsEachRowToItsTargetsRate) {
             2);
   EXPECT_TRUE(torch::equal(none.slice(0, 0, 2), signals.slice(0, 0, 2)));
   EXPECT_TRUE(torch::equal(none.slice(0, 2, 4), fitted.slice(0, 2, 4)));
+  // sampling.rate_fit_warp fridericia: every row warped by fit_heart_rate's kFridericia.
+  torch::Tensor warped = signals.clone();
+  EXPECT_EQ(pipeline::fit_rates(warped, targets, k, fs, "fridericia"), 4);
+  signal::RateFitOptions warp;
+  warp.warp = signal::RateWarp::kFridericia;
+  for (std::int64_t r = 0; r < 4; ++r) {
+    torch::Tensor expected = signals[r].clone();
+    ASSERT_TRUE(signal::fit_heart_rate(expected.data_ptr<float>(), 12, 1024, fs,
+                                       targets[r / k].item<double>(), warp)
+                    .changed);
+    EXPECT_TRUE(torch::equal(warped[r], expected)) << "row " << r;
+    EXPECT_FALSE(torch::equal(warped[r], fitted[r])) << "row " << r;
+  }
+  EXPECT_THROW(pipeline::fit_rates(warped, targets, k, fs, "linear"), Error);
 }
 
 // set_limb_leads on simulated records with their limb leads disturbed: "projected" and

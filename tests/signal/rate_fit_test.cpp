@@ -46,7 +46,8 @@ TEST(TimeScale, ScalesTheTimeAxisOfASinusoidOnEveryLead) {
 // Simulated records of known rate brought 8 % faster and 7 % slower: every interval is scaled
 // by the factor, so the measured rate lands on the target up to the beats that the scaling
 // moves into or out of the 10 s (the median RR is taken over other intervals, which vary by
-// the record's RR variability) and one sample of RR interval; the beats keep their size.
+// the record's RR variability) and one sample of RR interval; the beats keep their size. The
+// same with the beats warped (RateWarp::kFridericia) instead of the time axis scaled.
 TEST(FitHeartRate, BringsSimulatedRecordsToTheTargetRate) {
   struct Case {
     const char* rhythm;
@@ -62,10 +63,14 @@ TEST(FitHeartRate, BringsSimulatedRecordsToTheTargetRate) {
       ASSERT_TRUE(before.has_value());
       const float size_before = *std::max_element(ecg.signal.begin(), ecg.signal.end()) -
                                 *std::min_element(ecg.signal.begin(), ecg.signal.end());
-      for (const double change : {1.08, 0.93}) {
+      for (const auto& [change, warp] :
+           {std::pair{1.08, RateWarp::kUniform}, std::pair{0.93, RateWarp::kUniform},
+            std::pair{1.08, RateWarp::kFridericia}, std::pair{0.93, RateWarp::kFridericia}}) {
         std::vector<float> signal = ecg.signal;
         const double target = *before * change;
-        const RateFit fit = fit_heart_rate(signal.data(), 12, ecg.samples, fs, target);
+        RateFitOptions options;
+        options.warp = warp;
+        const RateFit fit = fit_heart_rate(signal.data(), 12, ecg.samples, fs, target, options);
         ASSERT_TRUE(fit.changed) << c.rhythm << " at " << fs << " Hz, target " << target;
         EXPECT_NEAR(fit.factor, *before / target, 1e-12);
         const auto after = measure_heart_rate(signal.data(), 12, ecg.samples, fs);

@@ -55,6 +55,9 @@ struct SamplerOptions {
   // measured rate is the target's (signal::fit_heart_rate, at most 15 % of change; read by
   // pipeline::TwinModel), before the twin is chosen and the transfer is done. false: as sampled.
   TORCH_ARG(bool, rate_fit) = false;
+  // How rate_fit changes a sample's rate: "uniform" (its time axis scaled) or "fridericia"
+  // (its beats warped: P wave and QRS kept, the QT by Fridericia's cube root; signal::warp_beats).
+  TORCH_ARG(std::string, rate_fit_warp) = "uniform";
   // What is done to each twin after it is sampled (read by pipeline::TwinModel for generate,
   // evaluate and diagnose; edit leaves it aside): "none" (the method) or "reference-residual"
   // (the model also renders the reference under its own conditions from the twin's noise, and

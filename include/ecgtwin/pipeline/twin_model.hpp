@@ -24,10 +24,10 @@ namespace fs = std::filesystem;
 
 // signal::fit_heart_rate on every row of [B * K, leads, samples] float CPU signals at fs Hz
 // (sampling.rate_fit): row r brought to heart_rates[r / K] bpm, or to heart_rates[0] when it
-// holds one value; a row whose target rate is not positive and finite stays as it is.
-// Returns the number of rows changed.
+// holds one value; a row whose target rate is not positive and finite stays as it is. `warp`:
+// sampling.rate_fit_warp ("uniform" or "fridericia"). Returns the number of rows changed.
 std::int64_t fit_rates(torch::Tensor& signals, const torch::Tensor& heart_rates,
-                       std::int64_t candidates, double fs);
+                       std::int64_t candidates, double fs, const std::string& warp = "uniform");
 
 // The limb leads of every row of [rows, leads, samples] float CPU signals as sampling.limb_leads
 // asks: "generated" leaves them, "projected" is signal::project_limb_leads and "derived"

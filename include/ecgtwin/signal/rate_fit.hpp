@@ -19,10 +19,15 @@ namespace ecgtwin::signal {
 std::vector<float> time_scale(const float* x, std::int64_t leads, std::int64_t samples,
                               double factor, std::int64_t period_start, std::int64_t period_end);
 
+// How a signal is brought to another rate: its whole time axis scaled (time_scale), or its
+// beats warped as a heart changes its rate (warp_beats, below).
+enum class RateWarp { kUniform, kFridericia };
+
 struct RateFitOptions {
   // The largest relative change of the rate that is fitted: a signal whose rate is further
   // from the target (a detection error, or no rhythm to speak of) is left as it is.
   double max_change = 0.15;
+  RateWarp warp = RateWarp::kUniform;
 };
 
 // What fit_heart_rate did.
@@ -33,8 +38,9 @@ struct RateFit {
 };
 
 // Scales the time axis of a [leads x samples] signal at fs Hz (time_scale, periods the first
-// and last RR interval) so that its heart rate, 60 / median RR of its multi-lead R peaks
-// (measure_heart_rate), becomes target_bpm: factor = measured / target. Left as it is where
+// and last RR interval; or warp_beats with options.warp kFridericia) so that its heart rate,
+// 60 / median RR of its multi-lead R peaks (measure_heart_rate), becomes target_bpm:
+// factor = measured / target. Left as it is where
 // fewer than two beats are found, where the rate is already within 0.1 % of the target, where
 // the change would exceed options.max_change, or where the scaled signal's measured rate is
 // not nearer the target than before (the detector reads other beats in it). Throws
@@ -77,10 +83,6 @@ struct BeatWarpOptions {
 std::vector<float> warp_beats(const float* x, std::int64_t leads, std::int64_t samples, double fs,
                               const std::vector<std::int64_t>& peaks, double factor,
                               const BeatWarpOptions& options = {});
-
-// How scale_heart_rate brings a record to another rate: its whole time axis scaled
-// (time_scale), or its beats warped as a heart changes its rate (warp_beats).
-enum class RateWarp { kUniform, kFridericia };
 
 // The signal of a record at `from_bpm` brought to `to_bpm` by `warp` with the factor
 // from_bpm / to_bpm, on its multi-lead R peaks (detect_r_peaks_leads), continued at the edges

@@ -147,7 +147,9 @@ TEST(AugmentedHeartRate, DrawsLogUniformlyWithinTheRangeAndTheRateClass) {
 
 // A simulated record of known rate scaled from its simulated rate to another: the detector
 // reads the new rate within the tolerance of FitHeartRate above (the median RR of the
-// record's own variability, one sample of RR), on both sides and both rates; no beats, no copy.
+// record's own variability, one sample of RR), on both sides and both rates, with the time
+// axis scaled and with the beats warped (at rates where they keep a diastole and at fast ones
+// where they are scaled evenly); no beats, no copy.
 TEST(ScaleHeartRate, BringsARecordFromItsRateToAnother) {
   const double fs = 102.4;
   for (const double bpm : {58.0, 75.0, 110.0}) {
@@ -157,13 +159,17 @@ TEST(ScaleHeartRate, BringsARecordFromItsRateToAnother) {
     const SimEcg ecg = render(person, condition, {fs, 10, false, 20, 5});
     const auto before = measure_heart_rate(ecg.signal.data(), 12, ecg.samples, fs);
     ASSERT_TRUE(before.has_value());
-    for (const double to : {*before * 0.85, *before * 1.15}) {
-      const auto scaled = scale_heart_rate(ecg.signal.data(), 12, ecg.samples, fs, *before, to);
-      ASSERT_TRUE(scaled.has_value());
-      ASSERT_EQ(scaled->size(), ecg.signal.size());
-      const auto after = measure_heart_rate(scaled->data(), 12, ecg.samples, fs);
-      ASSERT_TRUE(after.has_value());
-      EXPECT_NEAR(*after, to, 0.015 * to + to / (60.0 * fs / to - 1)) << bpm << " -> " << to;
+    for (const RateWarp warp : {RateWarp::kUniform, RateWarp::kFridericia}) {
+      for (const double to : {*before * 0.85, *before * 1.15}) {
+        const auto scaled =
+            scale_heart_rate(ecg.signal.data(), 12, ecg.samples, fs, *before, to, warp);
+        ASSERT_TRUE(scaled.has_value());
+        ASSERT_EQ(scaled->size(), ecg.signal.size());
+        const auto after = measure_heart_rate(scaled->data(), 12, ecg.samples, fs);
+        ASSERT_TRUE(after.has_value());
+        EXPECT_NEAR(*after, to, 0.015 * to + to / (60.0 * fs / to - 1))
+            << bpm << " -> " << to << (warp == RateWarp::kFridericia ? " warped" : " scaled");
+      }
     }
   }
   const std::vector<float> flat(static_cast<std::size_t>(12 * 1024), 0.0f);
@@ -229,30 +235,6 @@ TEST(WarpBeats, KeepsThePWaveAndQrsAndMovesTheTWaveByTheCubeRoot) {
   EXPECT_THROW(warp_beats(x.data(), 1, samples, fs, {40}, 1.1), InputError);
   EXPECT_THROW(warp_beats(x.data(), 1, samples, fs, {120, 40}, 1.1), InputError);
   EXPECT_THROW(warp_beats(x.data(), 1, samples, fs, {40, samples}, 1.1), InputError);
-}
-
-// The warp brings simulated records to the asked rate as the time scaling does (the detector
-// reads it within the same tolerance), at rates where the beats keep a diastole and at fast
-// ones where they are scaled evenly.
-TEST(ScaleHeartRate, WarpedBeatsReachTheNewRate) {
-  const double fs = 102.4;
-  for (const double bpm : {58.0, 75.0, 110.0}) {
-    const Person person = draw_person(64, static_cast<std::uint64_t>(bpm));
-    SimCondition condition = parse_condition(bpm < 60 ? "brady" : bpm > 100 ? "tachy" : "sinus");
-    condition.heart_rate = bpm;
-    const SimEcg ecg = render(person, condition, {fs, 10, false, 20, 5});
-    const auto before = measure_heart_rate(ecg.signal.data(), 12, ecg.samples, fs);
-    ASSERT_TRUE(before.has_value());
-    for (const double to : {*before * 0.85, *before * 1.15}) {
-      const auto warped = scale_heart_rate(ecg.signal.data(), 12, ecg.samples, fs, *before, to,
-                                           RateWarp::kFridericia);
-      ASSERT_TRUE(warped.has_value());
-      ASSERT_EQ(warped->size(), ecg.signal.size());
-      const auto after = measure_heart_rate(warped->data(), 12, ecg.samples, fs);
-      ASSERT_TRUE(after.has_value());
-      EXPECT_NEAR(*after, to, 0.015 * to + to / (60.0 * fs / to - 1)) << bpm << " -> " << to;
-    }
-  }
 }
 
 }  // namespace

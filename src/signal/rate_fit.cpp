@@ -44,7 +44,8 @@ double lanczos(double d) {
 
 // The old offset (from its R peak) that a new offset tau of a beat warped from length `old_len`
 // to `new_len` samples reads (warp_beats' map), with c, b, the T wave's end and the shortest
-// diastole in samples and g the cube root of the factor.
+// diastole in samples and `stretch` the factor by which the segment from c to the T wave's end
+// grows.
 double warped_offset(double tau, double old_len, double new_len, double c, double b, double t_end,
                      double gap, double stretch) {
   const double old_room = old_len - b - gap, new_room = new_len - b - gap;

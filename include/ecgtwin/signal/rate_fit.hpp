@@ -71,8 +71,9 @@ struct BeatWarpOptions {
 // the diastole (the T-P segment) takes the rest. `peaks` are the signal's R peaks (at least
 // two, increasing); the peak at p lands at factor * p. Between two peaks p_k and p_k+1 =
 // p_k + L the new beat of length L' = factor * L maps piecewise linearly onto the old one:
-// [0, c] onto [0, c] (c = kept_after_s), [c, A'] onto [c, A] with A - c scaled by the cube root
-// of factor (A: the T wave's end, qtc_s), [A', L' - b] onto [A, L - b] (the diastole) and
+// [0, c] onto [0, c] (c = kept_after_s), [c, A'] onto [c, A] (A = QT + t_end_s, the T wave's
+// end, with QT = qtc_s * (L in s)^(1/3)) where A' - A = QT * (factor^(1/3) - 1), Fridericia's
+// change of the QT, [A', L' - b] onto [A, L - b] (the diastole) and
 // [L' - b, L'] onto [L - b, L] (b = kept_before_s); where a beat is too short for a diastole of
 // min_gap_s, A (and A') come nearer the R peak, and where it is too short for that, the whole
 // beat is scaled evenly, as time_scale does. Before the first peak and after the last the

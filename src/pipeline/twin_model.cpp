@@ -185,10 +185,8 @@ std::int64_t fit_rates(torch::Tensor& signals, const torch::Tensor& heart_rates,
   if (candidates < 1 || (rates.size(0) != 1 && rates.size(0) * candidates != rows))
     throw Error("fit_rates: expected one heart rate, or one per " + std::to_string(candidates) +
                 " of the " + std::to_string(rows) + " rows");
-  if (warp != "uniform" && warp != "fridericia")
-    throw Error("fit_rates: expected the warp uniform or fridericia, got " + warp);
   signal::RateFitOptions options;
-  if (warp == "fridericia") options.warp = signal::RateWarp::kFridericia;
+  options.warp = signal::rate_warp(warp, "fit_rates");
   std::int64_t fitted = 0;
   for (std::int64_t r = 0; r < rows; ++r) {
     const double rate = rates[rates.size(0) == 1 ? 0 : r / candidates].item<double>();

@@ -22,15 +22,6 @@ void require_positive(const char* where, const char* what, double value) {
         where, std::string("expected a positive, finite ") + what + ", got " + number_text(value));
 }
 
-// time_scale continued at the edges by the first and last of the RR intervals of `peaks`
-// (at least two).
-std::vector<float> scale_between_peaks(const float* x, std::int64_t leads, std::int64_t samples,
-                                       double factor, const std::vector<std::int64_t>& peaks) {
-  const std::int64_t first_rr = peaks[1] - peaks[0];
-  const std::int64_t last_rr = peaks.back() - peaks[peaks.size() - 2];
-  return time_scale(x, leads, samples, factor, first_rr, last_rr);
-}
-
 // The normalised Lanczos kernel's half width (samples) with which warp_beats reads between samples.
 constexpr int kLanczos = 4;
 
@@ -116,6 +107,27 @@ std::vector<float> warp_beats(const float* x, std::int64_t leads, std::int64_t s
   return out;
 }
 
+namespace {
+
+// x brought to a rate `factor` times slower on its R peaks (at least two) by `warp`: time_scale
+// continued at the edges by their first and last RR interval, or warp_beats.
+std::vector<float> change_rate(const float* x, std::int64_t leads, std::int64_t samples, double fs,
+                               double factor, const std::vector<std::int64_t>& peaks,
+                               RateWarp warp) {
+  if (warp == RateWarp::kFridericia) return warp_beats(x, leads, samples, fs, peaks, factor);
+  const std::int64_t first_rr = peaks[1] - peaks[0];
+  const std::int64_t last_rr = peaks.back() - peaks[peaks.size() - 2];
+  return time_scale(x, leads, samples, factor, first_rr, last_rr);
+}
+
+}  // namespace
+
+RateWarp rate_warp(const std::string& name, const std::string& where) {
+  if (name == "uniform") return RateWarp::kUniform;
+  if (name == "fridericia") return RateWarp::kFridericia;
+  throw InputError(where, "expected the warp uniform or fridericia, got \"" + name + "\"");
+}
+
 std::vector<float> time_scale(const float* x, std::int64_t leads, std::int64_t samples,
                               double factor, std::int64_t period_start, std::int64_t period_end) {
   require_positive("time_scale", "factor", factor);
@@ -159,9 +171,7 @@ RateFit fit_heart_rate(float* signal, std::int64_t leads, std::int64_t samples, 
   if (!fit.before_bpm) return fit;
   const double factor = *fit.before_bpm / target_bpm;
   if (std::abs(factor - 1.0) < 1e-3 || std::abs(factor - 1.0) > options.max_change) return fit;
-  std::vector<float> scaled = options.warp == RateWarp::kFridericia
-                                  ? warp_beats(signal, leads, samples, fs, peaks, factor)
-                                  : scale_between_peaks(signal, leads, samples, factor, peaks);
+  std::vector<float> scaled = change_rate(signal, leads, samples, fs, factor, peaks, options.warp);
   const auto after = measure_heart_rate(scaled.data(), leads, samples, fs);
   if (!after || std::abs(*after - target_bpm) >= std::abs(*fit.before_bpm - target_bpm)) return fit;
   std::copy(scaled.begin(), scaled.end(), signal);
@@ -196,9 +206,7 @@ std::optional<std::vector<float>> scale_heart_rate(const float* x, std::int64_t 
   require_positive("scale_heart_rate", "heart rate", to_bpm);
   const std::vector<std::int64_t> peaks = detect_r_peaks_leads(x, leads, samples, fs);
   if (peaks.size() < 2) return std::nullopt;
-  if (warp == RateWarp::kFridericia)
-    return warp_beats(x, leads, samples, fs, peaks, from_bpm / to_bpm);
-  return scale_between_peaks(x, leads, samples, from_bpm / to_bpm, peaks);
+  return change_rate(x, leads, samples, fs, from_bpm / to_bpm, peaks, warp);
 }
 
 }  // namespace ecgtwin::signal

@@ -322,8 +322,8 @@ class DiffusionTask : public TrainingTask {
     auto generator = at::make_generator<at::CPUGeneratorImpl>(
         util::derive_seed(stage.options.seed, "diffusion.rate_augment"));
     const std::int64_t leads = signals.size(1), samples = signals.size(2);
-    const auto warp = stage.rate_augment_warp == "fridericia" ? signal::RateWarp::kFridericia
-                                                              : signal::RateWarp::kUniform;
+    const signal::RateWarp warp =
+        signal::rate_warp(stage.rate_augment_warp, "train.diffusion.rate_augment_warp");
     std::size_t without = 0;
     for (std::size_t i = 0; i < rows_.size(); ++i) {
       const std::optional<double> rate = item_rate_[i];

@@ -3,6 +3,7 @@
 // scaling its time axis, a training record to another rate by scaling or by warping its beats.
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace ecgtwin::signal {
@@ -22,6 +23,10 @@ std::vector<float> time_scale(const float* x, std::int64_t leads, std::int64_t s
 // How a signal is brought to another rate: its whole time axis scaled (time_scale), or its
 // beats warped as a heart changes its rate (warp_beats, below).
 enum class RateWarp { kUniform, kFridericia };
+
+// The warp a config names: "uniform" or "fridericia" (the keys train.diffusion.rate_augment_warp
+// and sampling.rate_fit_warp). Throws InputError naming `where` for any other name.
+RateWarp rate_warp(const std::string& name, const std::string& where);
 
 struct RateFitOptions {
   // The largest relative change of the rate that is fitted: a signal whose rate is further
